@@ -1,0 +1,116 @@
+"""The one ASGI application: HTTP API, realtime socket, workspace files."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from impserver.core.clock import utcnow
+from impserver.core.config import Settings, load_settings
+from impserver.core.db import build_engine, build_sessionmaker
+from impserver.core.errors import install_error_handlers
+from impserver.core.http import RefuseCrossSiteWrites, SecurityHeaders
+from impserver.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from impserver.core.unit_of_work import Database
+from impserver.domains.accounts import api as accounts_api
+from impserver.domains.accounts.auth import session_expiry
+from impserver.domains.resources import api as resources_api
+from impserver.realtime import routes as realtime_routes
+from impserver.realtime.bus import EventBus, MemoryBus, RedisBus
+from impserver.realtime.gateway import Connection, Gateway
+from impserver.realtime.outbox import prune_events
+from impserver.services import Services
+from impserver.web import mount_workspace
+
+log = logging.getLogger(__name__)
+
+MAINTENANCE_INTERVAL_SECONDS = 600
+
+
+def build_services(settings: Settings) -> Services:
+    engine = build_engine(settings)
+    bus: EventBus
+    limiter: RateLimiter
+    if settings.redis_url:
+        bus = RedisBus(settings.redis_url, settings.redis_prefix)
+        limiter = RedisRateLimiter(settings.redis_url, settings.redis_prefix)
+    else:
+        bus = MemoryBus()
+        limiter = MemoryRateLimiter()
+    db = Database(engine, build_sessionmaker(engine), bus)
+    gateway = Gateway(settings, db)
+    services = Services(settings=settings, db=db, limiter=limiter, gateway=gateway)
+
+    async def session_still_valid(connection: Connection) -> bool:
+        expires_at = await session_expiry(services, connection.session_token_hash)
+        if expires_at is None:
+            return False
+        connection.session_expires_at = expires_at.timestamp()
+        return True
+
+    gateway.session_check = session_still_valid
+    return services
+
+
+async def _maintenance(services: Services) -> None:
+    """Periodic upkeep: drop realtime events older than the resume window."""
+    while True:
+        try:
+            cutoff = utcnow() - timedelta(hours=services.settings.event_retention_hours)
+            async with services.db.transaction() as uow:
+                await prune_events(uow.session, cutoff)
+        except Exception:
+            log.exception("maintenance failed")
+        await asyncio.sleep(MAINTENANCE_INTERVAL_SECONDS)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = build_services(settings)
+        app.state.services = services
+        await services.gateway.start()
+        maintenance = asyncio.create_task(_maintenance(services), name="maintenance")
+        try:
+            yield
+        finally:
+            maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await maintenance
+            await services.gateway.stop()
+            if isinstance(services.limiter, RedisRateLimiter):
+                await services.limiter.close()
+            await services.db.engine.dispose()
+
+    app = FastAPI(
+        title="IMP — Instant Messaging Platform",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    app.add_middleware(RefuseCrossSiteWrites, public_base_url=settings.public_base_url)
+    app.add_middleware(SecurityHeaders)
+    for router in (
+        accounts_api.router,
+        accounts_api.admin_router,
+        resources_api.router,
+        resources_api.admin_router,
+        realtime_routes.router,
+    ):
+        app.include_router(router)
+
+    @app.get("/api/health", tags=["service"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    mount_workspace(app, settings.resolved_web_dist)
+    return app

@@ -1,0 +1,119 @@
+"""The command line: ``imp run | migrate | create-admin | demo``."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+
+from impserver.core.config import Settings, load_settings
+from impserver.core.errors import DomainError
+from impserver.core.migrations import upgrade_database
+from impserver.services import Services
+
+app = typer.Typer(help="IMP — Instant Messaging Platform", no_args_is_help=True)
+T = TypeVar("T")
+
+
+def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
+    from impserver.app import build_services
+
+    async def main() -> T:
+        services = build_services(settings)
+        try:
+            return await work(services)
+        finally:
+            await services.db.engine.dispose()
+
+    return asyncio.run(main())
+
+
+def _print_demo_logins(settings: Settings) -> None:
+    from impserver.demo import DEMO_LOGINS
+
+    typer.echo("Demo logins (login / password):")
+    for person in DEMO_LOGINS:
+        typer.echo(f"  {person.login:<8} {person.password:<12} {person.role}")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations."""
+    settings = load_settings()
+    upgrade_database(settings)
+    typer.echo("Database is up to date.")
+
+
+@app.command("create-admin")
+def create_admin(
+    login: str = typer.Option(..., help="Login of the new administrator"),
+    name: str = typer.Option("Administrator", help="Display name"),
+    password: str = typer.Option("", help="Password (asked for when omitted)"),
+) -> None:
+    """Create an administrator account."""
+    from impserver.domains.accounts.actions import create_employee
+    from impserver.domains.accounts.schemas import EmployeeCreate
+
+    settings = load_settings()
+    upgrade_database(settings)
+    password = password or getpass.getpass("Password: ")
+    try:
+        data = EmployeeCreate(login=login, name=name, password=password, role="admin")
+        created = _with_services(settings, lambda s: create_employee(s, None, data))
+    except (DomainError, ValueError) as exc:
+        typer.echo(f"Error: {getattr(exc, 'detail', exc)}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"Administrator “{created.login}” created.")
+
+
+@app.command()
+def demo() -> None:
+    """Fill an empty database with demo data."""
+    from impserver.demo import seed_demo
+
+    settings = load_settings()
+    upgrade_database(settings)
+    created = _with_services(settings, lambda s: seed_demo(s, site_origin=settings.public_base_url))
+    typer.echo("Demo data created." if created else "The database already has data; left as is.")
+    _print_demo_logins(settings)
+
+
+@app.command()
+def run(
+    demo_data: bool = typer.Option(
+        False, "--demo", help="Create demo data if the database is empty"
+    ),
+    host: str = typer.Option("", help="Address to listen on (default: IMP_HOST)"),
+    port: int = typer.Option(0, help="Port (default: IMP_PORT)"),
+) -> None:
+    """Apply migrations and serve IMP."""
+    import uvicorn
+
+    from impserver.app import create_app
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v}
+    settings = load_settings(**overrides)
+    upgrade_database(settings)
+    if demo_data:
+        from impserver.demo import seed_demo
+
+        _with_services(settings, lambda s: seed_demo(s, site_origin=settings.public_base_url))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    typer.echo(f"IMP is starting at {settings.public_base_url}")
+    if demo_data:
+        _print_demo_logins(settings)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        proxy_headers=True,
+        ws_ping_interval=None,
+    )
+
+
+def main() -> None:
+    app()

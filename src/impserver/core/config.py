@@ -1,0 +1,101 @@
+"""Settings, read from ``IMP_*`` environment variables (and ``.env``), with embedded defaults."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IMP_", env_file=".env", extra="ignore")
+
+    # Where the embedded default keeps its SQLite file, uploaded files and generated secret.
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str = ""
+    # Prefix for Redis keys and channels, so several deployments (or test runs) can share a server.
+    redis_prefix: str = "imp"
+    secret_key: str = ""
+    files_path: Path | None = None
+    # The address people reach IMP at; defaults to http://HOST:PORT.
+    public_base_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # JSON list of RTCIceServer dicts, e.g. [{"urls": "turn:turn.example.com:3478", ...}].
+    ice_servers: list[dict[str, Any]] = Field(default_factory=list)
+    web_dist: Path | None = None
+
+    session_idle_hours: float = 12.0
+    session_max_days: float = 30.0
+    login_attempts_per_login: int = 5
+    login_attempts_per_ip: int = 30
+    login_window_seconds: int = 900
+
+    ws_ping_seconds: float = 20.0
+    ws_dead_after_seconds: float = 60.0
+    # How long delivered events are kept for reconnecting clients to resume from.
+    event_retention_hours: float = 72.0
+
+    upload_max_bytes: int = 25 * 1024 * 1024
+
+    @model_validator(mode="after")
+    def _default_base_url(self) -> Settings:
+        if not self.public_base_url:
+            self.public_base_url = f"http://{self.host}:{self.port}"
+        self.public_base_url = self.public_base_url.rstrip("/")
+        return self
+
+    @field_validator("ice_servers", mode="before")
+    @classmethod
+    def _parse_ice_servers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else []
+        return value
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'imp.db').resolve()}"
+
+    @cached_property
+    def resolved_files_path(self) -> Path:
+        return (self.files_path or self.data_dir / "files").resolve()
+
+    @cached_property
+    def resolved_secret_key(self) -> str:
+        """The configured key, or one generated once and kept in the data directory."""
+        if self.secret_key:
+            return self.secret_key
+        key_file = self.data_dir / "secret_key"
+        if key_file.exists():
+            return key_file.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        key_file.write_text(key)
+        key_file.chmod(0o600)
+        return key
+
+    @cached_property
+    def resolved_web_dist(self) -> Path:
+        if self.web_dist:
+            return self.web_dist.resolve()
+        return (Path(__file__).resolve().parents[3] / "web" / "dist").resolve()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.public_base_url.startswith("https://")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

@@ -1,0 +1,104 @@
+"""Domain errors and their translation into readable JSON responses."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, detail: str, *, code: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code:
+            self.code = code
+
+
+class InvalidInput(DomainError):
+    status_code = 422
+    code = "invalid"
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+    code = "not_authenticated"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    code = "too_large"
+
+
+class TooManyRequests(DomainError):
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(DomainError):
+    status_code = 503
+    code = "unavailable"
+
+
+def _describe_validation_error(error: dict) -> str:
+    location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+    field = ".".join(location)
+    message = str(error.get("msg", "invalid value"))
+    return f"{field}: {message}" if field else message
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        headers = {}
+        if isinstance(exc, TooManyRequests):
+            headers["Retry-After"] = str(exc.retry_after)
+        return JSONResponse(
+            {"detail": exc.detail, "code": exc.code}, status_code=exc.status_code, headers=headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        detail = "; ".join(_describe_validation_error(e) for e in exc.errors()) or "Invalid input"
+        return JSONResponse(
+            {"detail": detail, "code": "invalid", "errors": errors}, status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"detail": str(exc.detail), "code": "http_error"},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )

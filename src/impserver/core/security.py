@@ -1,0 +1,75 @@
+"""Password hashing, random tokens and signed tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+
+# Verifying against this when the login is unknown keeps the response time the same, so that
+# timing does not reveal which logins exist.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def hash_password_async(password: str) -> str:
+    # Argon2 is deliberately slow: keep it off the event loop.
+    return await asyncio.to_thread(hash_password, password)
+
+
+async def verify_password_async(password_hash: str | None, password: str) -> bool:
+    return await asyncio.to_thread(verify_password, password_hash, password)
+
+
+def new_token(nbytes: int = 32) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign(payload: dict[str, Any], secret: str, purpose: str) -> str:
+    """A compact HMAC-signed token; ``purpose`` keeps tokens of one kind from passing as another."""
+    body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+    mac = hmac.new(secret.encode(), f"{purpose}.{body}".encode(), hashlib.sha256).digest()
+    return f"{body}.{_b64(mac)}"
+
+
+def unsign(token: str, secret: str, purpose: str) -> dict[str, Any] | None:
+    try:
+        body, mac = token.split(".", 1)
+        expected = hmac.new(secret.encode(), f"{purpose}.{body}".encode(), hashlib.sha256).digest()
+        if not hmac.compare_digest(expected, _unb64(mac)):
+            return None
+        data = json.loads(_unb64(body))
+    except (ValueError, TypeError):
+        return None
+    return data if isinstance(data, dict) else None

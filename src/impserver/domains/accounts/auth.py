@@ -1,0 +1,88 @@
+"""Who is calling: the employee behind the session cookie, with CSRF checks for writes."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+
+from impserver.core.clock import utcnow
+from impserver.core.errors import Forbidden, NotAuthenticated
+from impserver.core.security import token_digest
+from impserver.domains.accounts import actions
+from impserver.domains.accounts.models import Employee, EmployeeSession
+from impserver.services import Services, get_services
+
+SESSION_COOKIE = "imp_session"
+CSRF_COOKIE = "imp_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Refreshing the session row at most this often keeps reads from turning into writes.
+TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    employee: Employee
+    token_hash: str
+    csrf_token: str
+    expires_at: datetime
+
+
+async def authenticate_token(services: Services, token: str | None) -> Authenticated | None:
+    if not token:
+        return None
+    token_hash = token_digest(token)
+    async with services.db.read() as session:
+        row = (
+            await session.execute(
+                select(EmployeeSession, Employee)
+                .join(Employee, Employee.id == EmployeeSession.employee_id)
+                .where(EmployeeSession.token_hash == token_hash)
+            )
+        ).first()
+    if row is None:
+        return None
+    stored, employee = row.tuple()
+    now = utcnow()
+    if stored.expires_at <= now or not employee.is_active:
+        return None
+    expires_at = stored.expires_at
+    if now - stored.last_seen_at > TOUCH_INTERVAL:
+        expires_at = await actions.touch_session(services, token_hash)
+    return Authenticated(employee, token_hash, stored.csrf_token, expires_at)
+
+
+async def session_expiry(services: Services, token_hash: str) -> datetime | None:
+    """When a live session ends, or None if it has ended (expired, logged out, revoked)."""
+    async with services.db.read() as session:
+        stored = await session.get(EmployeeSession, token_hash)
+    if stored is None or stored.expires_at <= utcnow():
+        return None
+    return stored.expires_at
+
+
+async def current_auth(
+    request: Request, services: Services = Depends(get_services)
+) -> Authenticated:
+    auth = await authenticate_token(services, request.cookies.get(SESSION_COOKIE))
+    if auth is None:
+        raise NotAuthenticated("Please log in.")
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or not hmac.compare_digest(sent, auth.csrf_token):
+            raise Forbidden("The request is missing its CSRF token; reload the page.", code="csrf")
+    return auth
+
+
+async def current_employee(auth: Authenticated = Depends(current_auth)) -> Employee:
+    return auth.employee
+
+
+async def current_admin(employee: Employee = Depends(current_employee)) -> Employee:
+    if not employee.is_admin:
+        raise Forbidden("Only administrators can do this.")
+    return employee

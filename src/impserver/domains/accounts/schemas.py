@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Role = Literal["admin", "employee"]
+Language = Literal["ru", "en"]
+Theme = Literal["light", "dark"]
+
+Login = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        min_length=2,
+        max_length=64,
+        pattern=r"^[a-z0-9][a-z0-9._@-]*$",
+    ),
+]
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginRequest(StrictModel):
+    login: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=64)]
+    password: Annotated[str, StringConstraints(max_length=256)]
+
+
+class MeRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    login: str
+    name: str
+    role: Role
+    language: Language
+    theme: Theme
+    dnd_until: datetime | None
+
+
+class MeUpdate(StrictModel):
+    name: PersonName | None = None
+    language: Language | None = None
+    theme: Theme | None = None
+    # Do-not-disturb end time; null turns notifications back on at once.
+    dnd_until: datetime | None = Field(default=None)
+
+
+class SummaryRead(BaseModel):
+    queue_waiting: int
+    requests_unread: int
+    rooms_unread: int
+
+
+class EmployeeCreate(StrictModel):
+    login: Login
+    name: PersonName
+    password: Password
+    role: Role = "employee"
+    language: Language = "ru"
+
+
+class EmployeeUpdate(StrictModel):
+    name: PersonName | None = None
+    role: Role | None = None
+    is_active: bool | None = None
+    language: Language | None = None
+
+
+class PasswordReset(StrictModel):
+    password: Password
+
+
+class QueueAccessUpdate(StrictModel):
+    queue_ids: list[int] = Field(max_length=1000)
+
+
+class EmployeeRead(BaseModel):
+    id: int
+    login: str
+    name: str
+    role: Role
+    is_active: bool
+    language: Language
+    queue_ids: list[int]
+    group_ids: list[int]
+
+
+class EmployeeBrief(BaseModel):
+    """What any employee may see of a colleague (for pickers and member lists)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    login: str
+    name: str

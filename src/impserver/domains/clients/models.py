@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from impserver.core.clock import utcnow
+from impserver.core.db import Base
+
+
+class Client(Base):
+    """A person writing from the widget (one per browser) or from a messenger account."""
+
+    __tablename__ = "clients"
+    __table_args__ = (UniqueConstraint("resource_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id"), index=True)
+    # Widget visitors: a random id in a signed token. Messengers: the account id there.
+    external_id: Mapped[str] = mapped_column(String(80))
+    display_name: Mapped[str] = mapped_column(String(120), default="")
+    language: Mapped[str] = mapped_column(String(8), default="")
+    # Set when the client picked a topic themselves: later requests go straight there (W-5).
+    preferred_queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id"), default=None)
+    is_blocked: Mapped[bool] = mapped_column(default=False)
+    blocked_at: Mapped[datetime | None] = mapped_column(default=None)
+    blocked_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), default=None)
+    # Last known environment: page URL, user agent, …
+    environment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(255))
+    # Hidden contacts are no longer valid but stay listed for the record (C-1).
+    is_hidden: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from impserver.core.clock import utcnow
+from impserver.core.db import Base
+
+KIND_WEBSITE = "website"
+KIND_TELEGRAM = "telegram"
+
+
+class Resource(Base):
+    """One client entry point: a website with the widget, or a messenger bot."""
+
+    __tablename__ = "resources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(120))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    # Random public identifier the widget embed code carries.
+    public_key: Mapped[str] = mapped_column(String(40), unique=True)
+    topic_choice_seconds: Mapped[int] = mapped_column(default=60)
+    site_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Channel-specific configuration (a bot's token and webhook secret, …).
+    channel_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Queue(Base):
+    __tablename__ = "queues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    offered_as_topic: Mapped[bool] = mapped_column(default=True)
+    is_default: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Queues are archived, not deleted: requests keep pointing at where they were.
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class QueueAccess(Base):
+    """Which queues an employee serves."""
+
+    __tablename__ = "queue_access"
+
+    employee_id: Mapped[int] = mapped_column(
+        ForeignKey("employees.id", ondelete="CASCADE"), primary_key=True
+    )
+    queue_id: Mapped[int] = mapped_column(
+        ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Group(Base):
+    """A named set of employees of one resource: the target of "transfer to specialist"."""
+
+    __tablename__ = "groups"
+    __table_args__ = (UniqueConstraint("resource_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    employee_id: Mapped[int] = mapped_column(
+        ForeignKey("employees.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from impserver.core.clock import utcnow
+from impserver.core.db import Base
+
+ROOM_TEAM = "team"
+ROOM_DIRECT = "direct"
+ROOM_REQUEST = "request"
+
+
+class Room(Base):
+    """A message history with members: an employees' room or a client request's room."""
+
+    __tablename__ = "rooms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default=ROOM_TEAM)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_message_id: Mapped[int | None] = mapped_column(default=None)
+    last_message_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+
+
+class RoomMember(Base):
+    __tablename__ = "room_members"
+
+    room_id: Mapped[int] = mapped_column(
+        ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    employee_id: Mapped[int] = mapped_column(
+        ForeignKey("employees.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_read_message_id: Mapped[int] = mapped_column(default=0)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        # Idempotent sends: a retried message with the same client id is the same message.
+        UniqueConstraint("room_id", "client_message_id"),
+        Index("ix_messages_room_id_id", "room_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    author_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), default=None)
+    author_client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), default=None)
+    # text: written by a person; system: a transition or call record shown in the history.
+    kind: Mapped[str] = mapped_column(String(16), default="text")
+    body: Mapped[str] = mapped_column(Text, default="")
+    client_message_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Structured data of system messages and channel delivery state (e.g. Telegram failures).
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(default=None)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Uploaded first, then bound to the message it is sent with.
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), default=None, index=True
+    )
+    uploader_employee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("employees.id"), default=None
+    )
+    uploader_client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), default=None)
+    file_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int]
+    storage_key: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,45 @@
+"""Alembic environment: runs migrations over the app's async engine (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from impserver.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_with(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        # SQLite cannot ALTER most things in place; batch mode rebuilds tables instead.
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        run_with(connection)
+        return
+    engine = create_async_engine(config.get_main_option("sqlalchemy.url") or "")
+    async with engine.connect() as async_connection:
+        await async_connection.run_sync(run_with)
+    await engine.dispose()
+
+
+if context.is_offline_mode():
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    asyncio.run(run_online())

@@ -1,0 +1,31 @@
+"""Every table, imported in one place for migrations and schema creation."""
+
+from impserver.core.db import Base
+from impserver.domains.accounts.models import Employee, EmployeeSession
+from impserver.domains.clients.models import Client, Contact
+from impserver.domains.requests.models import ClientRequest, RequestDecline, RequestTransition
+from impserver.domains.resources.models import Group, GroupMember, Queue, QueueAccess, Resource
+from impserver.domains.rooms.models import Attachment, Message, Room, RoomMember
+from impserver.realtime.outbox import StoredEvent, StoredEventRecipient
+
+__all__ = [
+    "Attachment",
+    "Base",
+    "Client",
+    "ClientRequest",
+    "Contact",
+    "Employee",
+    "EmployeeSession",
+    "Group",
+    "GroupMember",
+    "Message",
+    "Queue",
+    "QueueAccess",
+    "RequestDecline",
+    "RequestTransition",
+    "Resource",
+    "Room",
+    "RoomMember",
+    "StoredEvent",
+    "StoredEventRecipient",
+]

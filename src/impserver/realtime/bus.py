@@ -1,0 +1,110 @@
+"""The event bus: carries envelopes from the instance that committed a change to every instance.
+
+The in-memory bus serves the single-process embedded default; the Redis bus joins several
+instances. Either way the database holds every durable event, so a bus hiccup costs latency,
+never a message: when the Redis subscription comes back, the gateway replays from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import redis.asyncio as aioredis
+
+from impserver.realtime.outbox import Envelope
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[Envelope], None]
+Resync = Callable[[], Awaitable[None]]
+
+
+class EventBus(Protocol):
+    async def start(self, deliver: Deliver, resync: Resync) -> None: ...
+    async def publish(self, envelope: Envelope) -> None: ...
+    async def stop(self) -> None: ...
+
+
+class MemoryBus:
+    def __init__(self) -> None:
+        self._deliver: Deliver | None = None
+
+    async def start(self, deliver: Deliver, resync: Resync) -> None:
+        self._deliver = deliver
+
+    async def publish(self, envelope: Envelope) -> None:
+        if self._deliver is not None:
+            self._deliver(envelope)
+
+    async def stop(self) -> None:
+        self._deliver = None
+
+
+class RedisBus:
+    def __init__(self, url: str, prefix: str) -> None:
+        self._redis = aioredis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        self._channel = f"{prefix}:events"
+        self._deliver: Deliver | None = None
+        self._resync: Resync | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
+
+    async def start(self, deliver: Deliver, resync: Resync) -> None:
+        self._deliver = deliver
+        self._resync = resync
+        self._listener = asyncio.create_task(self._listen(), name="redis-bus-listener")
+        # Wait briefly so that events published right after start-up are not missed.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._subscribed.wait(), timeout=5)
+
+    async def publish(self, envelope: Envelope) -> None:
+        try:
+            await self._redis.publish(self._channel, envelope.encode())
+        except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
+            # Local sockets still get it now; other instances catch up from the database when
+            # their subscription is restored.
+            log.warning("event bus unavailable, delivering locally only: %s", exc)
+            if self._deliver is not None:
+                self._deliver(envelope)
+
+    async def _listen(self) -> None:
+        backoff = 0.2
+        first = True
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self._channel)
+                self._subscribed.set()
+                if not first and self._resync is not None:
+                    await self._resync()
+                first = False
+                backoff = 0.2
+                while True:
+                    message = await pubsub.get_message(timeout=30.0)
+                    if message is None or message.get("type") != "message":
+                        continue
+                    if self._deliver is not None:
+                        self._deliver(Envelope.decode(message["data"]))
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+                raise
+            except Exception as exc:
+                log.warning("event bus subscription lost (%s); retrying in %.1fs", exc, backoff)
+                self._subscribed.clear()
+                first = False
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._listener
+        await self._redis.aclose()

@@ -1,0 +1,296 @@
+"""The realtime gateway: this instance's WebSockets, fed from the event bus.
+
+Protocol (JSON text frames):
+  client → ``{"type": "hello", "last_event_id": N | null}`` first, ``{"type": "pong"}`` on ping,
+           and commands registered by domains (``{"type": "<command>", ...}``).
+  server → ``{"type": "ready", "last_event_id": N}`` once missed events are replayed,
+           events ``{"id": N, "type": "...", ...}``, ``{"type": "ping"}``, ``{"type": "reset"}``
+           (too far behind: reload state), ``{"type": "closed", "reason": "..."}``,
+           ``{"type": "error", "detail": "..."}`` for a refused command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from impserver.core.config import Settings
+from impserver.core.errors import DomainError
+from impserver.core.unit_of_work import Database
+from impserver.realtime.outbox import Envelope, events_since, latest_event_id
+
+log = logging.getLogger(__name__)
+
+QUEUE_LIMIT = 2000
+HELLO_TIMEOUT = 10.0
+PING_FRAME = '{"type":"ping"}'
+
+
+@dataclass(eq=False)
+class Connection:
+    websocket: WebSocket
+    recipient: str
+    # Employees: the session this socket was opened with, so logout cuts only its sockets.
+    session_token_hash: str = ""
+    session_expires_at: float = float("inf")
+    employee_id: int | None = None
+    client_id: int | None = None
+    last_sent_id: int = 0
+    last_received: float = field(default_factory=time.monotonic)
+    outbox: asyncio.Queue[tuple[int | None, str] | None] = field(
+        default_factory=lambda: asyncio.Queue(QUEUE_LIMIT)
+    )
+    closing: bool = False
+
+    def offer(self, event_id: int | None, frame: str) -> None:
+        if self.closing:
+            return
+        try:
+            self.outbox.put_nowait((event_id, frame))
+        except asyncio.QueueFull:
+            # A consumer this far behind reconnects and resumes from the database instead.
+            log.warning("socket of %s is too slow; closing it", self.recipient)
+            self.close_soon(1013, "overloaded")
+
+    def close_soon(self, code: int = 1000, reason: str = "", notice: str | None = None) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        if notice:
+            frame = json.dumps({"type": "closed", "reason": notice})
+            with contextlib.suppress(asyncio.QueueFull):
+                self.outbox.put_nowait((None, frame))
+        asyncio.get_running_loop().create_task(self._close_after_flush(code, reason))
+
+    async def _close_after_flush(self, code: int, reason: str) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self.outbox.put_nowait(None)
+        await asyncio.sleep(0.5)
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code, reason)
+
+
+CommandHandler = Callable[[Connection, dict[str, Any]], Awaitable[None]]
+SessionCheck = Callable[[Connection], Awaitable[bool]]
+
+
+class Gateway:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self._by_recipient: dict[str, set[Connection]] = defaultdict(set)
+        self._commands: dict[str, CommandHandler] = {}
+        self._heartbeat: asyncio.Task[None] | None = None
+        self.session_check: SessionCheck | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.db.bus.start(self.deliver, self.resync)
+        self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name="gateway-heartbeat")
+
+    async def stop(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+        for connection in list(self.connections()):
+            connection.close_soon(1012, "server restarting")
+        await self.db.bus.stop()
+
+    def connections(self) -> list[Connection]:
+        return [c for conns in self._by_recipient.values() for c in conns]
+
+    @property
+    def connection_count(self) -> int:
+        return sum(len(conns) for conns in self._by_recipient.values())
+
+    def command(self, name: str) -> Callable[[CommandHandler], CommandHandler]:
+        def register(handler: CommandHandler) -> CommandHandler:
+            self._commands[name] = handler
+            return handler
+
+        return register
+
+    # -- delivery --------------------------------------------------------------------------
+
+    def deliver(self, envelope: Envelope) -> None:
+        if envelope.control:
+            self._apply_control(envelope)
+            return
+        for recipient in envelope.recipients:
+            for connection in self._by_recipient.get(recipient, ()):
+                connection.offer(envelope.event_id, envelope.frame)
+
+    def _apply_control(self, envelope: Envelope) -> None:
+        instruction = envelope.control or ""
+        if not instruction.startswith("revoke:"):
+            log.warning("unknown gateway instruction %r", instruction)
+            return
+        _, scope, *rest = instruction.split(":", 2)
+        token_hash = rest[0] if rest else ""
+        for recipient in envelope.recipients:
+            for connection in list(self._by_recipient.get(recipient, ())):
+                matches = (
+                    scope == "all"
+                    or (scope == "only" and connection.session_token_hash == token_hash)
+                    or (scope == "except" and connection.session_token_hash != token_hash)
+                )
+                if matches:
+                    connection.close_soon(4401, "session revoked", notice="session_revoked")
+
+    async def resync(self) -> None:
+        """After a bus outage, send every local socket what it may have missed meanwhile."""
+        for connection in self.connections():
+            try:
+                async with self.db.read() as session:
+                    replay = await events_since(
+                        session, connection.recipient, connection.last_sent_id
+                    )
+            except Exception:
+                log.exception("resync of %s failed", connection.recipient)
+                continue
+            if replay.too_old:
+                connection.offer(None, '{"type":"reset"}')
+                continue
+            for event_id, frame in replay.frames:
+                if event_id > connection.last_sent_id:
+                    connection.offer(event_id, frame)
+
+    # -- one socket ------------------------------------------------------------------------
+
+    async def serve(self, connection: Connection) -> None:
+        """Run an accepted, authenticated socket until it closes."""
+        websocket = connection.websocket
+        try:
+            hello = await asyncio.wait_for(websocket.receive_json(), timeout=HELLO_TIMEOUT)
+        except (TimeoutError, WebSocketDisconnect, ValueError, KeyError):
+            await self._close(websocket, 4400, "expected hello")
+            return
+        if not isinstance(hello, dict) or hello.get("type") != "hello":
+            await self._close(websocket, 4400, "expected hello")
+            return
+        last_event_id = hello.get("last_event_id")
+        self._by_recipient[connection.recipient].add(connection)
+        writer: asyncio.Task[None] | None = None
+        try:
+            await self._send_backlog(connection, last_event_id)
+            writer = asyncio.create_task(self._write(connection))
+            await self._read(connection)
+        finally:
+            self._by_recipient[connection.recipient].discard(connection)
+            if not self._by_recipient[connection.recipient]:
+                self._by_recipient.pop(connection.recipient, None)
+            connection.closing = True
+            if writer is not None:
+                writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await writer
+
+    async def _send_backlog(self, connection: Connection, last_event_id: Any) -> None:
+        websocket = connection.websocket
+        async with self.db.read() as session:
+            if isinstance(last_event_id, int) and last_event_id >= 0:
+                replay = await events_since(session, connection.recipient, last_event_id)
+                if replay.too_old:
+                    await websocket.send_text('{"type":"reset"}')
+                for event_id, frame in replay.frames:
+                    await websocket.send_text(frame)
+                    connection.last_sent_id = max(connection.last_sent_id, event_id)
+            latest = await latest_event_id(session, connection.recipient)
+        connection.last_sent_id = max(connection.last_sent_id, latest)
+        await websocket.send_text(json.dumps({"type": "ready", "last_event_id": latest}))
+
+    async def _write(self, connection: Connection) -> None:
+        websocket = connection.websocket
+        while True:
+            item = await connection.outbox.get()
+            if item is None:
+                return
+            event_id, frame = item
+            try:
+                await websocket.send_text(frame)
+            except Exception:
+                return
+            if event_id is not None and event_id > connection.last_sent_id:
+                connection.last_sent_id = event_id
+
+    async def _read(self, connection: Connection) -> None:
+        websocket = connection.websocket
+        while True:
+            try:
+                message = await websocket.receive_text()
+            except (WebSocketDisconnect, RuntimeError):
+                return
+            connection.last_received = time.monotonic()
+            try:
+                data = json.loads(message)
+            except ValueError:
+                connection.offer(None, json.dumps({"type": "error", "detail": "Not JSON."}))
+                continue
+            if not isinstance(data, dict):
+                continue
+            kind = data.get("type")
+            if kind in ("pong", "ping"):
+                continue
+            handler = self._commands.get(str(kind))
+            if handler is None:
+                connection.offer(
+                    None, json.dumps({"type": "error", "detail": f"Unknown command {kind!r}."})
+                )
+                continue
+            try:
+                await handler(connection, data)
+            except DomainError as exc:
+                connection.offer(
+                    None,
+                    json.dumps(
+                        {
+                            "type": "error",
+                            "detail": exc.detail,
+                            "command": kind,
+                            "ref": data.get("ref"),
+                        }
+                    ),
+                )
+            except Exception:
+                log.exception("socket command %s failed", kind)
+                connection.offer(
+                    None, json.dumps({"type": "error", "detail": "Something went wrong."})
+                )
+
+    async def _close(self, websocket: WebSocket, code: int, reason: str) -> None:
+        if websocket.application_state != WebSocketState.DISCONNECTED:
+            with contextlib.suppress(Exception):
+                await websocket.close(code, reason)
+
+    # -- liveness --------------------------------------------------------------------------
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.ws_ping_seconds)
+            now = time.monotonic()
+            wall = time.time()
+            for connection in self.connections():
+                if now - connection.last_received > self.settings.ws_dead_after_seconds:
+                    connection.close_soon(4408, "no heartbeat")
+                    continue
+                if wall > connection.session_expires_at and self.session_check is not None:
+                    try:
+                        still_valid = await self.session_check(connection)
+                    except Exception:
+                        log.exception("session check failed")
+                        still_valid = True
+                    if not still_valid:
+                        connection.close_soon(4401, "session expired", notice="session_expired")
+                        continue
+                connection.offer(None, PING_FRAME)

@@ -1,0 +1,135 @@
+"""The durable event log: every event delivered to a person is stored with its recipients.
+
+Storing the event in the same transaction as the change it describes gives every event an
+increasing id, lets a reconnecting tab ask for what it missed, and survives restarts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from impserver.core.clock import utcnow
+from impserver.core.db import Base
+from impserver.realtime.events import Audience, Event
+
+
+class StoredEvent(Base):
+    __tablename__ = "realtime_events"
+    # Ids must never be reused, even once old events are pruned: clients resume by id.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    type: Mapped[str] = mapped_column(String(64))
+    # The exact text sent to sockets, serialised once for all recipients.
+    frame: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class StoredEventRecipient(Base):
+    __tablename__ = "realtime_event_recipients"
+    __table_args__ = (Index("ix_realtime_event_recipients_event", "event_id"),)
+
+    recipient: Mapped[str] = mapped_column(String(40), primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("realtime_events.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What travels on the bus: recipients plus a ready-to-send frame, or a control instruction."""
+
+    recipients: tuple[str, ...]
+    frame: str = ""
+    event_id: int | None = None
+    control: str | None = None
+
+    def encode(self) -> str:
+        return json.dumps(
+            {"r": self.recipients, "f": self.frame, "i": self.event_id, "c": self.control},
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def decode(cls, raw: str | bytes) -> Envelope:
+        data = json.loads(raw)
+        return cls(tuple(data["r"]), data.get("f") or "", data.get("i"), data.get("c"))
+
+
+def render_frame(event: Event, event_id: int | None) -> str:
+    body = event.model_dump(mode="json")
+    if event_id is not None:
+        body = {"id": event_id, **body}
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+async def store_event(session: AsyncSession, event: Event, audience: Audience) -> Envelope:
+    stored = StoredEvent(type=event.type, frame="")
+    session.add(stored)
+    await session.flush()
+    stored.frame = render_frame(event, stored.id)
+    recipients = tuple(sorted(audience.recipients))
+    session.add_all(StoredEventRecipient(recipient=r, event_id=stored.id) for r in recipients)
+    return Envelope(recipients=recipients, frame=stored.frame, event_id=stored.id)
+
+
+# Commits on PostgreSQL may become visible out of id order; replaying this far back as well
+# (the client ignores ids it has seen) closes that gap.
+OUT_OF_ORDER_WINDOW = timedelta(seconds=5)
+REPLAY_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class Replay:
+    frames: list[tuple[int, str]]
+    too_old: bool
+
+
+async def events_since(session: AsyncSession, recipient: str, last_event_id: int) -> Replay:
+    oldest_kept = await session.scalar(select(func.min(StoredEvent.id)))
+    if oldest_kept is not None and last_event_id < oldest_kept - 1:
+        # Retention dropped events this client may never have seen: it must reload its state.
+        return Replay([], too_old=True)
+    rows = await session.execute(
+        select(StoredEvent.id, StoredEvent.frame)
+        .join(StoredEventRecipient, StoredEventRecipient.event_id == StoredEvent.id)
+        .where(StoredEventRecipient.recipient == recipient)
+        .where(
+            (StoredEvent.id > last_event_id)
+            | (StoredEvent.created_at > utcnow() - OUT_OF_ORDER_WINDOW)
+        )
+        .order_by(StoredEvent.id)
+        .limit(REPLAY_LIMIT + 1)
+    )
+    frames = [(row.id, row.frame) for row in rows]
+    if len(frames) > REPLAY_LIMIT:
+        return Replay([], too_old=True)
+    return Replay(frames, too_old=False)
+
+
+async def latest_event_id(session: AsyncSession, recipient: str) -> int:
+    value = await session.scalar(
+        select(func.max(StoredEventRecipient.event_id)).where(
+            StoredEventRecipient.recipient == recipient
+        )
+    )
+    return int(value or 0)
+
+
+async def prune_events(session: AsyncSession, older_than: datetime) -> int:
+    doomed = select(StoredEvent.id).where(StoredEvent.created_at < older_than)
+    await session.execute(
+        delete(StoredEventRecipient).where(StoredEventRecipient.event_id.in_(doomed))
+    )
+    result = await session.execute(delete(StoredEvent).where(StoredEvent.created_at < older_than))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,33 @@
+"""The long-lived parts one app instance works with, built once in the app's lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fastapi import Request, WebSocket
+
+from impserver.core.config import Settings
+from impserver.core.ratelimit import RateLimiter
+from impserver.core.unit_of_work import Database
+
+if TYPE_CHECKING:
+    from impserver.realtime.gateway import Gateway
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    limiter: RateLimiter
+    gateway: Gateway
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def get_ws_services(websocket: WebSocket) -> Services:
+    services: Services = websocket.app.state.services
+    return services
