@@ -16,6 +16,7 @@ from impserver.core.db import build_engine, build_sessionmaker
 from impserver.core.errors import install_error_handlers
 from impserver.core.http import RefuseCrossSiteWrites, SecurityHeaders
 from impserver.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from impserver.core.storage import LocalFileStorage
 from impserver.core.unit_of_work import Database
 from impserver.domains.accounts import api as accounts_api
 from impserver.domains.accounts.auth import session_expiry
@@ -44,7 +45,13 @@ def build_services(settings: Settings) -> Services:
         limiter = MemoryRateLimiter()
     db = Database(engine, build_sessionmaker(engine), bus)
     gateway = Gateway(settings, db)
-    services = Services(settings=settings, db=db, limiter=limiter, gateway=gateway)
+    services = Services(
+        settings=settings,
+        db=db,
+        limiter=limiter,
+        gateway=gateway,
+        files=LocalFileStorage(settings.resolved_files_path),
+    )
 
     async def session_still_valid(connection: Connection) -> bool:
         expires_at = await session_expiry(services, connection.session_token_hash)

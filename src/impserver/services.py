@@ -9,6 +9,7 @@ from fastapi import Request, WebSocket
 
 from impserver.core.config import Settings
 from impserver.core.ratelimit import RateLimiter
+from impserver.core.storage import FileStorage
 from impserver.core.unit_of_work import Database
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ class Services:
     db: Database
     limiter: RateLimiter
     gateway: Gateway
+    files: FileStorage
 
 
 def get_services(request: Request) -> Services:

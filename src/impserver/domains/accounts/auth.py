@@ -46,7 +46,7 @@ async def authenticate_token(services: Services, token: str | None) -> Authentic
         ).first()
     if row is None:
         return None
-    stored, employee = row.tuple()
+    stored, employee = row
     now = utcnow()
     if stored.expires_at <= now or not employee.is_active:
         return None

@@ -1,0 +1,244 @@
+"""Test harness: real IMP servers on loopback, over SQLite or PostgreSQL + Redis.
+
+Tests talk to a running server over real HTTP and WebSocket connections, exactly as browsers do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import uvicorn
+from websockets.sync.client import ClientConnection, connect
+
+from impserver.app import create_app
+from impserver.core.config import Settings
+from impserver.core.migrations import upgrade_database
+from impserver.services import Services
+
+T = TypeVar("T")
+
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def psql(sql: str, database: str = "postgres") -> None:
+    subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-c",
+            sql,
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+class PostgresDatabase:
+    """One migrated database per test session; emptied between tests."""
+
+    def __init__(self) -> None:
+        self.name = f"imp_test_{uuid.uuid4().hex[:10]}"
+        self.url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.name}"
+
+    def create(self) -> None:
+        psql(f'CREATE DATABASE "{self.name}"')
+        upgrade_database(Settings(database_url=self.url, secret_key="x"))
+
+    def truncate(self) -> None:
+        psql(
+            "DO $$ DECLARE t text; BEGIN "
+            "SELECT string_agg(format('%I', tablename), ', ') INTO t FROM pg_tables "
+            "WHERE schemaname = 'public' AND tablename <> 'alembic_version'; "
+            "EXECUTE 'TRUNCATE ' || t || ' RESTART IDENTITY CASCADE'; END $$;",
+            self.name,
+        )
+
+    def drop(self) -> None:
+        psql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+class SqliteTemplate:
+    """A migrated SQLite file, copied for each test (faster than migrating each time)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        settings = Settings(data_dir=directory, secret_key="x")
+        upgrade_database(settings)
+        self.path = directory / "imp.db"
+
+    def copy_to(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy(self.path, data_dir / "imp.db")
+
+
+@dataclass
+class LiveServer:
+    """An IMP app served by uvicorn in a thread with its own event loop."""
+
+    settings: Settings
+    port: int
+    _thread: threading.Thread | None = None
+    _server: uvicorn.Server | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    clients: list[httpx.Client] = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    @property
+    def services(self) -> Services:
+        assert self._server is not None
+        app = self._server.config.app
+        return app.state.services  # type: ignore[no-any-return, union-attr]
+
+    def start(self) -> LiveServer:
+        config = uvicorn.Config(
+            create_app(self.settings),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            ws_ping_interval=None,
+            lifespan="on",
+        )
+        self._server = uvicorn.Server(config)
+        self._loop = asyncio.new_event_loop()
+
+        def serve() -> None:
+            assert self._loop is not None and self._server is not None
+            asyncio.set_event_loop(self._loop)
+            self._loop.run_until_complete(self._server.serve())
+
+        self._thread = threading.Thread(target=serve, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("IMP test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        for client in self.clients:
+            client.close()
+        self.clients.clear()
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.close()
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        """Run a coroutine on the server's own loop (e.g. an action, to set up data)."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def client(self) -> httpx.Client:
+        client = httpx.Client(base_url=self.base_url, timeout=15)
+        self.clients.append(client)
+        return client
+
+    def login(self, login: str, password: str | None = None) -> Session:
+        client = self.client()
+        response = client.post(
+            "/api/auth/login", json={"login": login, "password": password or f"{login}-demo"}
+        )
+        assert response.status_code == 200, response.text
+        client.headers["X-CSRF-Token"] = client.cookies["imp_csrf"]
+        return Session(self, client, response.json())
+
+
+@dataclass
+class Session:
+    """A logged-in employee: HTTP with cookie and CSRF header, and sockets on demand."""
+
+    server: LiveServer
+    http: httpx.Client
+    me: dict[str, Any]
+
+    @property
+    def cookie_header(self) -> str:
+        return "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
+
+    @contextmanager
+    def socket(self, last_event_id: int | None = None) -> Iterator[Socket]:
+        with connect(
+            self.server.ws_url,
+            additional_headers={"Cookie": self.cookie_header},
+            open_timeout=10,
+        ) as ws:
+            socket_ = Socket(ws)
+            socket_.send({"type": "hello", "last_event_id": last_event_id})
+            socket_.ready = socket_.receive_until(lambda f: f.get("type") == "ready")
+            yield socket_
+
+
+@dataclass
+class Socket:
+    ws: ClientConnection
+    ready: dict[str, Any] = field(default_factory=dict)
+    seen: list[dict[str, Any]] = field(default_factory=list)
+
+    def send(self, frame: dict[str, Any]) -> None:
+        self.ws.send(json.dumps(frame))
+
+    def receive(self, timeout: float = 5) -> dict[str, Any]:
+        frame = json.loads(self.ws.recv(timeout=timeout))
+        self.seen.append(frame)
+        return frame  # type: ignore[no-any-return]
+
+    def receive_until(self, predicate: Any, timeout: float = 5) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no matching frame; saw {self.seen[-10:]}")
+            frame = self.receive(remaining)
+            if predicate(frame):
+                return frame
+
+    def event(self, event_type: str, timeout: float = 5) -> dict[str, Any]:
+        return self.receive_until(lambda f: f.get("type") == event_type, timeout)
+
+    def assert_silent(self, event_type: str, wait: float = 0.5) -> None:
+        """No event of this type arrives within ``wait`` seconds."""
+        deadline = time.monotonic() + wait
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                frame = self.receive(remaining)
+            except TimeoutError:
+                return
+            assert frame.get("type") != event_type, f"unexpected {frame}"
