@@ -22,10 +22,10 @@ def alembic_config(settings: Settings) -> Config:
     return config
 
 
-def upgrade_database(settings: Settings, revision: str = "head") -> None:
+def upgrade_database(settings: Settings, revision: str = "heads") -> None:
     """Bring the database to ``revision``. Runs its own event loop: call it outside one."""
     command.upgrade(alembic_config(settings), revision)
 
 
-async def upgrade_database_async(settings: Settings, revision: str = "head") -> None:
+async def upgrade_database_async(settings: Settings, revision: str = "heads") -> None:
     await asyncio.to_thread(upgrade_database, settings, revision)

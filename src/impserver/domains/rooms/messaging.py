@@ -1,0 +1,217 @@
+"""Appending messages to a room and reading them back: shared by employee rooms and requests.
+
+These functions work inside a caller's unit of work; the caller's action decides who may post
+and emits the event to the right audience.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from fastapi import UploadFile
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from impserver.core.clock import utcnow
+from impserver.core.errors import InvalidInput
+from impserver.core.unit_of_work import UnitOfWork
+from impserver.domains.accounts.models import Employee
+from impserver.domains.clients.models import Client
+from impserver.domains.rooms.models import Attachment, Message, Room
+from impserver.domains.rooms.schemas import AttachmentRead, MessageAuthor, MessageRead
+from impserver.services import Services
+
+MAX_BODY_CHARS = 10_000
+MAX_ATTACHMENTS = 10
+# Shown inline (previews); every other type is downloaded, never rendered by the browser.
+INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+def attachment_read(attachment: Attachment) -> AttachmentRead:
+    return AttachmentRead(
+        id=attachment.id,
+        file_name=attachment.file_name,
+        content_type=attachment.content_type,
+        size=attachment.size,
+        is_image=attachment.content_type in INLINE_IMAGE_TYPES,
+        url=f"/api/files/{attachment.id}",
+    )
+
+
+async def message_reads(session: AsyncSession, messages: list[Message]) -> list[MessageRead]:
+    """Serialise messages with their authors and attachments in a fixed number of queries."""
+    ids = [m.id for m in messages]
+    attachments: dict[int, list[AttachmentRead]] = defaultdict(list)
+    for attachment in await session.scalars(
+        select(Attachment).where(Attachment.message_id.in_(ids)).order_by(Attachment.id)
+    ):
+        assert attachment.message_id is not None
+        attachments[attachment.message_id].append(attachment_read(attachment))
+    employee_ids = {m.author_employee_id for m in messages if m.author_employee_id}
+    client_ids = {m.author_client_id for m in messages if m.author_client_id}
+    employee_names = dict(
+        (
+            await session.execute(
+                select(Employee.id, Employee.name).where(Employee.id.in_(employee_ids))
+            )
+        ).tuples()
+    )
+    client_names = dict(
+        (
+            await session.execute(
+                select(Client.id, Client.display_name).where(Client.id.in_(client_ids))
+            )
+        ).tuples()
+    )
+    reads = []
+    for m in messages:
+        if m.author_employee_id:
+            author = MessageAuthor(
+                kind="employee",
+                id=m.author_employee_id,
+                name=employee_names.get(m.author_employee_id, ""),
+            )
+        elif m.author_client_id:
+            author = MessageAuthor(
+                kind="client", id=m.author_client_id, name=client_names.get(m.author_client_id, "")
+            )
+        else:
+            author = MessageAuthor(kind="system", id=None, name="")
+        deleted = m.deleted_at is not None
+        reads.append(
+            MessageRead(
+                id=m.id,
+                room_id=m.room_id,
+                kind=m.kind,
+                body="" if deleted else m.body,
+                author=author,
+                attachments=[] if deleted else attachments[m.id],
+                client_message_id=m.client_message_id,
+                meta=m.meta or {},
+                created_at=m.created_at,
+                edited_at=m.edited_at,
+                deleted=deleted,
+            )
+        )
+    return reads
+
+
+async def history_page(
+    session: AsyncSession, room_id: int, *, before_id: int | None = None, limit: int = 50
+) -> list[MessageRead]:
+    """Up to ``limit`` messages older than ``before_id``, oldest first (uses the room/id index)."""
+    query = select(Message).where(Message.room_id == room_id)
+    if before_id is not None:
+        query = query.where(Message.id < before_id)
+    newest_first = list(await session.scalars(query.order_by(Message.id.desc()).limit(limit)))
+    return await message_reads(session, list(reversed(newest_first)))
+
+
+async def append_message(
+    uow: UnitOfWork,
+    room: Room,
+    *,
+    body: str,
+    author_employee_id: int | None = None,
+    author_client_id: int | None = None,
+    attachment_ids: list[int] | None = None,
+    client_message_id: str | None = None,
+    kind: str = "text",
+    meta: dict[str, Any] | None = None,
+) -> tuple[MessageRead, bool]:
+    """Add a message to ``room``; returns it and whether it is new.
+
+    A ``client_message_id`` already used in the room returns the earlier message instead
+    (a retried send), so the caller must not emit it again when ``created`` is False.
+    """
+    session = uow.session
+    body = body.strip()
+    attachment_ids = list(dict.fromkeys(attachment_ids or []))
+    if client_message_id:
+        existing = await session.scalar(
+            select(Message)
+            .where(Message.room_id == room.id)
+            .where(Message.client_message_id == client_message_id)
+        )
+        if existing is not None:
+            return (await message_reads(session, [existing]))[0], False
+    if len(body) > MAX_BODY_CHARS:
+        raise InvalidInput(f"The message is too long (at most {MAX_BODY_CHARS} characters).")
+    if len(attachment_ids) > MAX_ATTACHMENTS:
+        raise InvalidInput(f"At most {MAX_ATTACHMENTS} files can go with one message.")
+    if not body and not attachment_ids and kind == "text":
+        raise InvalidInput("The message is empty.")
+    attachments = list(
+        await session.scalars(select(Attachment).where(Attachment.id.in_(attachment_ids)))
+    )
+    usable = {
+        a.id
+        for a in attachments
+        if a.message_id is None
+        and a.uploader_employee_id == author_employee_id
+        and a.uploader_client_id == author_client_id
+    }
+    if missing := [i for i in attachment_ids if i not in usable]:
+        raise InvalidInput(f"Attached file {missing[0]} is not available; upload it again.")
+    message = Message(
+        room_id=room.id,
+        author_employee_id=author_employee_id,
+        author_client_id=author_client_id,
+        kind=kind,
+        body=body,
+        client_message_id=client_message_id,
+        meta=meta or {},
+    )
+    session.add(message)
+    await session.flush()
+    if attachment_ids:
+        await session.execute(
+            update(Attachment)
+            .where(Attachment.id.in_(attachment_ids))
+            .values(message_id=message.id)
+        )
+    room.last_message_id = message.id
+    room.last_message_at = message.created_at or utcnow()
+    await session.flush()
+    return (await message_reads(session, [message]))[0], True
+
+
+async def save_upload(
+    services: Services,
+    upload: UploadFile,
+    *,
+    employee_id: int | None = None,
+    client_id: int | None = None,
+) -> AttachmentRead:
+    """Stream an uploaded file to storage (within the size limit) and record it, unattached."""
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        while chunk := await upload.read(64 * 1024):
+            yield chunk
+
+    key, size = await services.files.save(chunks(), services.settings.upload_max_bytes)
+    if size == 0:
+        await services.files.delete(key)
+        raise InvalidInput("The file is empty.")
+    file_name = _clean_file_name(upload.filename or "file")
+    content_type = (upload.content_type or "application/octet-stream").split(";")[0].strip().lower()
+    async with services.db.transaction() as uow:
+        attachment = Attachment(
+            uploader_employee_id=employee_id,
+            uploader_client_id=client_id,
+            file_name=file_name,
+            content_type=content_type[:120] or "application/octet-stream",
+            size=size,
+            storage_key=key,
+        )
+        uow.session.add(attachment)
+        await uow.session.flush()
+        return attachment_read(attachment)
+
+
+def _clean_file_name(name: str) -> str:
+    # Only the last path segment, without control characters: a name is shown, never used as a path.
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip().lstrip(".")
+    return (name or "file")[:255]
