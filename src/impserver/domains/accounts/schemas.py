@@ -1,23 +1,31 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 Role = Literal["admin", "employee"]
 Language = Literal["ru", "en"]
 Theme = Literal["light", "dark"]
 
+LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]*$")
+
+
+def _check_login(value: str) -> str:
+    if not LOGIN_PATTERN.match(value):
+        raise ValueError(
+            "a login may contain only Latin letters, digits and . _ @ -, starting with a letter "
+            "or digit"
+        )
+    return value
+
+
 Login = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True,
-        to_lower=True,
-        min_length=2,
-        max_length=64,
-        pattern=r"^[a-z0-9][a-z0-9._@-]*$",
-    ),
+    StringConstraints(strip_whitespace=True, to_lower=True, min_length=2, max_length=64),
+    AfterValidator(_check_login),
 ]
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
