@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def settings_factory(
             database.truncate()
             base["database_url"] = database.url
             base["redis_url"] = REDIS_URL
-            base["redis_prefix"] = f"imp-test-{tmp_path.name}"
+            base["redis_prefix"] = f"imp-test-{uuid.uuid4().hex[:12]}"
         else:
             sqlite_template.copy_to(data_dir)
         base.update(overrides)
