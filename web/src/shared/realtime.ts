@@ -1,0 +1,162 @@
+/**
+ * One WebSocket per tab with resume: the client remembers the last event id it saw and sends it
+ * on every (re)connect; the server replays what was missed. Ids already seen are ignored,
+ * because the server may replay recent events twice.
+ */
+import { ref, type Ref } from 'vue'
+
+export type RealtimeState = 'connecting' | 'connected' | 'reconnecting' | 'closed'
+
+interface Frame {
+  type: string
+  id?: number
+  [key: string]: unknown
+}
+
+export interface RealtimeOptions {
+  url: string
+  /** Where the last seen id survives a reload of the tab. */
+  storageKey: string
+  onEvent: (event: Frame & { id: number }) => void
+  onReset: () => void
+  onClosed: (reason: string) => void
+  /** Extra fields for the hello frame. */
+  hello?: () => Record<string, unknown>
+}
+
+const SILENCE_LIMIT_MS = 45_000
+const RECENT_IDS = 500
+
+export class RealtimeClient {
+  readonly state: Ref<RealtimeState> = ref('connecting')
+  private socket: WebSocket | null = null
+  private lastEventId: number | null
+  private recent = new Set<number>()
+  private attempts = 0
+  private silenceTimer: ReturnType<typeof setTimeout> | undefined
+  private retryTimer: ReturnType<typeof setTimeout> | undefined
+  private stopped = false
+  readonly received: Frame[] = []
+
+  constructor(private options: RealtimeOptions) {
+    const stored = sessionStorage.getItem(options.storageKey)
+    this.lastEventId = stored ? Number(stored) : null
+  }
+
+  start(): void {
+    this.stopped = false
+    this.connect()
+  }
+
+  stop(): void {
+    this.stopped = true
+    clearTimeout(this.silenceTimer)
+    clearTimeout(this.retryTimer)
+    this.socket?.close(1000, 'bye')
+    this.socket = null
+    this.state.value = 'closed'
+  }
+
+  /** Drop the socket as if the network failed (used when the page comes back online). */
+  reconnectNow(): void {
+    this.socket?.close(4000, 'reconnect')
+  }
+
+  send(frame: Record<string, unknown>): boolean {
+    if (this.socket?.readyState !== WebSocket.OPEN) return false
+    this.socket.send(JSON.stringify(frame))
+    return true
+  }
+
+  private connect(): void {
+    const socket = new WebSocket(this.options.url)
+    this.socket = socket
+    socket.onopen = () => {
+      this.attempts = 0
+      socket.send(
+        JSON.stringify({ type: 'hello', last_event_id: this.lastEventId, ...this.options.hello?.() }),
+      )
+      this.watchSilence()
+    }
+    socket.onmessage = (message) => {
+      this.watchSilence()
+      let frame: Frame
+      try {
+        frame = JSON.parse(String(message.data)) as Frame
+      } catch {
+        return
+      }
+      this.handle(frame)
+    }
+    socket.onclose = () => {
+      if (this.socket !== socket) return
+      this.socket = null
+      clearTimeout(this.silenceTimer)
+      if (this.stopped) return
+      this.state.value = 'reconnecting'
+      this.scheduleReconnect()
+    }
+  }
+
+  private handle(frame: Frame): void {
+    switch (frame.type) {
+      case 'ping':
+        this.send({ type: 'pong' })
+        return
+      case 'ready':
+        this.state.value = 'connected'
+        if (typeof frame.last_event_id === 'number') this.remember(frame.last_event_id, false)
+        return
+      case 'reset':
+        this.recent.clear()
+        this.options.onReset()
+        return
+      case 'closed':
+        this.stopped = true
+        this.state.value = 'closed'
+        this.options.onClosed(String(frame.reason ?? ''))
+        return
+      case 'error':
+        return
+    }
+    if (typeof frame.id === 'number') {
+      if (this.recent.has(frame.id)) return
+      this.remember(frame.id, true)
+    }
+    this.received.push(frame)
+    if (this.received.length > 200) this.received.shift()
+    this.options.onEvent(frame as Frame & { id: number })
+  }
+
+  private remember(id: number, seen: boolean): void {
+    if (seen) {
+      this.recent.add(id)
+      if (this.recent.size > RECENT_IDS) {
+        const oldest = this.recent.values().next().value
+        if (oldest !== undefined) this.recent.delete(oldest)
+      }
+    }
+    if (this.lastEventId === null || id > this.lastEventId) {
+      this.lastEventId = id
+      sessionStorage.setItem(this.options.storageKey, String(id))
+    }
+  }
+
+  private watchSilence(): void {
+    clearTimeout(this.silenceTimer)
+    // The server pings every 20 s; this long without a frame means the connection is dead.
+    this.silenceTimer = setTimeout(() => this.socket?.close(4000, 'silent'), SILENCE_LIMIT_MS)
+  }
+
+  private scheduleReconnect(): void {
+    const base = Math.min(10_000, 500 * 2 ** this.attempts)
+    this.attempts += 1
+    const delay = base / 2 + Math.random() * (base / 2)
+    this.retryTimer = setTimeout(() => this.connect(), delay)
+  }
+}
+
+export function socketUrl(path: string): string {
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
+  return `${scheme}://${location.host}${path}`
+}

@@ -1,0 +1,21 @@
+import { createPinia } from 'pinia'
+import { createApp } from 'vue'
+import { setUnauthenticatedHandler } from '@/shared/api'
+import App from './App.vue'
+import { i18n, setLanguage, browserLanguage } from './i18n'
+import { useMeStore } from './features/me/store'
+import { router } from './router'
+import { stopRealtime } from './dispatcher'
+import './styles.css'
+
+const app = createApp(App)
+app.use(createPinia())
+app.use(i18n)
+app.use(router)
+setLanguage(browserLanguage())
+setUnauthenticatedHandler(() => {
+  stopRealtime()
+  useMeStore().clear()
+  if (router.currentRoute.value.path !== '/login') void router.push('/login')
+})
+app.mount('#app')

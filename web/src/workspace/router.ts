@@ -1,0 +1,39 @@
+import { createRouter, createWebHistory } from 'vue-router'
+import { useMeStore } from './features/me/store'
+
+export const router = createRouter({
+  history: createWebHistory(),
+  routes: [
+    { path: '/login', component: () => import('./features/auth/LoginPage.vue') },
+    {
+      path: '/admin',
+      component: () => import('./features/admin/AdminPage.vue'),
+      meta: { admin: true },
+    },
+    {
+      path: '/',
+      component: () => import('./features/shell/WorkspacePage.vue'),
+      children: [
+        { path: '', redirect: '/queue' },
+        { path: 'queue', component: () => import('./features/queue/QueueSection.vue') },
+        { path: 'requests', component: () => import('./features/requests/RequestsSection.vue') },
+        { path: 'employees', component: () => import('./features/rooms/RoomsSection.vue') },
+      ],
+    },
+    { path: '/:rest(.*)*', redirect: '/' },
+  ],
+})
+
+router.beforeEach(async (to) => {
+  const me = useMeStore()
+  if (to.path === '/login') return true
+  if (!me.me) {
+    try {
+      await me.load()
+    } catch {
+      return { path: '/login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} }
+    }
+  }
+  if (to.meta.admin && me.me?.role !== 'admin') return '/'
+  return true
+})
