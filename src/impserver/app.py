@@ -21,6 +21,7 @@ from impserver.core.unit_of_work import Database
 from impserver.domains.accounts import api as accounts_api
 from impserver.domains.accounts.auth import session_expiry
 from impserver.domains.resources import api as resources_api
+from impserver.domains.rooms import api as rooms_api
 from impserver.realtime import routes as realtime_routes
 from impserver.realtime.bus import EventBus, MemoryBus, RedisBus
 from impserver.realtime.gateway import Connection, Gateway
@@ -61,6 +62,7 @@ def build_services(settings: Settings) -> Services:
         return True
 
     gateway.session_check = session_still_valid
+    rooms_api.register_socket_commands(gateway, services)
     return services
 
 
@@ -111,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts_api.admin_router,
         resources_api.router,
         resources_api.admin_router,
+        rooms_api.router,
         realtime_routes.router,
     ):
         app.include_router(router)

@@ -40,6 +40,14 @@ def test_invalid_preferences_are_refused(server: LiveServer) -> None:
     assert anna.http.get("/api/me").json()["role"] == "employee"
 
 
-def test_summary_counts_start_at_zero(server: LiveServer) -> None:
-    summary = server.login("anna").http.get("/api/me/summary").json()
-    assert summary == {"queue_waiting": 0, "requests_unread": 0, "rooms_unread": 0}
+def test_summary_counts_unread_room_messages_by_others(server: LiveServer) -> None:
+    # Demo data: in "Support team" Anna wrote first, then Boris and Olga answered.
+    anna = server.login("anna")
+    assert anna.http.get("/api/me/summary").json() == {
+        "queue_waiting": 0,
+        "requests_unread": 0,
+        "rooms_unread": 2,
+    }
+    room = anna.http.get("/api/rooms").json()[0]
+    anna.http.post(f"/api/rooms/{room['id']}/read", json={"message_id": room["last_message"]["id"]})
+    assert anna.http.get("/api/me/summary").json()["rooms_unread"] == 0

@@ -87,6 +87,13 @@ class Database:
             except Exception:
                 log.exception("after-commit callback failed")
 
+    async def publish_ephemeral(self, event: Event, audience: Audience) -> None:
+        """Send an event that changes no state (typing) without a transaction."""
+        if audience:
+            await self.publish(
+                Envelope(tuple(sorted(audience.recipients)), render_frame(event, None))
+            )
+
     async def publish(self, envelope: Envelope) -> None:
         try:
             await self.bus.publish(envelope)

@@ -50,20 +50,18 @@ async def message_reads(session: AsyncSession, messages: list[Message]) -> list[
         attachments[attachment.message_id].append(attachment_read(attachment))
     employee_ids = {m.author_employee_id for m in messages if m.author_employee_id}
     client_ids = {m.author_client_id for m in messages if m.author_client_id}
-    employee_names = dict(
-        (
-            await session.execute(
-                select(Employee.id, Employee.name).where(Employee.id.in_(employee_ids))
-            )
-        ).tuples()
-    )
-    client_names = dict(
-        (
-            await session.execute(
-                select(Client.id, Client.display_name).where(Client.id.in_(client_ids))
-            )
-        ).tuples()
-    )
+    employee_names: dict[int, str] = {
+        row.id: row.name
+        for row in await session.execute(
+            select(Employee.id, Employee.name).where(Employee.id.in_(employee_ids))
+        )
+    }
+    client_names: dict[int, str] = {
+        row.id: row.display_name
+        for row in await session.execute(
+            select(Client.id, Client.display_name).where(Client.id.in_(client_ids))
+        )
+    }
     reads = []
     for m in messages:
         if m.author_employee_id:

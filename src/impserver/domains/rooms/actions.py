@@ -1,0 +1,240 @@
+"""Employees' rooms: creating, naming, membership, messages, read marks, typing."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+
+from impserver.core.clock import utcnow
+from impserver.core.errors import Forbidden, InvalidInput, NotFound
+from impserver.core.unit_of_work import UnitOfWork
+from impserver.domains.accounts.models import Employee
+from impserver.domains.rooms import access, queries
+from impserver.domains.rooms.events import (
+    MessageCreated,
+    MessageUpdated,
+    ReadMarkMoved,
+    RoomRemoved,
+    RoomUpdated,
+    Typing,
+)
+from impserver.domains.rooms.messaging import append_message, message_reads
+from impserver.domains.rooms.models import ROOM_DIRECT, ROOM_TEAM, Message, Room, RoomMember
+from impserver.domains.rooms.schemas import MessageCreate, MessageRead, RoomRead
+from impserver.realtime.events import Audience
+from impserver.services import Services
+
+
+async def _active_employees(uow: UnitOfWork, ids: set[int]) -> list[Employee]:
+    employees = list(
+        await uow.session.scalars(
+            select(Employee).where(Employee.id.in_(ids)).where(Employee.is_active.is_(True))
+        )
+    )
+    if missing := ids - {e.id for e in employees}:
+        raise NotFound(f"No such employee: {', '.join(map(str, sorted(missing)))}.")
+    return employees
+
+
+async def _announce(uow: UnitOfWork, room: Room) -> RoomRead:
+    await uow.session.flush()
+    read = await queries.room_read(uow.session, room)
+    uow.emit(RoomUpdated(room=read), Audience.employees(m.id for m in read.members))
+    return read
+
+
+async def create_room(
+    services: Services, actor: Employee, name: str, member_ids: list[int]
+) -> RoomRead:
+    async with services.db.transaction() as uow:
+        others = await _active_employees(uow, set(member_ids) - {actor.id})
+        if not others:
+            raise InvalidInput("Pick at least one colleague for the room.")
+        name = name.strip() or ", ".join(sorted([actor.name, *(e.name for e in others)]))[:200]
+        room = Room(kind=ROOM_TEAM, name=name, creator_id=actor.id)
+        uow.session.add(room)
+        await uow.session.flush()
+        uow.session.add_all(
+            RoomMember(room_id=room.id, employee_id=e) for e in [actor.id, *(o.id for o in others)]
+        )
+        read = await _announce(uow, room)
+    return read
+
+
+async def open_direct_room(services: Services, actor: Employee, other_id: int) -> RoomRead:
+    if other_id == actor.id:
+        raise InvalidInput("A direct conversation needs another person.")
+    async with services.db.transaction() as uow:
+        (other,) = await _active_employees(uow, {other_id})
+        mine = select(RoomMember.room_id).where(RoomMember.employee_id == actor.id)
+        theirs = select(RoomMember.room_id).where(RoomMember.employee_id == other_id)
+        existing = await uow.session.scalar(
+            select(Room)
+            .where(Room.kind == ROOM_DIRECT)
+            .where(Room.id.in_(mine))
+            .where(Room.id.in_(theirs))
+        )
+        if existing is not None:
+            return await queries.room_read(uow.session, existing, actor.id)
+        room = Room(kind=ROOM_DIRECT, name="", creator_id=actor.id)
+        uow.session.add(room)
+        await uow.session.flush()
+        uow.session.add_all(
+            [
+                RoomMember(room_id=room.id, employee_id=actor.id),
+                RoomMember(room_id=room.id, employee_id=other.id),
+            ]
+        )
+        return await _announce(uow, room)
+
+
+async def rename_room(services: Services, actor: Employee, room_id: int, name: str) -> RoomRead:
+    async with services.db.transaction() as uow:
+        room = await access.member_room(uow.session, room_id, actor.id)
+        if room.kind != ROOM_TEAM:
+            raise InvalidInput("Only group rooms have a name to change.")
+        room.name = name
+        return await _announce(uow, room)
+
+
+async def add_members(
+    services: Services, actor: Employee, room_id: int, employee_ids: list[int]
+) -> RoomRead:
+    async with services.db.transaction() as uow:
+        room = await access.member_room(uow.session, room_id, actor.id)
+        if room.kind != ROOM_TEAM:
+            raise InvalidInput("People can be added to group rooms only.")
+        current = set(await access.member_ids(uow.session, room.id))
+        newcomers = await _active_employees(uow, set(employee_ids) - current)
+        uow.session.add_all(RoomMember(room_id=room.id, employee_id=e.id) for e in newcomers)
+        return await _announce(uow, room)
+
+
+async def remove_member(
+    services: Services, actor: Employee, room_id: int, employee_id: int
+) -> RoomRead | None:
+    """Leave (``employee_id`` is the actor) or, for the room's creator, remove someone."""
+    async with services.db.transaction() as uow:
+        room = await access.member_room(uow.session, room_id, actor.id)
+        leaving = employee_id == actor.id
+        if not leaving and room.creator_id != actor.id:
+            raise Forbidden("Only the room's creator can remove members.")
+        if room.kind != ROOM_TEAM:
+            raise InvalidInput("You cannot leave a direct conversation.")
+        current = await access.member_ids(uow.session, room.id)
+        if employee_id not in current:
+            raise NotFound("That person is not in the room.")
+        await uow.session.execute(
+            delete(RoomMember)
+            .where(RoomMember.room_id == room.id)
+            .where(RoomMember.employee_id == employee_id)
+        )
+        uow.emit(RoomRemoved(room_id=room.id), Audience.employee(employee_id))
+        remaining = [m for m in current if m != employee_id]
+        if room.creator_id == employee_id and remaining:
+            # The longest-standing member looks after the room from now on.
+            room.creator_id = await uow.session.scalar(
+                select(RoomMember.employee_id)
+                .where(RoomMember.room_id == room.id)
+                .order_by(RoomMember.joined_at, RoomMember.employee_id)
+                .limit(1)
+            )
+        if not remaining:
+            return None
+        read = await _announce(uow, room)
+    return None if leaving else read
+
+
+async def post_message(
+    services: Services, actor: Employee, room_id: int, data: MessageCreate
+) -> tuple[MessageRead, bool]:
+    async with services.db.transaction() as uow:
+        room = await access.member_room(uow.session, room_id, actor.id)
+        message, created = await append_message(
+            uow,
+            room,
+            body=data.body,
+            author_employee_id=actor.id,
+            attachment_ids=data.attachment_ids,
+            client_message_id=data.client_message_id,
+        )
+        if created:
+            await _move_read_mark(uow, room.id, actor.id, message.id)
+            uow.emit(
+                MessageCreated(message=message),
+                Audience.employees(await access.member_ids(uow.session, room.id)),
+            )
+    return message, created
+
+
+async def _authored_message(
+    uow: UnitOfWork, actor: Employee, room_id: int, message_id: int
+) -> Message:
+    await access.member_room(uow.session, room_id, actor.id)
+    message = await uow.session.get(Message, message_id)
+    if message is None or message.room_id != room_id or message.deleted_at is not None:
+        raise NotFound("Message not found.")
+    if message.author_employee_id != actor.id:
+        raise Forbidden("Only the author can change a message.")
+    return message
+
+
+async def edit_message(
+    services: Services, actor: Employee, room_id: int, message_id: int, body: str
+) -> MessageRead:
+    async with services.db.transaction() as uow:
+        message = await _authored_message(uow, actor, room_id, message_id)
+        message.body = body
+        message.edited_at = utcnow()
+        await uow.session.flush()
+        (read,) = await message_reads(uow.session, [message])
+        uow.emit(
+            MessageUpdated(message=read),
+            Audience.employees(await access.member_ids(uow.session, room_id)),
+        )
+    return read
+
+
+async def delete_message(
+    services: Services, actor: Employee, room_id: int, message_id: int
+) -> None:
+    async with services.db.transaction() as uow:
+        message = await _authored_message(uow, actor, room_id, message_id)
+        message.deleted_at = utcnow()
+        await uow.session.flush()
+        (read,) = await message_reads(uow.session, [message])
+        uow.emit(
+            MessageUpdated(message=read),
+            Audience.employees(await access.member_ids(uow.session, room_id)),
+        )
+
+
+async def _move_read_mark(uow: UnitOfWork, room_id: int, employee_id: int, message_id: int) -> bool:
+    member = await uow.session.get(RoomMember, (room_id, employee_id))
+    if member is None or message_id <= member.last_read_message_id:
+        return False
+    member.last_read_message_id = message_id
+    return True
+
+
+async def mark_read(services: Services, actor: Employee, room_id: int, message_id: int) -> None:
+    async with services.db.transaction() as uow:
+        room = await access.member_room(uow.session, room_id, actor.id)
+        # Never past the newest message: a read mark names a message that exists.
+        message_id = min(message_id, room.last_message_id or 0)
+        if await _move_read_mark(uow, room.id, actor.id, message_id):
+            uow.emit(
+                ReadMarkMoved(room_id=room.id, employee_id=actor.id, message_id=message_id),
+                Audience.employees(await access.member_ids(uow.session, room.id)),
+            )
+
+
+async def announce_typing(services: Services, actor_id: int, room_id: int) -> None:
+    async with services.db.read() as session:
+        actor = await session.get(Employee, actor_id)
+        if actor is None:
+            raise NotFound("Employee not found.")
+        await access.member_room(session, room_id, actor_id)
+        others = [m for m in await access.member_ids(session, room_id) if m != actor_id]
+    await services.db.publish_ephemeral(
+        Typing(room_id=room_id, employee_id=actor_id, name=actor.name), Audience.employees(others)
+    )

@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
+from fastapi.responses import FileResponse
+
+from impserver.core.errors import InvalidInput, NotFound
+from impserver.domains.accounts.auth import current_employee
+from impserver.domains.accounts.models import Employee
+from impserver.domains.rooms import access, actions, queries
+from impserver.domains.rooms.files import file_response
+from impserver.domains.rooms.messaging import history_page, save_upload
+from impserver.domains.rooms.models import Attachment, Message, Room
+from impserver.domains.rooms.schemas import (
+    AttachmentRead,
+    DirectRoomOpen,
+    MemberRead,
+    MembersAdd,
+    MessageCreate,
+    MessageEdit,
+    MessageRead,
+    ReadMark,
+    RoomCreate,
+    RoomRead,
+    RoomRename,
+)
+from impserver.domains.rooms.search import SearchResults, search
+from impserver.realtime.gateway import Connection, Gateway
+from impserver.services import Services, get_services
+
+router = APIRouter(prefix="/api", tags=["rooms"])
+
+
+@router.get("/rooms", response_model=list[RoomRead])
+async def list_rooms(
+    employee: Employee = Depends(current_employee), services: Services = Depends(get_services)
+) -> list[RoomRead]:
+    async with services.db.read() as session:
+        return await queries.rooms_of(session, employee.id)
+
+
+@router.post("/rooms", response_model=RoomRead, status_code=201)
+async def create_room(
+    data: RoomCreate,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> RoomRead:
+    return await actions.create_room(services, employee, data.name, data.member_ids)
+
+
+@router.post("/rooms/direct", response_model=RoomRead)
+async def open_direct_room(
+    data: DirectRoomOpen,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> RoomRead:
+    return await actions.open_direct_room(services, employee, data.employee_id)
+
+
+@router.get("/rooms/{room_id}", response_model=RoomRead)
+async def read_room(
+    room_id: int,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> RoomRead:
+    async with services.db.read() as session:
+        room = await access.member_room(session, room_id, employee.id)
+        return await queries.room_read(session, room, employee.id)
+
+
+@router.patch("/rooms/{room_id}", response_model=RoomRead)
+async def rename_room(
+    room_id: int,
+    data: RoomRename,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> RoomRead:
+    return await actions.rename_room(services, employee, room_id, data.name)
+
+
+@router.post("/rooms/{room_id}/members", response_model=RoomRead)
+async def add_members(
+    room_id: int,
+    data: MembersAdd,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> RoomRead:
+    return await actions.add_members(services, employee, room_id, data.employee_ids)
+
+
+@router.delete("/rooms/{room_id}/members/{employee_id}", status_code=204)
+async def remove_member(
+    room_id: int,
+    employee_id: int,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> None:
+    await actions.remove_member(services, employee, room_id, employee_id)
+
+
+@router.get("/rooms/{room_id}/messages", response_model=list[MessageRead])
+async def list_messages(
+    room_id: int,
+    before_id: int | None = Query(default=None, ge=1),
+    limit: int = Query(default=50, ge=1, le=100),
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> list[MessageRead]:
+    async with services.db.read() as session:
+        await access.member_room(session, room_id, employee.id)
+        return await history_page(session, room_id, before_id=before_id, limit=limit)
+
+
+@router.post("/rooms/{room_id}/messages", response_model=MessageRead, status_code=201)
+async def post_message(
+    room_id: int,
+    data: MessageCreate,
+    response: Response,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> MessageRead:
+    message, created = await actions.post_message(services, employee, room_id, data)
+    if not created:
+        response.status_code = 200
+    return message
+
+
+@router.patch("/rooms/{room_id}/messages/{message_id}", response_model=MessageRead)
+async def edit_message(
+    room_id: int,
+    message_id: int,
+    data: MessageEdit,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> MessageRead:
+    return await actions.edit_message(services, employee, room_id, message_id, data.body)
+
+
+@router.delete("/rooms/{room_id}/messages/{message_id}", status_code=204)
+async def delete_message(
+    room_id: int,
+    message_id: int,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> None:
+    await actions.delete_message(services, employee, room_id, message_id)
+
+
+@router.post("/rooms/{room_id}/read", status_code=204)
+async def mark_read(
+    room_id: int,
+    data: ReadMark,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> None:
+    await actions.mark_read(services, employee, room_id, data.message_id)
+
+
+@router.get("/rooms/{room_id}/reads", response_model=list[MemberRead])
+async def read_marks(
+    room_id: int,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> list[MemberRead]:
+    async with services.db.read() as session:
+        room = await access.member_room(session, room_id, employee.id)
+        return (await queries.room_read(session, room)).members
+
+
+@router.get("/search", response_model=SearchResults)
+async def search_everything(
+    q: str = Query(min_length=1, max_length=100),
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> SearchResults:
+    async with services.db.read() as session:
+        return await search(session, employee.id, q)
+
+
+@router.post("/files", response_model=AttachmentRead, status_code=201)
+async def upload_file(
+    file: UploadFile = File(...),
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> AttachmentRead:
+    return await save_upload(services, file, employee_id=employee.id)
+
+
+@router.get("/files/{attachment_id}", response_class=FileResponse)
+async def download_file(
+    attachment_id: int,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> FileResponse:
+    async with services.db.read() as session:
+        attachment = await session.get(Attachment, attachment_id)
+        if attachment is None:
+            raise NotFound("File not found.")
+        if attachment.message_id is None:
+            allowed = attachment.uploader_employee_id == employee.id
+        else:
+            message = await session.get(Message, attachment.message_id)
+            room = await session.get(Room, message.room_id) if message else None
+            allowed = room is not None and await access.can_employee_read_room(
+                session, employee.id, room
+            )
+        if not allowed:
+            raise NotFound("File not found.")
+    return file_response(services, attachment)
+
+
+def register_socket_commands(gateway: Gateway, services: Services) -> None:
+    @gateway.command("typing")
+    async def typing(connection: Connection, frame: dict[str, Any]) -> None:
+        room_id = frame.get("room_id")
+        if connection.employee_id is None or not isinstance(room_id, int):
+            raise InvalidInput("typing needs a room_id.")
+        await actions.announce_typing(services, connection.employee_id, room_id)
