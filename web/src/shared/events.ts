@@ -1,5 +1,5 @@
 /** Realtime events the workspace receives: one discriminated union, one exhaustive switch. */
-import type { Me, ResourceRead, Summary } from './types'
+import type { Me, MessageRead, ResourceRead, RoomRead, Summary } from './types'
 
 export interface MeUpdated {
   id: number
@@ -25,7 +25,57 @@ export interface ResourcesUpdated {
   resource: ResourceRead
 }
 
-export type WorkspaceEvent = MeUpdated | AccessUpdated | SummaryUpdated | ResourcesUpdated
+export interface RoomUpdated {
+  id: number
+  type: 'room.updated'
+  room: RoomRead
+}
+
+export interface RoomRemoved {
+  id: number
+  type: 'room.removed'
+  room_id: number
+}
+
+export interface MessageCreated {
+  id: number
+  type: 'message.created'
+  message: MessageRead
+}
+
+export interface MessageUpdated {
+  id: number
+  type: 'message.updated'
+  message: MessageRead
+}
+
+export interface ReadMarkMoved {
+  id: number
+  type: 'room.read'
+  room_id: number
+  employee_id: number
+  message_id: number
+}
+
+/** Ephemeral: carries no id. */
+export interface TypingEvent {
+  type: 'typing'
+  room_id: number
+  employee_id: number
+  name: string
+}
+
+export type WorkspaceEvent =
+  | MeUpdated
+  | AccessUpdated
+  | SummaryUpdated
+  | ResourcesUpdated
+  | RoomUpdated
+  | RoomRemoved
+  | MessageCreated
+  | MessageUpdated
+  | ReadMarkMoved
+  | TypingEvent
 
 export function assertNever(value: never): never {
   throw new Error(`unhandled event ${JSON.stringify(value)}`)

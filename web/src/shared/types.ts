@@ -57,3 +57,70 @@ export interface GroupRead {
   resource_id: number
   member_ids: number[]
 }
+
+export interface EmployeeBrief {
+  id: number
+  login: string
+  name: string
+}
+
+export interface AttachmentRead {
+  id: number
+  file_name: string
+  content_type: string
+  size: number
+  is_image: boolean
+  url: string
+}
+
+export interface MessageAuthor {
+  kind: 'employee' | 'client' | 'system'
+  id: number | null
+  name: string
+}
+
+export interface MessageRead {
+  id: number
+  room_id: number
+  kind: string
+  body: string
+  author: MessageAuthor
+  attachments: AttachmentRead[]
+  client_message_id: string | null
+  meta: Record<string, unknown>
+  created_at: string
+  edited_at: string | null
+  deleted: boolean
+}
+
+export interface MemberRead {
+  id: number
+  name: string
+  login: string
+  last_read_message_id: number
+}
+
+export interface RoomRead {
+  id: number
+  kind: 'team' | 'direct' | 'request'
+  name: string
+  creator_id: number | null
+  members: MemberRead[]
+  last_message: MessageRead | null
+  unread: number
+  created_at: string
+}
+
+export interface RequestHit {
+  id: number
+  room_id: number
+  status: string
+  client_name: string
+  matched: string
+}
+
+export interface SearchResults {
+  rooms: RoomRead[]
+  requests: RequestHit[]
+  messages: MessageRead[]
+}

@@ -2,7 +2,10 @@
 import { assertNever, type WorkspaceEvent } from '@/shared/events'
 import { RealtimeClient, socketUrl } from '@/shared/realtime'
 import { useAdminStore } from './features/admin/store'
+import { notify } from '@/shared/notifications'
 import { useMeStore } from './features/me/store'
+import { useRoomsStore } from './features/rooms/store'
+import { i18n } from './i18n'
 import { router } from './router'
 
 let client: RealtimeClient | null = null
@@ -21,15 +24,64 @@ export function dispatch(event: WorkspaceEvent): void {
     case 'resources.updated':
       useAdminStore().resourceChanged(event.resource)
       return
+    case 'room.updated':
+      useRoomsStore().upsertRoom(event.room)
+      return
+    case 'room.removed':
+      useRoomsStore().removeRoom(event.room_id)
+      refreshSummarySoon()
+      return
+    case 'message.created': {
+      const myId = me.me?.id ?? 0
+      const viewing = isViewingRoom(event.message.room_id)
+      useRoomsStore().putMessage(event.message, myId, viewing)
+      const mine = event.message.author.kind === 'employee' && event.message.author.id === myId
+      if (!mine && !viewing) {
+        notify({
+          title: i18n.global.t('rooms.newMessage', { name: event.message.author.name }),
+          body: event.message.body.slice(0, 140),
+          tag: `room-${event.message.room_id}`,
+        })
+      }
+      refreshSummarySoon()
+      return
+    }
+    case 'message.updated':
+      useRoomsStore().putMessage(event.message, me.me?.id ?? 0, true)
+      return
+    case 'room.read':
+      useRoomsStore().readMarkMoved(event.room_id, event.employee_id, event.message_id, me.me?.id ?? 0)
+      if (event.employee_id === me.me?.id) refreshSummarySoon()
+      return
+    case 'typing':
+      useRoomsStore().someoneTyping(event.room_id, event.name)
+      return
     default:
       assertNever(event)
   }
 }
 
+let summaryTimer: ReturnType<typeof setTimeout> | undefined
+
+/** Section counters come from the server; coalesce bursts of events into one request. */
+function refreshSummarySoon(): void {
+  clearTimeout(summaryTimer)
+  summaryTimer = setTimeout(() => void useMeStore().loadSummary(), 300)
+}
+
+function isViewingRoom(roomId: number): boolean {
+  const route = router.currentRoute.value
+  return (
+    document.visibilityState === 'visible' &&
+    route.path.startsWith('/employees/') &&
+    Number(route.params.roomId) === roomId
+  )
+}
+
 /** Reload everything the workspace shows (after a reset, or a reconnect from too far behind). */
 async function reloadState(): Promise<void> {
   const me = useMeStore()
-  await Promise.all([me.load(), me.loadSummary()])
+  await Promise.all([me.load(), me.loadSummary(), useRoomsStore().load()])
 }
 
 export function startRealtime(): RealtimeClient {

@@ -17,7 +17,7 @@ export const router = createRouter({
         { path: '', redirect: '/queue' },
         { path: 'queue', component: () => import('./features/queue/QueueSection.vue') },
         { path: 'requests', component: () => import('./features/requests/RequestsSection.vue') },
-        { path: 'employees', component: () => import('./features/rooms/RoomsSection.vue') },
+        { path: 'employees/:roomId?', component: () => import('./features/rooms/RoomsSection.vue') },
       ],
     },
     { path: '/:rest(.*)*', redirect: '/' },

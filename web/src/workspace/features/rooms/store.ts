@@ -1,0 +1,134 @@
+import { defineStore } from 'pinia'
+import { computed, ref } from 'vue'
+import { api } from '@/shared/api'
+import type { AttachmentRead, EmployeeBrief, MessageRead, RoomRead } from '@/shared/types'
+
+const PAGE = 50
+const TYPING_SHOWN_MS = 5000
+
+export const useRoomsStore = defineStore('rooms', () => {
+  const rooms = ref<RoomRead[]>([])
+  const messages = ref<Record<number, MessageRead[]>>({})
+  const hasOlder = ref<Record<number, boolean>>({})
+  const typing = ref<Record<number, { name: string; until: number }[]>>({})
+  const colleagues = ref<EmployeeBrief[]>([])
+  const loaded = ref(false)
+
+  const sorted = computed(() =>
+    [...rooms.value].sort((a, b) =>
+      (b.last_message?.created_at ?? b.created_at).localeCompare(a.last_message?.created_at ?? a.created_at),
+    ),
+  )
+
+  async function load(): Promise<void> {
+    ;[rooms.value, colleagues.value] = await Promise.all([
+      api.get<RoomRead[]>('/api/rooms'),
+      api.get<EmployeeBrief[]>('/api/employees'),
+    ])
+    loaded.value = true
+  }
+
+  function room(id: number): RoomRead | undefined {
+    return rooms.value.find((r) => r.id === id)
+  }
+
+  async function loadMessages(roomId: number): Promise<void> {
+    const page = await api.get<MessageRead[]>(`/api/rooms/${roomId}/messages?limit=${PAGE}`)
+    messages.value[roomId] = page
+    hasOlder.value[roomId] = page.length === PAGE
+  }
+
+  async function loadOlder(roomId: number): Promise<void> {
+    const current = messages.value[roomId] ?? []
+    const before = current[0]?.id
+    if (!before) return
+    const page = await api.get<MessageRead[]>(`/api/rooms/${roomId}/messages?limit=${PAGE}&before_id=${before}`)
+    messages.value[roomId] = [...page, ...current]
+    hasOlder.value[roomId] = page.length === PAGE
+  }
+
+  function upsertRoom(value: RoomRead): void {
+    const index = rooms.value.findIndex((r) => r.id === value.id)
+    // Broadcast room events carry no per-person unread count: keep ours.
+    if (index >= 0) rooms.value[index] = { ...value, unread: rooms.value[index].unread }
+    else rooms.value.push(value)
+  }
+
+  function removeRoom(roomId: number): void {
+    rooms.value = rooms.value.filter((r) => r.id !== roomId)
+    delete messages.value[roomId]
+  }
+
+  function putMessage(message: MessageRead, myId: number, viewing: boolean): void {
+    const list = messages.value[message.room_id]
+    if (list) {
+      const index = list.findIndex((m) => m.id === message.id)
+      if (index >= 0) list[index] = message
+      else list.push(message)
+    }
+    const target = room(message.room_id)
+    if (target && (!target.last_message || target.last_message.id <= message.id)) {
+      target.last_message = message
+      const fromOther = !(message.author.kind === 'employee' && message.author.id === myId)
+      if (fromOther && !viewing) target.unread += 1
+    }
+    const people = typing.value[message.room_id]
+    if (people) typing.value[message.room_id] = people.filter((p) => p.name !== message.author.name)
+  }
+
+  function readMarkMoved(roomId: number, employeeId: number, messageId: number, myId: number): void {
+    const target = room(roomId)
+    if (!target) return
+    const member = target.members.find((m) => m.id === employeeId)
+    if (member) member.last_read_message_id = Math.max(member.last_read_message_id, messageId)
+    if (employeeId === myId) {
+      const list = messages.value[roomId] ?? []
+      target.unread = list.filter((m) => m.id > messageId && !(m.author.kind === 'employee' && m.author.id === myId)).length
+      if (!list.length && target.last_message && target.last_message.id <= messageId) target.unread = 0
+    }
+  }
+
+  function someoneTyping(roomId: number, name: string): void {
+    const now = Date.now()
+    const others = (typing.value[roomId] ?? []).filter((p) => p.name !== name && p.until > now)
+    typing.value[roomId] = [...others, { name, until: now + TYPING_SHOWN_MS }]
+    setTimeout(() => {
+      typing.value[roomId] = (typing.value[roomId] ?? []).filter((p) => p.until > Date.now())
+    }, TYPING_SHOWN_MS + 50)
+  }
+
+  async function markRead(roomId: number): Promise<void> {
+    const target = room(roomId)
+    const last = messages.value[roomId]?.at(-1)?.id ?? target?.last_message?.id
+    if (!target || !last || target.unread === 0) return
+    target.unread = 0
+    await api.post(`/api/rooms/${roomId}/read`, { message_id: last })
+  }
+
+  async function upload(file: File): Promise<AttachmentRead> {
+    const form = new FormData()
+    form.append('file', file)
+    return api.post<AttachmentRead>('/api/files', form)
+  }
+
+  return {
+    rooms,
+    sorted,
+    messages,
+    hasOlder,
+    typing,
+    colleagues,
+    loaded,
+    load,
+    room,
+    loadMessages,
+    loadOlder,
+    upsertRoom,
+    removeRoom,
+    putMessage,
+    readMarkMoved,
+    someoneTyping,
+    markRead,
+    upload,
+  }
+})
