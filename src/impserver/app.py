@@ -10,6 +10,8 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
+from impserver.channels.widget import api as widget_api
+from impserver.channels.widget import pages as widget_pages
 from impserver.core.clock import utcnow
 from impserver.core.config import Settings, load_settings
 from impserver.core.db import build_engine, build_sessionmaker
@@ -20,12 +22,14 @@ from impserver.core.storage import LocalFileStorage
 from impserver.core.unit_of_work import Database
 from impserver.domains.accounts import api as accounts_api
 from impserver.domains.accounts.auth import session_expiry
+from impserver.domains.requests import api as requests_api
 from impserver.domains.resources import api as resources_api
 from impserver.domains.rooms import api as rooms_api
 from impserver.realtime import routes as realtime_routes
 from impserver.realtime.bus import EventBus, MemoryBus, RedisBus
 from impserver.realtime.gateway import Connection, Gateway
 from impserver.realtime.outbox import prune_events
+from impserver.scheduler import run_timers
 from impserver.services import Services
 from impserver.web import mount_workspace
 
@@ -86,13 +90,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services = build_services(settings)
         app.state.services = services
         await services.gateway.start()
-        maintenance = asyncio.create_task(_maintenance(services), name="maintenance")
+        background = [
+            asyncio.create_task(_maintenance(services), name="maintenance"),
+            asyncio.create_task(run_timers(services), name="timers"),
+        ]
         try:
             yield
         finally:
-            maintenance.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await maintenance
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await services.gateway.stop()
             if isinstance(services.limiter, RedisRateLimiter):
                 await services.limiter.close()
@@ -114,6 +122,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         resources_api.router,
         resources_api.admin_router,
         rooms_api.router,
+        requests_api.router,
+        widget_api.router,
+        widget_api.socket_router,
+        widget_pages.router,
         realtime_routes.router,
     ):
         app.include_router(router)

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     event_retention_hours: float = 72.0
 
     upload_max_bytes: int = 25 * 1024 * 1024
+    # How often due timers (the topic choice running out) are looked for.
+    timer_interval_seconds: float = 1.0
 
     @model_validator(mode="after")
     def _default_base_url(self) -> Settings:

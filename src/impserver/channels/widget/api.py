@@ -1,0 +1,251 @@
+"""The website widget's public API and socket: translate HTTP/WebSocket into request actions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, WebSocket
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import select
+
+from impserver.channels.widget.visitors import (
+    Visitor,
+    current_visitor,
+    throttle,
+    visitor_from_token,
+    visitor_token,
+)
+from impserver.core.errors import Forbidden, NotAuthenticated, NotFound
+from impserver.domains.clients import actions as client_actions
+from impserver.domains.requests import actions, queries
+from impserver.domains.requests.models import ClientRequest
+from impserver.domains.requests.schemas import NamedRef, VisitorRequestState
+from impserver.domains.resources.models import Resource
+from impserver.domains.resources.schemas import normalise_origin
+from impserver.domains.rooms.files import file_response
+from impserver.domains.rooms.messaging import message_reads, save_upload
+from impserver.domains.rooms.models import Attachment, Message
+from impserver.domains.rooms.schemas import AttachmentRead, MessageCreate, MessageRead
+from impserver.realtime.events import visitor_key
+from impserver.realtime.gateway import Connection
+from impserver.services import Services, get_services, get_ws_services
+
+router = APIRouter(prefix="/api/widget", tags=["widget"])
+socket_router = APIRouter()
+
+SESSIONS_PER_IP_PER_MINUTE = 30
+MESSAGES_PER_VISITOR_PER_MINUTE = 30
+MESSAGES_PER_IP_PER_MINUTE = 120
+
+
+class SessionStart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    public_key: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    visitor_token: Annotated[str, StringConstraints(max_length=512)] | None = None
+    page_url: Annotated[str, StringConstraints(max_length=2000)] = ""
+    embedding_origin: Annotated[str, StringConstraints(max_length=300)] = ""
+    language: Annotated[str, StringConstraints(max_length=16)] = ""
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = ""
+
+
+class WidgetResource(BaseModel):
+    name: str
+    topics: list[NamedRef]
+    topic_choice_seconds: int
+
+
+class WidgetSession(BaseModel):
+    visitor_token: str
+    client: NamedRef
+    resource: WidgetResource
+    request: VisitorRequestState | None
+    preferred_topic_id: int | None
+    blocked: bool
+
+
+class TopicChoice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    queue_id: int
+
+
+class Conversation(BaseModel):
+    request: VisitorRequestState | None
+    messages: list[MessageRead]
+    has_older: bool = Field(default=False)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+async def _session_payload(services: Services, visitor: Visitor, token: str) -> WidgetSession:
+    async with services.db.read() as session:
+        topics = await actions.topics_of(session, visitor.resource.id)
+        open_request = await actions.open_request_of(session, visitor.client.id)
+        state = await queries.visitor_state(session, open_request)
+    return WidgetSession(
+        visitor_token=token,
+        client=NamedRef(id=visitor.client.id, name=visitor.client.display_name),
+        resource=WidgetResource(
+            name=visitor.resource.name,
+            topics=[NamedRef(id=q.id, name=q.name) for q in topics],
+            topic_choice_seconds=visitor.resource.topic_choice_seconds,
+        ),
+        request=state,
+        preferred_topic_id=visitor.client.preferred_queue_id,
+        blocked=visitor.client.is_blocked,
+    )
+
+
+@router.post("/session", response_model=WidgetSession)
+async def start_session(
+    data: SessionStart, request: Request, services: Services = Depends(get_services)
+) -> WidgetSession:
+    await throttle(services, f"widget-session:{client_ip(request)}", SESSIONS_PER_IP_PER_MINUTE, 60)
+    async with services.db.read() as session:
+        resource = await session.scalar(
+            select(Resource).where(Resource.public_key == data.public_key)
+        )
+    if resource is None or resource.deleted_at is not None or not resource.is_active:
+        raise NotFound("This chat is not available.")
+    if resource.site_origins:
+        try:
+            origin = normalise_origin(data.embedding_origin)
+        except ValueError:
+            origin = ""
+        if origin not in resource.site_origins:
+            raise Forbidden("This chat is not enabled for this website.", code="origin")
+    known = await visitor_from_token(services, data.visitor_token) if data.visitor_token else None
+    if data.visitor_token and known is None:
+        raise NotAuthenticated(
+            "Your chat session is not valid; starting a new one.", code="visitor"
+        )
+    client = await client_actions.record_visit(
+        services,
+        resource_id=resource.id,
+        client_id=known.client.id if known and known.resource.id == resource.id else None,
+        environment={
+            "page_url": data.page_url,
+            "user_agent": request.headers.get("user-agent", "")[:400],
+        },
+        language=data.language[:8],
+        name=data.name,
+    )
+    visitor = Visitor(client, resource)
+    return await _session_payload(services, visitor, visitor_token(services, client))
+
+
+@router.get("/conversation", response_model=Conversation)
+async def conversation(
+    before_id: int | None = Query(default=None, ge=1),
+    limit: int = Query(default=50, ge=1, le=100),
+    visitor: Visitor = Depends(current_visitor),
+    services: Services = Depends(get_services),
+) -> Conversation:
+    """The visitor's history across all their requests, newest page first."""
+    async with services.db.read() as session:
+        rooms = select(ClientRequest.room_id).where(ClientRequest.client_id == visitor.client.id)
+        query = select(Message).where(Message.room_id.in_(rooms))
+        if before_id is not None:
+            query = query.where(Message.id < before_id)
+        batch = list(await session.scalars(query.order_by(Message.id.desc()).limit(limit * 3)))
+        visible = [
+            actions.for_visitor(m)
+            for m in await message_reads(session, list(reversed(batch)))
+            if actions.visible_to_client(m)
+        ][-limit:]
+        state = await queries.visitor_state(
+            session, await actions.open_request_of(session, visitor.client.id)
+        )
+    return Conversation(request=state, messages=visible, has_older=len(batch) == limit * 3)
+
+
+@router.post("/messages", response_model=MessageRead, status_code=201)
+async def send_message(
+    data: MessageCreate,
+    request: Request,
+    response: Response,
+    visitor: Visitor = Depends(current_visitor),
+    services: Services = Depends(get_services),
+) -> MessageRead:
+    await throttle(services, f"widget-msg:{visitor.client.id}", MESSAGES_PER_VISITOR_PER_MINUTE, 60)
+    await throttle(services, f"widget-msg-ip:{client_ip(request)}", MESSAGES_PER_IP_PER_MINUTE, 60)
+    message, _ = await actions.client_sends(
+        services,
+        visitor.client.id,
+        body=data.body,
+        attachment_ids=data.attachment_ids,
+        client_message_id=data.client_message_id,
+    )
+    return actions.for_visitor(message)
+
+
+@router.post("/topic", response_model=VisitorRequestState | None)
+async def choose_topic(
+    data: TopicChoice,
+    visitor: Visitor = Depends(current_visitor),
+    services: Services = Depends(get_services),
+) -> VisitorRequestState | None:
+    request = await actions.client_picks_topic(services, visitor.client.id, data.queue_id)
+    async with services.db.read() as session:
+        return await queries.visitor_state(session, request)
+
+
+@router.post("/files", response_model=AttachmentRead, status_code=201)
+async def upload(
+    file: UploadFile = File(...),
+    visitor: Visitor = Depends(current_visitor),
+    services: Services = Depends(get_services),
+) -> AttachmentRead:
+    await throttle(services, f"widget-upload:{visitor.client.id}", 20, 60)
+    if visitor.client.is_blocked:
+        raise Forbidden(actions.BLOCKED_NOTICE, code="blocked")
+    return await save_upload(services, file, client_id=visitor.client.id)
+
+
+@router.get("/files/{attachment_id}", response_class=FileResponse)
+async def download(
+    attachment_id: int,
+    token: str = Query(max_length=512),
+    services: Services = Depends(get_services),
+) -> FileResponse:
+    """Links and previews cannot carry headers, so the visitor token comes as a parameter."""
+    visitor = await visitor_from_token(services, token)
+    if visitor is None:
+        raise NotFound("File not found.")
+    async with services.db.read() as session:
+        attachment = await session.get(Attachment, attachment_id)
+        allowed = False
+        if attachment is not None and attachment.message_id is None:
+            allowed = attachment.uploader_client_id == visitor.client.id
+        elif attachment is not None:
+            message = await session.get(Message, attachment.message_id)
+            owner = (
+                await session.scalar(
+                    select(ClientRequest.client_id).where(ClientRequest.room_id == message.room_id)
+                )
+                if message
+                else None
+            )
+            allowed = owner == visitor.client.id
+    if attachment is None or not allowed:
+        raise NotFound("File not found.")
+    return file_response(services, attachment)
+
+
+@socket_router.websocket("/ws/widget")
+async def visitor_socket(
+    websocket: WebSocket, services: Services = Depends(get_ws_services)
+) -> None:
+    await websocket.accept()
+    visitor = await visitor_from_token(services, websocket.query_params.get("token"))
+    if visitor is None:
+        await websocket.send_json({"type": "closed", "reason": "not_authenticated"})
+        await websocket.close(4401, "not authenticated")
+        return
+    connection = Connection(
+        websocket=websocket, recipient=visitor_key(visitor.client.id), client_id=visitor.client.id
+    )
+    await services.gateway.serve(connection)

@@ -1,0 +1,70 @@
+"""Widget visitors: who is calling, from the signed token the widget keeps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+
+from impserver.core.errors import NotAuthenticated, TooManyRequests
+from impserver.core.security import sign, unsign
+from impserver.domains.clients.models import Client
+from impserver.domains.resources.models import Resource
+from impserver.services import Services, get_services
+
+TOKEN_PURPOSE = "visitor"
+
+
+@dataclass(frozen=True)
+class Visitor:
+    client: Client
+    resource: Resource
+
+
+def visitor_token(services: Services, client: Client) -> str:
+    return sign(
+        {"c": client.id, "r": client.resource_id},
+        services.settings.resolved_secret_key,
+        TOKEN_PURPOSE,
+    )
+
+
+def read_token(services: Services, token: str) -> tuple[int, int] | None:
+    data = unsign(token, services.settings.resolved_secret_key, TOKEN_PURPOSE)
+    if not data or not isinstance(data.get("c"), int) or not isinstance(data.get("r"), int):
+        return None
+    return int(data["c"]), int(data["r"])
+
+
+async def visitor_from_token(services: Services, token: str | None) -> Visitor | None:
+    ids = read_token(services, token or "")
+    if ids is None:
+        return None
+    client_id, resource_id = ids
+    async with services.db.read() as session:
+        client = await session.get(Client, client_id)
+        resource = await session.get(Resource, resource_id)
+    if client is None or resource is None or client.resource_id != resource.id:
+        return None
+    if resource.deleted_at is not None:
+        return None
+    return Visitor(client, resource)
+
+
+async def current_visitor(request: Request, services: Services = Depends(get_services)) -> Visitor:
+    header = request.headers.get("authorization", "")
+    token = header[7:] if header.lower().startswith("bearer ") else ""
+    visitor = await visitor_from_token(services, token)
+    if visitor is None:
+        raise NotAuthenticated(
+            "Your chat session is not valid; please reload the page.", code="visitor"
+        )
+    return visitor
+
+
+async def throttle(services: Services, key: str, limit: int, window: int) -> None:
+    count, retry_after = await services.limiter.hit(key, window)
+    if count > limit:
+        raise TooManyRequests(
+            "You are sending too fast. Please wait a moment and try again.", retry_after=retry_after
+        )

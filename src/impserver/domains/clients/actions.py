@@ -1,0 +1,121 @@
+"""Client contact data (C-1) and names, edited by the employees who see the client."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select
+
+from impserver.core.clock import utcnow
+from impserver.core.errors import InvalidInput, NotFound
+from impserver.core.unit_of_work import UnitOfWork
+from impserver.domains.accounts.models import Employee
+from impserver.domains.clients import queries
+from impserver.domains.clients.events import ClientUpdated
+from impserver.domains.clients.models import Client, Contact
+from impserver.domains.clients.schemas import ClientRead, ContactWrite
+from impserver.domains.requests.models import STATUS_ASSIGNED, STATUS_WAITING, ClientRequest
+from impserver.domains.resources.queries import queue_server_ids
+from impserver.realtime.events import Audience
+from impserver.services import Services
+
+
+async def _announce(uow: UnitOfWork, client: Client) -> ClientRead:
+    await uow.session.flush()
+    read = await queries.client_read(uow.session, client)
+    viewers: set[int] = set()
+    for request in await uow.session.scalars(
+        select(ClientRequest)
+        .where(ClientRequest.client_id == client.id)
+        .where(ClientRequest.status.in_((STATUS_WAITING, STATUS_ASSIGNED)))
+    ):
+        if request.status == STATUS_ASSIGNED and request.assignee_id:
+            viewers.add(request.assignee_id)
+        elif request.queue_id is not None:
+            viewers |= set(await queue_server_ids(uow.session, request.queue_id))
+    uow.emit(ClientUpdated(client=read), Audience.employees(viewers))
+    return read
+
+
+async def save_contacts(
+    services: Services, actor: Employee, client_id: int, contacts: list[ContactWrite]
+) -> ClientRead:
+    """ "Update": the edited list of current contacts replaces the saved one.
+
+    Contacts left out of the list are hidden, not deleted: they stay on record as no longer valid.
+    """
+    async with services.db.transaction() as uow:
+        client = await queries.visible_client(uow.session, actor.id, client_id)
+        saved = {
+            c.id: c
+            for c in await uow.session.scalars(
+                select(Contact).where(Contact.client_id == client.id)
+            )
+        }
+        kept: set[int] = set()
+        for item in contacts:
+            if item.id is not None:
+                existing = saved.get(item.id)
+                if existing is None:
+                    raise NotFound(f"Contact {item.id} not found.")
+                if (existing.kind, existing.value) != (item.kind, item.value):
+                    existing.kind, existing.value = item.kind, item.value
+                    existing.updated_at = utcnow()
+                existing.is_hidden = False
+                kept.add(existing.id)
+            else:
+                uow.session.add(Contact(client_id=client.id, kind=item.kind, value=item.value))
+        for contact in saved.values():
+            if contact.id not in kept and not contact.is_hidden:
+                contact.is_hidden = True
+                contact.updated_at = utcnow()
+        return await _announce(uow, client)
+
+
+async def set_contact_hidden(
+    services: Services, actor: Employee, client_id: int, contact_id: int, hidden: bool
+) -> ClientRead:
+    async with services.db.transaction() as uow:
+        client = await queries.visible_client(uow.session, actor.id, client_id)
+        contact = await uow.session.get(Contact, contact_id)
+        if contact is None or contact.client_id != client.id:
+            raise NotFound("Contact not found.")
+        contact.is_hidden = hidden
+        contact.updated_at = utcnow()
+        return await _announce(uow, client)
+
+
+async def rename_client(
+    services: Services, actor: Employee, client_id: int, name: str
+) -> ClientRead:
+    async with services.db.transaction() as uow:
+        client = await queries.visible_client(uow.session, actor.id, client_id)
+        if len(name) > 120:
+            raise InvalidInput("The name is too long.")
+        client.display_name = name
+        return await _announce(uow, client)
+
+
+async def record_visit(
+    services: Services,
+    *,
+    resource_id: int,
+    client_id: int | None,
+    environment: dict[str, str],
+    language: str,
+    name: str,
+) -> Client:
+    """A widget visitor arrives: the known client (by signed id) or a new anonymous one."""
+    async with services.db.transaction() as uow:
+        client = await uow.session.get(Client, client_id) if client_id else None
+        if client is None or client.resource_id != resource_id:
+            client = Client(resource_id=resource_id, external_id=f"web:{secrets.token_urlsafe(16)}")
+            uow.session.add(client)
+        client.environment = {**(client.environment or {}), **environment}
+        if language:
+            client.language = language
+        if name and not client.display_name:
+            client.display_name = name
+        client.last_seen_at = utcnow()
+        await uow.session.flush()
+        return client

@@ -1,0 +1,642 @@
+"""The life of a client request (W-1…W-5, Q-1, Q-2): one place decides every transition.
+
+Channels (the widget, messenger bots) call the ``client_*`` actions; the workspace calls the
+employee ones. Every transition is recorded in the request's history and as a system message
+in its room; events go to exactly the employees who can see the request, and the client hears
+only what is meant for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from impserver.core.clock import utcnow
+from impserver.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from impserver.core.unit_of_work import UnitOfWork
+from impserver.domains.accounts.models import Employee
+from impserver.domains.clients.models import Client
+from impserver.domains.requests import queries
+from impserver.domains.requests.events import (
+    RequestMessageCreated,
+    RequestRemoved,
+    RequestUpdated,
+    VisitorMessage,
+    VisitorRequestChanged,
+)
+from impserver.domains.requests.models import (
+    STATUS_ASSIGNED,
+    STATUS_CHOOSING,
+    STATUS_CLOSED,
+    STATUS_WAITING,
+    ClientRequest,
+    RequestDecline,
+    RequestTransition,
+)
+from impserver.domains.resources.models import Group, GroupMember, Queue, QueueAccess, Resource
+from impserver.domains.resources.queries import queue_server_ids
+from impserver.domains.rooms.messaging import append_message
+from impserver.domains.rooms.models import ROOM_REQUEST, Room, RoomMember
+from impserver.domains.rooms.schemas import MessageAuthor, MessageRead
+from impserver.realtime.events import Audience
+from impserver.services import Services
+
+OPEN_STATUSES = (STATUS_CHOOSING, STATUS_WAITING, STATUS_ASSIGNED)
+REQUEST_NOT_FOUND = "Request not found."
+BLOCKED_NOTICE = "Sorry, you can no longer send messages here."
+
+WAIT_TEXT = {
+    "ru": "Спасибо! Пожалуйста, подождите: скоро вам ответит сотрудник.",
+    "en": "Thank you! Please wait: an employee will answer you shortly.",
+}
+
+
+def client_language(client: Client) -> str:
+    return "ru" if client.language.startswith("ru") else "en"
+
+
+def visible_to_client(message: MessageRead) -> bool:
+    return message.kind == "text" or bool(message.meta.get("client_visible"))
+
+
+def for_visitor(message: MessageRead) -> MessageRead:
+    """The client sees who wrote by name only; employee ids stay inside."""
+    if message.author.kind != "employee":
+        return message
+    return message.model_copy(
+        update={"author": MessageAuthor(kind="employee", id=None, name=message.author.name)}
+    )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    status: str
+    queue_id: int | None
+    assignee_id: int | None
+
+
+def snapshot(request: ClientRequest) -> Snapshot:
+    return Snapshot(request.status, request.queue_id, request.assignee_id)
+
+
+async def _decliners(session: AsyncSession, request_id: int) -> set[int]:
+    return set(
+        await session.scalars(
+            select(RequestDecline.employee_id).where(RequestDecline.request_id == request_id)
+        )
+    )
+
+
+async def _viewers(session: AsyncSession, request_id: int, state: Snapshot) -> set[int]:
+    """Employees who see the request in this state: its queue's servers while it waits,
+    its assignee once taken."""
+    viewers: set[int] = set()
+    if state.status == STATUS_WAITING and state.queue_id is not None:
+        viewers |= set(await queue_server_ids(session, state.queue_id))
+        viewers -= await _decliners(session, request_id)
+    if state.status == STATUS_ASSIGNED and state.assignee_id is not None:
+        viewers.add(state.assignee_id)
+    return viewers
+
+
+async def _announce(uow: UnitOfWork, request: ClientRequest, before: Snapshot | None) -> None:
+    await uow.session.flush()
+    now_viewers = await _viewers(uow.session, request.id, snapshot(request))
+    before_viewers = await _viewers(uow.session, request.id, before) if before else set()
+    if now_viewers:
+        card = await queries.card(uow.session, request)
+        uow.emit(RequestUpdated(request=card), Audience.employees(now_viewers))
+    if gone := before_viewers - now_viewers:
+        uow.emit(RequestRemoved(request_id=request.id), Audience.employees(gone))
+    state = await queries.visitor_state(
+        uow.session, request if request.status != STATUS_CLOSED else None
+    )
+    uow.emit(VisitorRequestChanged(request=state), Audience.visitor(request.client_id))
+
+
+async def _deliver_message(uow: UnitOfWork, request: ClientRequest, message: MessageRead) -> None:
+    viewers = await _viewers(uow.session, request.id, snapshot(request))
+    uow.emit(
+        RequestMessageCreated(request_id=request.id, message=message), Audience.employees(viewers)
+    )
+    if visible_to_client(message):
+        uow.emit(VisitorMessage(message=for_visitor(message)), Audience.visitor(request.client_id))
+
+
+async def _record(
+    uow: UnitOfWork,
+    request: ClientRequest,
+    kind: str,
+    *,
+    actor: Employee | None = None,
+    queue_id: int | None = None,
+    target: Employee | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """History row plus an internal system message, so the transition shows in the room."""
+    uow.session.add(
+        RequestTransition(
+            request_id=request.id,
+            kind=kind,
+            actor_employee_id=actor.id if actor else None,
+            queue_id=queue_id,
+            target_employee_id=target.id if target else None,
+            details=details or {},
+        )
+    )
+    queue_name = None
+    if queue_id is not None:
+        queue_name = await uow.session.scalar(select(Queue.name).where(Queue.id == queue_id))
+    room = await uow.session.get(Room, request.room_id)
+    assert room is not None
+    message, _ = await append_message(
+        uow,
+        room,
+        body=kind,
+        kind="system",
+        meta={
+            "transition": kind,
+            "actor": actor.name if actor else None,
+            "queue": queue_name,
+            "target": target.name if target else None,
+            "client_visible": False,
+            **(details or {}),
+        },
+    )
+    await _deliver_message(uow, request, message)
+
+
+async def _enter_queue(
+    uow: UnitOfWork, request: ClientRequest, client: Client, queue_id: int, *, first_time: bool
+) -> None:
+    request.status = STATUS_WAITING
+    request.queue_id = queue_id
+    request.topic_due_at = None
+    request.waiting_since = utcnow()
+    if first_time:
+        # W-4: the client is told to wait for an employee.
+        room = await uow.session.get(Room, request.room_id)
+        assert room is not None
+        notice, _ = await append_message(
+            uow,
+            room,
+            body=WAIT_TEXT[client_language(client)],
+            kind="system",
+            meta={"notice": "wait", "client_visible": True},
+        )
+        await _deliver_message(uow, request, notice)
+
+
+async def _default_queue(session: AsyncSession, resource_id: int) -> Queue:
+    queue = await session.scalar(
+        select(Queue)
+        .where(Queue.resource_id == resource_id)
+        .where(Queue.archived_at.is_(None))
+        .order_by(Queue.is_default.desc(), Queue.position, Queue.id)
+        .limit(1)
+    )
+    if queue is None:
+        raise Conflict("This site is not taking requests right now: it has no queue set up.")
+    return queue
+
+
+async def topics_of(session: AsyncSession, resource_id: int) -> list[Queue]:
+    """Queues offered to clients as topics; a choice is offered only if there are several (W-1)."""
+    queues = list(
+        await session.scalars(
+            select(Queue)
+            .where(Queue.resource_id == resource_id)
+            .where(Queue.archived_at.is_(None))
+            .where(Queue.offered_as_topic.is_(True))
+            .order_by(Queue.position, Queue.id)
+        )
+    )
+    return queues if len(queues) > 1 else []
+
+
+async def open_request_of(session: AsyncSession, client_id: int) -> ClientRequest | None:
+    return await session.scalar(
+        select(ClientRequest)
+        .where(ClientRequest.client_id == client_id)
+        .where(ClientRequest.status.in_(OPEN_STATUSES))
+        .order_by(ClientRequest.id.desc())
+        .limit(1)
+    )
+
+
+async def _active_queue(
+    session: AsyncSession, queue_id: int | None, resource_id: int
+) -> Queue | None:
+    if queue_id is None:
+        return None
+    queue = await session.get(Queue, queue_id)
+    if queue is None or queue.archived_at is not None or queue.resource_id != resource_id:
+        return None
+    return queue
+
+
+async def _start_request(uow: UnitOfWork, client: Client, resource: Resource) -> ClientRequest:
+    room = Room(kind=ROOM_REQUEST, name="")
+    uow.session.add(room)
+    await uow.session.flush()
+    request = ClientRequest(
+        resource_id=resource.id, client_id=client.id, room_id=room.id, status=STATUS_CHOOSING
+    )
+    uow.session.add(request)
+    await uow.session.flush()
+    uow.session.add(RequestTransition(request_id=request.id, kind="created"))
+    return request
+
+
+async def _route_new_request(
+    uow: UnitOfWork, request: ClientRequest, client: Client, resource: Resource
+) -> None:
+    """W-2/W-3/W-5: straight to the client's own queue, to a topic choice, or to the default."""
+    preferred = await _active_queue(uow.session, client.preferred_queue_id, resource.id)
+    if preferred is not None:
+        request.topic_picked_by_client = True
+        await _enter_queue(uow, request, client, preferred.id, first_time=True)
+        return
+    if await topics_of(uow.session, resource.id) and resource.topic_choice_seconds > 0:
+        request.status = STATUS_CHOOSING
+        request.topic_due_at = utcnow() + timedelta(seconds=resource.topic_choice_seconds)
+        return
+    default = await _default_queue(uow.session, resource.id)
+    await _enter_queue(uow, request, client, default.id, first_time=True)
+
+
+async def client_sends(
+    services: Services,
+    client_id: int,
+    *,
+    body: str,
+    attachment_ids: list[int] | None = None,
+    client_message_id: str | None = None,
+    meta: dict[str, Any] | None = None,
+) -> tuple[MessageRead, ClientRequest]:
+    """A client's message: joins their open request, or opens a new one (W-1)."""
+    async with services.db.transaction() as uow:
+        client = await uow.session.get(Client, client_id)
+        if client is None:
+            raise NotFound("Unknown client.")
+        if client.is_blocked:
+            raise Forbidden(BLOCKED_NOTICE, code="blocked")
+        resource = await uow.session.get(Resource, client.resource_id)
+        if resource is None or not resource.is_active or resource.deleted_at is not None:
+            raise Conflict("This site is not taking requests right now.")
+        request = await open_request_of(uow.session, client.id)
+        is_new = request is None
+        if request is None:
+            request = await _start_request(uow, client, resource)
+        before = snapshot(request)
+        room = await uow.session.get(Room, request.room_id)
+        assert room is not None
+        message, created = await append_message(
+            uow,
+            room,
+            body=body,
+            author_client_id=client.id,
+            attachment_ids=attachment_ids,
+            client_message_id=client_message_id,
+            meta=meta,
+        )
+        if not created:
+            return message, request
+        client.last_seen_at = utcnow()
+        if is_new:
+            await _route_new_request(uow, request, client, resource)
+        await _deliver_message(uow, request, message)
+        await _announce(uow, request, None if is_new else before)
+        return message, request
+
+
+async def client_picks_topic(
+    services: Services, client_id: int, queue_id: int
+) -> ClientRequest | None:
+    """W-1/W-2: the client chose a topic (before writing, or while the choice is open)."""
+    async with services.db.transaction() as uow:
+        client = await uow.session.get(Client, client_id)
+        if client is None:
+            raise NotFound("Unknown client.")
+        if client.is_blocked:
+            raise Forbidden(BLOCKED_NOTICE, code="blocked")
+        topics = {q.id: q for q in await topics_of(uow.session, client.resource_id)}
+        if queue_id not in topics:
+            raise InvalidInput("Please choose one of the offered topics.")
+        # W-5: a client who chose a queue themselves goes straight there next time.
+        client.preferred_queue_id = queue_id
+        request = await open_request_of(uow.session, client.id)
+        if request is None:
+            return None
+        if request.status != STATUS_CHOOSING:
+            raise Conflict("Your request is already waiting for an employee.")
+        before = snapshot(request)
+        request.topic_picked_by_client = True
+        await _enter_queue(uow, request, client, queue_id, first_time=True)
+        await _record(uow, request, "topic_chosen", queue_id=queue_id)
+        await _announce(uow, request, before)
+        return request
+
+
+async def expire_topic_choices(services: Services, limit: int = 100) -> int:
+    """W-3: requests whose topic choice ran out go to the default queue. Returns how many.
+
+    The due time is a column, so this survives restarts; SKIP LOCKED lets several instances
+    share the work without moving a request twice.
+    """
+    async with services.db.transaction() as uow:
+        query = (
+            select(ClientRequest)
+            .where(ClientRequest.status == STATUS_CHOOSING)
+            .where(ClientRequest.topic_due_at <= utcnow())
+            .order_by(ClientRequest.topic_due_at)
+            .limit(limit)
+        )
+        if uow.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        due = list(await uow.session.scalars(query))
+        for request in due:
+            client = await uow.session.get(Client, request.client_id)
+            assert client is not None
+            before = snapshot(request)
+            default = await _default_queue(uow.session, request.resource_id)
+            await _enter_queue(uow, request, client, default.id, first_time=True)
+            await _record(uow, request, "default_queue", queue_id=default.id)
+            await _announce(uow, request, before)
+        return len(due)
+
+
+# -- employees -----------------------------------------------------------------------------
+
+
+async def _serves(session: AsyncSession, employee_id: int, queue_id: int | None) -> bool:
+    if queue_id is None:
+        return False
+    return (
+        await session.scalar(
+            select(QueueAccess.queue_id)
+            .where(QueueAccess.queue_id == queue_id)
+            .where(QueueAccess.employee_id == employee_id)
+        )
+    ) is not None
+
+
+async def visible_request(
+    session: AsyncSession, employee_id: int, request_id: int
+) -> ClientRequest:
+    """The request if the employee may see it (assignee, or it waits in a queue they serve)."""
+    request = await session.get(ClientRequest, request_id)
+    if request is None:
+        raise NotFound(REQUEST_NOT_FOUND)
+    if request.assignee_id == employee_id and request.status == STATUS_ASSIGNED:
+        return request
+    if request.status == STATUS_WAITING and await _serves(session, employee_id, request.queue_id):
+        return request
+    raise NotFound(REQUEST_NOT_FOUND)
+
+
+async def _owned_request(uow: UnitOfWork, actor: Employee, request_id: int) -> ClientRequest:
+    request = await uow.session.get(ClientRequest, request_id)
+    if request is None:
+        raise NotFound(REQUEST_NOT_FOUND)
+    if request.status != STATUS_ASSIGNED or request.assignee_id != actor.id:
+        visible = request.status == STATUS_WAITING and await _serves(
+            uow.session, actor.id, request.queue_id
+        )
+        if not visible and request.assignee_id != actor.id:
+            raise NotFound(REQUEST_NOT_FOUND)
+        raise Forbidden("Only the employee responsible for this request can do that.")
+    return request
+
+
+async def _set_room_member(
+    uow: UnitOfWork, room_id: int, employee_id: int | None, *, keep: bool
+) -> None:
+    if employee_id is None:
+        return
+    if keep:
+        if await uow.session.get(RoomMember, (room_id, employee_id)) is None:
+            uow.session.add(RoomMember(room_id=room_id, employee_id=employee_id))
+    else:
+        await uow.session.execute(
+            delete(RoomMember)
+            .where(RoomMember.room_id == room_id)
+            .where(RoomMember.employee_id == employee_id)
+        )
+
+
+async def accept(services: Services, actor: Employee, request_id: int) -> ClientRequest:
+    """Q-1: the first employee to accept wins; the rest are told it is already taken."""
+    async with services.db.transaction() as uow:
+        request = await visible_or_taken(uow.session, actor.id, request_id)
+        before = snapshot(request)
+        served = select(QueueAccess.queue_id).where(QueueAccess.employee_id == actor.id)
+        # One conditional UPDATE: of two simultaneous accepts only one can match the row.
+        result = await uow.session.execute(
+            update(ClientRequest)
+            .where(ClientRequest.id == request_id)
+            .where(ClientRequest.status == STATUS_WAITING)
+            .where(ClientRequest.queue_id.in_(served))
+            .values(
+                status=STATUS_ASSIGNED,
+                assignee_id=actor.id,
+                assigned_at=utcnow(),
+                taken_from_queue_id=ClientRequest.queue_id,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            raise Conflict("This request has already been taken by another employee.", code="taken")
+        await uow.session.refresh(request)
+        await _set_room_member(uow, request.room_id, actor.id, keep=True)
+        await _record(uow, request, "accepted", actor=actor, queue_id=request.queue_id)
+        await _announce(uow, request, before)
+        return request
+
+
+async def visible_or_taken(
+    session: AsyncSession, employee_id: int, request_id: int
+) -> ClientRequest:
+    request = await session.get(ClientRequest, request_id)
+    if request is None:
+        raise NotFound(REQUEST_NOT_FOUND)
+    if (
+        not await _serves(session, employee_id, request.queue_id)
+        and request.assignee_id != employee_id
+    ):
+        raise NotFound(REQUEST_NOT_FOUND)
+    if request.status == STATUS_ASSIGNED and request.assignee_id != employee_id:
+        raise Conflict("This request has already been taken by another employee.", code="taken")
+    if request.status != STATUS_WAITING:
+        raise Conflict("This request is no longer waiting in the queue.", code="not_waiting")
+    return request
+
+
+async def decline(services: Services, actor: Employee, request_id: int) -> None:
+    """Q-1: hide a waiting request from this employee's Queue only."""
+    async with services.db.transaction() as uow:
+        request = await visible_request(uow.session, actor.id, request_id)
+        if request.status != STATUS_WAITING:
+            raise Conflict("Only waiting requests can be declined.")
+        if await uow.session.get(RequestDecline, (request.id, actor.id)) is None:
+            uow.session.add(RequestDecline(request_id=request.id, employee_id=actor.id))
+        uow.session.add(
+            RequestTransition(request_id=request.id, kind="declined", actor_employee_id=actor.id)
+        )
+        uow.emit(RequestRemoved(request_id=request.id), Audience.employee(actor.id))
+
+
+async def _release(uow: UnitOfWork, request: ClientRequest, actor: Employee) -> Snapshot:
+    before = snapshot(request)
+    await _set_room_member(uow, request.room_id, actor.id, keep=False)
+    request.assignee_id = None
+    return before
+
+
+async def close(services: Services, actor: Employee, request_id: int) -> None:
+    """Q-2b: processing ends; the client's next message opens a new request."""
+    async with services.db.transaction() as uow:
+        request = await _owned_request(uow, actor, request_id)
+        before = await _release(uow, request, actor)
+        request.status = STATUS_CLOSED
+        request.closed_at = utcnow()
+        await _record(uow, request, "closed", actor=actor)
+        await _announce(uow, request, before)
+
+
+async def block(services: Services, actor: Employee, request_id: int) -> None:
+    """Q-2a: the client is blocked and can no longer create requests; this one ends."""
+    async with services.db.transaction() as uow:
+        request = await _owned_request(uow, actor, request_id)
+        client = await uow.session.get(Client, request.client_id)
+        assert client is not None
+        client.is_blocked = True
+        client.blocked_at = utcnow()
+        client.blocked_by_id = actor.id
+        before = await _release(uow, request, actor)
+        request.status = STATUS_CLOSED
+        request.closed_at = utcnow()
+        await _record(uow, request, "blocked", actor=actor)
+        await _announce(uow, request, before)
+
+
+async def return_to_queue(services: Services, actor: Employee, request_id: int) -> None:
+    """Q-2c: back to the queue it was last taken from."""
+    async with services.db.transaction() as uow:
+        request = await _owned_request(uow, actor, request_id)
+        queue = await _active_queue(
+            uow.session, request.taken_from_queue_id or request.queue_id, request.resource_id
+        ) or await _default_queue(uow.session, request.resource_id)
+        before = await _release(uow, request, actor)
+        request.status = STATUS_WAITING
+        request.queue_id = queue.id
+        request.waiting_since = utcnow()
+        await _record(uow, request, "returned", actor=actor, queue_id=queue.id)
+        await _announce(uow, request, before)
+
+
+async def transfer_to_queue(
+    services: Services, actor: Employee, request_id: int, queue_id: int
+) -> None:
+    """Q-2d: to another queue of the same resource, where anyone serving it can take it."""
+    async with services.db.transaction() as uow:
+        request = await _owned_request(uow, actor, request_id)
+        queue = await _active_queue(uow.session, queue_id, request.resource_id)
+        if queue is None:
+            raise InvalidInput("Choose a queue of the same site or bot.")
+        before = await _release(uow, request, actor)
+        request.status = STATUS_WAITING
+        request.queue_id = queue.id
+        request.waiting_since = utcnow()
+        # A new queue means new people: earlier "not for me" marks no longer apply.
+        await uow.session.execute(
+            delete(RequestDecline).where(RequestDecline.request_id == request.id)
+        )
+        await _record(uow, request, "transferred_to_queue", actor=actor, queue_id=queue.id)
+        await _announce(uow, request, before)
+
+
+async def transfer_to_specialist(
+    services: Services, actor: Employee, request_id: int, group_id: int, employee_id: int
+) -> None:
+    """Q-2e: to an employee of a group of the same resource, who becomes responsible."""
+    async with services.db.transaction() as uow:
+        request = await _owned_request(uow, actor, request_id)
+        group = await uow.session.get(Group, group_id)
+        if group is None or group.resource_id != request.resource_id:
+            raise InvalidInput("Choose a group of the same site or bot.")
+        in_group = await uow.session.get(GroupMember, (group.id, employee_id))
+        target = await uow.session.get(Employee, employee_id)
+        if in_group is None or target is None or not target.is_active:
+            raise InvalidInput("Choose an active member of that group.")
+        if target.id == actor.id:
+            raise InvalidInput("The request is already yours.")
+        before = await _release(uow, request, actor)
+        request.assignee_id = target.id
+        request.assigned_at = utcnow()
+        await _set_room_member(uow, request.room_id, target.id, keep=True)
+        await _record(
+            uow,
+            request,
+            "transferred_to_specialist",
+            actor=actor,
+            target=target,
+            details={"group": group.name},
+        )
+        await _announce(uow, request, before)
+
+
+async def employee_replies(
+    services: Services,
+    actor: Employee,
+    request_id: int,
+    *,
+    body: str,
+    attachment_ids: list[int],
+    client_message_id: str | None,
+) -> tuple[MessageRead, bool]:
+    async with services.db.transaction() as uow:
+        request = await _owned_request(uow, actor, request_id)
+        room = await uow.session.get(Room, request.room_id)
+        assert room is not None
+        message, created = await append_message(
+            uow,
+            room,
+            body=body,
+            author_employee_id=actor.id,
+            attachment_ids=attachment_ids,
+            client_message_id=client_message_id,
+        )
+        if created:
+            member = await uow.session.get(RoomMember, (room.id, actor.id))
+            if member is not None:
+                member.last_read_message_id = message.id
+            await _deliver_message(uow, request, message)
+        return message, created
+
+
+async def mark_read(services: Services, actor: Employee, request_id: int, message_id: int) -> None:
+    async with services.db.transaction() as uow:
+        request = await _owned_request(uow, actor, request_id)
+        member = await uow.session.get(RoomMember, (request.room_id, actor.id))
+        room = await uow.session.get(Room, request.room_id)
+        if member is not None and room is not None:
+            member.last_read_message_id = max(
+                member.last_read_message_id, min(message_id, room.last_message_id or 0)
+            )
+
+
+async def unblock_client(services: Services, actor: Employee, client_id: int) -> None:
+    if not actor.is_admin:
+        raise Forbidden("Only administrators can unblock clients.")
+    async with services.db.transaction() as uow:
+        client = await uow.session.get(Client, client_id)
+        if client is None:
+            raise NotFound("Client not found.")
+        client.is_blocked = False
+        client.blocked_at = None
+        client.blocked_by_id = None

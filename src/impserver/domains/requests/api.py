@@ -1,0 +1,267 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Response
+from sqlalchemy import select
+
+from impserver.domains.accounts.auth import current_employee
+from impserver.domains.accounts.models import Employee
+from impserver.domains.clients import actions as client_actions
+from impserver.domains.clients import queries as client_queries
+from impserver.domains.clients.schemas import ClientRead, ClientUpdate, ContactsUpdate
+from impserver.domains.requests import actions, queries
+from impserver.domains.requests.schemas import (
+    GroupWithMembers,
+    NamedRef,
+    QueueTransfer,
+    ReadMarkBody,
+    RequestCard,
+    RequestDetail,
+    SpecialistTransfer,
+    TransferOptions,
+)
+from impserver.domains.resources.models import Group, GroupMember, Queue
+from impserver.domains.rooms.messaging import history_page
+from impserver.domains.rooms.schemas import MessageCreate, MessageRead
+from impserver.services import Services, get_services
+
+router = APIRouter(prefix="/api", tags=["requests"])
+
+
+@router.get("/requests/queue", response_model=list[RequestCard])
+async def queue(
+    employee: Employee = Depends(current_employee), services: Services = Depends(get_services)
+) -> list[RequestCard]:
+    """Waiting requests of the queues I serve, oldest first (Q-1)."""
+    async with services.db.read() as session:
+        return await queries.waiting_for(session, employee.id)
+
+
+@router.get("/requests/mine", response_model=list[RequestCard])
+async def mine(
+    employee: Employee = Depends(current_employee), services: Services = Depends(get_services)
+) -> list[RequestCard]:
+    async with services.db.read() as session:
+        return await queries.assigned_to(session, employee.id)
+
+
+@router.get("/requests/{request_id}", response_model=RequestDetail)
+async def read_request(
+    request_id: int,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> RequestDetail:
+    async with services.db.read() as session:
+        request = await actions.visible_request(session, employee.id, request_id)
+        return await queries.detail(session, request, employee.id)
+
+
+@router.get("/requests/{request_id}/messages", response_model=list[MessageRead])
+async def request_messages(
+    request_id: int,
+    before_id: int | None = Query(default=None, ge=1),
+    limit: int = Query(default=50, ge=1, le=100),
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> list[MessageRead]:
+    async with services.db.read() as session:
+        request = await actions.visible_request(session, employee.id, request_id)
+        return await history_page(session, request.room_id, before_id=before_id, limit=limit)
+
+
+@router.post("/requests/{request_id}/messages", response_model=MessageRead, status_code=201)
+async def reply(
+    request_id: int,
+    data: MessageCreate,
+    response: Response,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> MessageRead:
+    message, created = await actions.employee_replies(
+        services,
+        employee,
+        request_id,
+        body=data.body,
+        attachment_ids=data.attachment_ids,
+        client_message_id=data.client_message_id,
+    )
+    if not created:
+        response.status_code = 200
+    return message
+
+
+@router.post("/requests/{request_id}/read", status_code=204)
+async def mark_read(
+    request_id: int,
+    data: ReadMarkBody,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> None:
+    await actions.mark_read(services, employee, request_id, data.message_id)
+
+
+@router.get("/requests/{request_id}/transfer-options", response_model=TransferOptions)
+async def transfer_options(
+    request_id: int,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> TransferOptions:
+    """Queues and groups of the request's own resource (Q-2d, Q-2e)."""
+    async with services.db.read() as session:
+        request = await actions.visible_request(session, employee.id, request_id)
+        queues = await session.scalars(
+            select(Queue)
+            .where(Queue.resource_id == request.resource_id)
+            .where(Queue.archived_at.is_(None))
+            .order_by(Queue.position, Queue.id)
+        )
+        groups = list(
+            await session.scalars(
+                select(Group).where(Group.resource_id == request.resource_id).order_by(Group.name)
+            )
+        )
+        members = await session.execute(
+            select(GroupMember.group_id, Employee.id, Employee.name)
+            .join(Employee, Employee.id == GroupMember.employee_id)
+            .where(GroupMember.group_id.in_([g.id for g in groups]))
+            .where(Employee.is_active.is_(True))
+            .order_by(Employee.name)
+        )
+        by_group: dict[int, list[NamedRef]] = {}
+        for group_id, member_id, name in members:
+            by_group.setdefault(group_id, []).append(NamedRef(id=member_id, name=name))
+        return TransferOptions(
+            queues=[NamedRef(id=q.id, name=q.name) for q in queues],
+            groups=[
+                GroupWithMembers(id=g.id, name=g.name, members=by_group.get(g.id, []))
+                for g in groups
+            ],
+        )
+
+
+@router.post("/requests/{request_id}/accept", response_model=RequestCard)
+async def accept(
+    request_id: int,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> RequestCard:
+    request = await actions.accept(services, employee, request_id)
+    async with services.db.read() as session:
+        return await queries.card(session, request, employee.id)
+
+
+@router.post("/requests/{request_id}/decline", status_code=204)
+async def decline(
+    request_id: int,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> None:
+    await actions.decline(services, employee, request_id)
+
+
+@router.post("/requests/{request_id}/close", status_code=204)
+async def close(
+    request_id: int,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> None:
+    await actions.close(services, employee, request_id)
+
+
+@router.post("/requests/{request_id}/block", status_code=204)
+async def block(
+    request_id: int,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> None:
+    await actions.block(services, employee, request_id)
+
+
+@router.post("/requests/{request_id}/return", status_code=204)
+async def return_to_queue(
+    request_id: int,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> None:
+    await actions.return_to_queue(services, employee, request_id)
+
+
+@router.post("/requests/{request_id}/transfer-queue", status_code=204)
+async def transfer_to_queue(
+    request_id: int,
+    data: QueueTransfer,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> None:
+    await actions.transfer_to_queue(services, employee, request_id, data.queue_id)
+
+
+@router.post("/requests/{request_id}/transfer-employee", status_code=204)
+async def transfer_to_specialist(
+    request_id: int,
+    data: SpecialistTransfer,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> None:
+    await actions.transfer_to_specialist(
+        services, employee, request_id, data.group_id, data.employee_id
+    )
+
+
+@router.get("/clients/{client_id}", response_model=ClientRead)
+async def read_client(
+    client_id: int,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> ClientRead:
+    async with services.db.read() as session:
+        client = await client_queries.visible_client(session, employee.id, client_id)
+        return await client_queries.client_read(session, client)
+
+
+@router.patch("/clients/{client_id}", response_model=ClientRead)
+async def rename_client(
+    client_id: int,
+    data: ClientUpdate,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> ClientRead:
+    return await client_actions.rename_client(services, employee, client_id, data.display_name)
+
+
+@router.put("/clients/{client_id}/contacts", response_model=ClientRead)
+async def save_contacts(
+    client_id: int,
+    data: ContactsUpdate,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> ClientRead:
+    return await client_actions.save_contacts(services, employee, client_id, data.contacts)
+
+
+@router.post("/clients/{client_id}/contacts/{contact_id}/hide", response_model=ClientRead)
+async def hide_contact(
+    client_id: int,
+    contact_id: int,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> ClientRead:
+    return await client_actions.set_contact_hidden(services, employee, client_id, contact_id, True)
+
+
+@router.post("/clients/{client_id}/contacts/{contact_id}/unhide", response_model=ClientRead)
+async def unhide_contact(
+    client_id: int,
+    contact_id: int,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> ClientRead:
+    return await client_actions.set_contact_hidden(services, employee, client_id, contact_id, False)
+
+
+@router.post("/clients/{client_id}/unblock", status_code=204)
+async def unblock(
+    client_id: int,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> None:
+    await actions.unblock_client(services, employee, client_id)

@@ -1,0 +1,45 @@
+from typing import Literal
+
+from impserver.domains.requests.schemas import RequestCard, VisitorRequestState
+from impserver.domains.rooms.schemas import MessageRead
+from impserver.realtime.events import Event
+
+
+class RequestUpdated(Event):
+    """A request the recipient can see appeared or changed (Queue or Requests list)."""
+
+    type: Literal["request.updated"] = "request.updated"
+    request: RequestCard
+
+
+class RequestRemoved(Event):
+    """The request is no longer the recipient's to see (taken, moved, closed, declined)."""
+
+    type: Literal["request.removed"] = "request.removed"
+    request_id: int
+
+
+class RequestMessageCreated(Event):
+    """A message in a client request's room, for the employees who see the request."""
+
+    type: Literal["request.message"] = "request.message"
+    request_id: int
+    message: MessageRead
+
+
+# What the widget visitor receives.
+
+
+class VisitorMessage(Event):
+    type: Literal["message.created"] = "message.created"
+    message: MessageRead
+
+
+class VisitorRequestChanged(Event):
+    type: Literal["request.state"] = "request.state"
+    request: VisitorRequestState | None
+
+
+class VisitorTyping(Event):
+    type: Literal["typing"] = "typing"
+    name: str

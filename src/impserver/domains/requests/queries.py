@@ -1,0 +1,223 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from impserver.domains.accounts.models import Employee
+from impserver.domains.accounts.queries import unread_by_room
+from impserver.domains.clients.models import Client
+from impserver.domains.requests.models import (
+    STATUS_ASSIGNED,
+    STATUS_WAITING,
+    ClientRequest,
+    RequestDecline,
+    RequestTransition,
+)
+from impserver.domains.requests.schemas import (
+    ClientBrief,
+    NamedRef,
+    RequestCard,
+    RequestDetail,
+    TransitionRead,
+    VisitorRequestState,
+)
+from impserver.domains.resources.models import Queue, QueueAccess, Resource
+from impserver.domains.rooms.messaging import message_reads
+from impserver.domains.rooms.models import Message, Room
+
+
+def browser_of(user_agent: str) -> str:
+    """A short human name for a user agent string (enough for an employee's glance)."""
+    ua = user_agent or ""
+    for marker, name in (
+        ("YaBrowser/", "Yandex Browser"),
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ):
+        if marker in ua:
+            version = ua.split(marker, 1)[1].split(" ", 1)[0].split(".", 1)[0]
+            platform = next(
+                (p for p in ("Android", "iPhone", "iPad", "Windows", "Mac OS", "Linux") if p in ua),
+                "",
+            )
+            return f"{name} {version}" + (f", {platform}" if platform else "")
+    return ua[:40]
+
+
+async def cards(
+    session: AsyncSession, requests: list[ClientRequest], viewer_id: int | None = None
+) -> list[RequestCard]:
+    if not requests:
+        return []
+    clients = {
+        c.id: c
+        for c in await session.scalars(
+            select(Client).where(Client.id.in_({r.client_id for r in requests}))
+        )
+    }
+    resources = {
+        r.id: r
+        for r in await session.scalars(
+            select(Resource).where(Resource.id.in_({r.resource_id for r in requests}))
+        )
+    }
+    queue_ids = {r.queue_id for r in requests if r.queue_id}
+    queues = {q.id: q for q in await session.scalars(select(Queue).where(Queue.id.in_(queue_ids)))}
+    assignee_ids = {r.assignee_id for r in requests if r.assignee_id}
+    names = {
+        row.id: row.name
+        for row in await session.execute(
+            select(Employee.id, Employee.name).where(Employee.id.in_(assignee_ids))
+        )
+    }
+    rooms = {
+        room.id: room
+        for room in await session.scalars(
+            select(Room).where(Room.id.in_({r.room_id for r in requests}))
+        )
+    }
+    last_ids = [room.last_message_id for room in rooms.values() if room.last_message_id]
+    last = {
+        m.room_id: m
+        for m in await message_reads(
+            session, list(await session.scalars(select(Message).where(Message.id.in_(last_ids))))
+        )
+    }
+    unread = await unread_by_room(session, viewer_id) if viewer_id else {}
+    result = []
+    for r in requests:
+        client = clients[r.client_id]
+        queue = queues.get(r.queue_id) if r.queue_id else None
+        env = client.environment or {}
+        result.append(
+            RequestCard(
+                id=r.id,
+                room_id=r.room_id,
+                status=r.status,
+                client=ClientBrief(
+                    id=client.id,
+                    name=client.display_name,
+                    is_blocked=client.is_blocked,
+                    channel=resources[r.resource_id].kind,
+                ),
+                resource=NamedRef(id=r.resource_id, name=resources[r.resource_id].name),
+                resource_kind=resources[r.resource_id].kind,
+                queue=NamedRef(id=queue.id, name=queue.name) if queue else None,
+                assignee=NamedRef(id=r.assignee_id, name=names.get(r.assignee_id, ""))
+                if r.assignee_id
+                else None,
+                page_url=str(env.get("page_url", "")),
+                browser=browser_of(str(env.get("user_agent", ""))),
+                language=client.language,
+                created_at=r.created_at,
+                waiting_since=r.waiting_since,
+                topic_due_at=r.topic_due_at,
+                last_message=last.get(r.room_id),
+                unread=unread.get(r.room_id, 0),
+            )
+        )
+    return result
+
+
+async def card(
+    session: AsyncSession, request: ClientRequest, viewer_id: int | None = None
+) -> RequestCard:
+    return (await cards(session, [request], viewer_id))[0]
+
+
+async def waiting_for(session: AsyncSession, employee_id: int) -> list[RequestCard]:
+    """Queue: waiting requests of the queues the employee serves, oldest first, minus declined."""
+    served = select(QueueAccess.queue_id).where(QueueAccess.employee_id == employee_id)
+    declined = select(RequestDecline.request_id).where(RequestDecline.employee_id == employee_id)
+    requests = list(
+        await session.scalars(
+            select(ClientRequest)
+            .where(ClientRequest.status == STATUS_WAITING)
+            .where(ClientRequest.queue_id.in_(served))
+            .where(ClientRequest.id.not_in(declined))
+            .order_by(ClientRequest.waiting_since, ClientRequest.id)
+        )
+    )
+    return await cards(session, requests, employee_id)
+
+
+async def assigned_to(session: AsyncSession, employee_id: int) -> list[RequestCard]:
+    requests = list(
+        await session.scalars(
+            select(ClientRequest)
+            .where(ClientRequest.status == STATUS_ASSIGNED)
+            .where(ClientRequest.assignee_id == employee_id)
+            .order_by(ClientRequest.assigned_at, ClientRequest.id)
+        )
+    )
+    return await cards(session, requests, employee_id)
+
+
+async def history(session: AsyncSession, request_id: int) -> list[TransitionRead]:
+    transitions = list(
+        await session.scalars(
+            select(RequestTransition)
+            .where(RequestTransition.request_id == request_id)
+            .order_by(RequestTransition.id)
+        )
+    )
+    people = {t.actor_employee_id for t in transitions} | {
+        t.target_employee_id for t in transitions
+    }
+    names = {
+        row.id: row.name
+        for row in await session.execute(
+            select(Employee.id, Employee.name).where(Employee.id.in_(people - {None}))
+        )
+    }
+    queues = {
+        row.id: row.name
+        for row in await session.execute(
+            select(Queue.id, Queue.name).where(
+                Queue.id.in_({t.queue_id for t in transitions} - {None})
+            )
+        )
+    }
+    return [
+        TransitionRead(
+            id=t.id,
+            kind=t.kind,
+            actor=names.get(t.actor_employee_id) if t.actor_employee_id else None,
+            queue=queues.get(t.queue_id) if t.queue_id else None,
+            target=names.get(t.target_employee_id) if t.target_employee_id else None,
+            details=t.details or {},
+            created_at=t.created_at,
+        )
+        for t in transitions
+    ]
+
+
+async def detail(session: AsyncSession, request: ClientRequest, viewer_id: int) -> RequestDetail:
+    base = await card(session, request, viewer_id)
+    return RequestDetail(**base.model_dump(), history=await history(session, request.id))
+
+
+async def visitor_state(
+    session: AsyncSession, request: ClientRequest | None
+) -> VisitorRequestState | None:
+    if request is None:
+        return None
+    queue_name = None
+    if request.queue_id:
+        queue_name = await session.scalar(select(Queue.name).where(Queue.id == request.queue_id))
+    operator = None
+    if request.assignee_id:
+        operator = await session.scalar(
+            select(Employee.name).where(Employee.id == request.assignee_id)
+        )
+    return VisitorRequestState(
+        id=request.id,
+        status=request.status,
+        queue_name=queue_name,
+        operator_name=operator,
+        topic_due_at=request.topic_due_at,
+        topic_picked=request.topic_picked_by_client,
+    )

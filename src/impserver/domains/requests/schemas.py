@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from impserver.domains.rooms.schemas import MessageRead
+
+RequestStatus = Literal["choosing", "waiting", "assigned", "closed"]
+
+
+class NamedRef(BaseModel):
+    id: int
+    name: str
+
+
+class ClientBrief(BaseModel):
+    id: int
+    name: str
+    is_blocked: bool
+    channel: str
+
+
+class RequestCard(BaseModel):
+    """A request as the workspace lists it (Queue, Requests)."""
+
+    id: int
+    room_id: int
+    status: RequestStatus
+    client: ClientBrief
+    resource: NamedRef
+    resource_kind: str
+    queue: NamedRef | None
+    assignee: NamedRef | None
+    page_url: str
+    browser: str
+    language: str
+    created_at: datetime
+    waiting_since: datetime | None
+    topic_due_at: datetime | None
+    last_message: MessageRead | None
+    unread: int = 0
+
+
+class TransitionRead(BaseModel):
+    id: int
+    kind: str
+    actor: str | None
+    queue: str | None
+    target: str | None
+    details: dict[str, Any]
+    created_at: datetime
+
+
+class RequestDetail(RequestCard):
+    history: list[TransitionRead]
+
+
+class QueueTransfer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    queue_id: int
+
+
+class SpecialistTransfer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    group_id: int
+    employee_id: int
+
+
+class GroupWithMembers(BaseModel):
+    id: int
+    name: str
+    members: list[NamedRef]
+
+
+class TransferOptions(BaseModel):
+    queues: list[NamedRef]
+    groups: list[GroupWithMembers]
+
+
+class VisitorRequestState(BaseModel):
+    """What the client may know about their request: no employee ids, no internal moves."""
+
+    id: int
+    status: RequestStatus
+    queue_name: str | None
+    operator_name: str | None
+    topic_due_at: datetime | None
+    topic_picked: bool
+
+
+class ReadMarkBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message_id: int = Field(ge=0)

@@ -1,0 +1,23 @@
+"""Timers kept in the database, fired by a loop in every instance (each due row once)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from impserver.domains.requests.actions import expire_topic_choices
+from impserver.services import Services
+
+log = logging.getLogger(__name__)
+
+
+async def run_timers(services: Services) -> None:
+    interval = services.settings.timer_interval_seconds
+    while True:
+        try:
+            while await expire_topic_choices(services) > 0:
+                pass
+        except Exception:
+            # A database hiccup must not stop the timers; the due rows are still there.
+            log.exception("topic timer failed; retrying")
+        await asyncio.sleep(interval)
