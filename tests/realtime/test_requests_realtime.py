@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from tests.api.test_requests import queue_ids, taken
+from tests.harness import LiveServer
+from tests.widget import visit
+
+
+def test_new_request_reaches_the_queues_servers_only(server: LiveServer) -> None:
+    boris, emma = server.login("boris"), server.login("emma")
+    visitor = visit(server)
+    with boris.socket() as boris_tab, emma.socket() as emma_tab:
+        visitor.pick(queue_ids(server)["Sales"])
+        visitor.send("Хочу купить")
+        card = boris_tab.event("request.updated")["request"]
+        assert card["status"] == "waiting" and card["queue"]["name"] == "Sales"
+        emma_tab.assert_silent("request.updated")
+
+
+def test_taken_request_leaves_the_other_queues(server: LiveServer) -> None:
+    anna, boris = server.login("anna"), server.login("boris")
+    visitor = visit(server)
+    visitor.pick(queue_ids(server)["Sales"])
+    visitor.send("Хочу купить")
+    request_id = visitor.conversation()["request"]["id"]
+    with boris.socket() as boris_tab:
+        anna.http.post(f"/api/requests/{request_id}/accept")
+        assert boris_tab.event("request.removed")["request_id"] == request_id
+
+
+def test_visitor_gets_the_reply_live_and_no_internal_events(server: LiveServer) -> None:
+    anna, visitor, request_id = taken(server, "anna")
+    with visitor.socket() as widget:
+        anna.http.post(f"/api/requests/{request_id}/messages", json={"body": "Здравствуйте!"})
+        message = widget.event("message.created")["message"]
+        assert message["body"] == "Здравствуйте!" and message["author"]["id"] is None
+        anna.http.post(f"/api/requests/{request_id}/return")
+        state = widget.event("request.state")["request"]
+        assert state["status"] == "waiting"
+        # Transitions are recorded for employees, not shown to the client.
+        assert all(f.get("type") != "request.updated" for f in widget.seen)
+        assert all(
+            f["message"]["kind"] == "text" or f["message"]["meta"].get("client_visible")
+            for f in widget.seen
+            if f.get("type") == "message.created"
+        )
+
+
+def test_visitor_resumes_after_reconnect(server: LiveServer) -> None:
+    anna, visitor, request_id = taken(server, "anna")
+    with visitor.socket() as widget:
+        last_id = widget.ready["last_event_id"]
+    anna.http.post(f"/api/requests/{request_id}/messages", json={"body": "Вы тут?"})
+    with visitor.socket(last_event_id=last_id) as widget:
+        bodies = [
+            f["message"]["body"]
+            for f in widget.seen
+            if f.get("type") == "message.created" and f["id"] > last_id
+        ]
+        assert bodies == ["Вы тут?"]
+
+
+def test_employee_sees_client_messages_live(server: LiveServer) -> None:
+    anna, visitor, request_id = taken(server, "anna")
+    with anna.socket() as tab:
+        visitor.send("Где заказ?")
+        event = tab.event("request.message")
+        assert event["request_id"] == request_id and event["message"]["body"] == "Где заказ?"
+
+
+def test_visitor_socket_with_forged_token_is_refused(server: LiveServer) -> None:
+    from websockets.sync.client import connect
+
+    with connect(f"{server.ws_url}/widget?token=forged.token", open_timeout=5) as ws:
+        assert "not_authenticated" in ws.recv(timeout=5)
