@@ -11,8 +11,7 @@ from impserver.domains.accounts.models import Employee
 from impserver.domains.accounts.schemas import EmployeeCreate
 from impserver.domains.resources import actions as resources
 from impserver.domains.resources.schemas import GroupCreate, QueueCreate, ResourceCreate
-from impserver.domains.rooms import actions as rooms
-from impserver.domains.rooms.schemas import MessageCreate
+from impserver.domains.rooms.demo import seed_rooms_demo
 from impserver.services import Services
 
 
@@ -86,28 +85,6 @@ async def seed_demo(services: Services, *, site_origin: str) -> bool:
     )
     await resources.set_group_members(services, None, billing.id, [ids["boris"], ids["anna"]])
     await resources.set_group_members(services, None, tech.id, [ids["olga"], ids["emma"]])
-    await _seed_rooms(services, ids)
+    await seed_rooms_demo(services, ids)
     return True
 
-
-async def _seed_rooms(services: Services, ids: dict[str, int]) -> None:
-    async with services.db.read() as session:
-        people = {
-            e.login: e
-            for e in await session.scalars(select(Employee).where(Employee.id.in_(ids.values())))
-        }
-    team = await rooms.create_room(
-        services, people["anna"], "Support team", [ids["boris"], ids["olga"], ids["admin"]]
-    )
-    lines = [
-        ("anna", "Доброе утро! Сегодня ждём много вопросов про доставку."),
-        ("boris", "Принято. Я беру продажи."),
-        ("olga", "Я на технической поддержке до 18:00."),
-    ]
-    for number, (login, body) in enumerate(lines):
-        await rooms.post_message(
-            services,
-            people[login],
-            team.id,
-            MessageCreate(body=body, client_message_id=f"demo-{number}"),
-        )

@@ -198,7 +198,9 @@ def test_live_exchange_both_ways(server: LiveServer) -> None:
     assert reply.status_code == 201
     bodies = [m["body"] for m in visitor.conversation()["messages"] if m["kind"] == "text"]
     assert bodies[-1] == "Чем помочь?"
-    employee_view = [m for m in visitor.conversation()["messages"] if m["body"] == "Чем помочь?"][0]
+    employee_view = next(
+        m for m in visitor.conversation()["messages"] if m["body"] == "Чем помочь?"
+    )
     assert employee_view["author"] == {"kind": "employee", "id": None, "name": "Анна Смирнова"}
     visitor.send("Где мой заказ?")
     history = anna.http.get(f"/api/requests/{request_id}/messages").json()

@@ -6,11 +6,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impserver.core.errors import NotFound
-from impserver.domains.requests.models import STATUS_WAITING, ClientRequest
+from impserver.domains.accounts.models import Employee
+from impserver.domains.requests.models import ClientRequest
 from impserver.domains.resources.models import QueueAccess
-from impserver.domains.rooms.models import ROOM_REQUEST, Room, RoomMember
+from impserver.domains.rooms.models import ROOM_REQUEST, Attachment, Message, Room, RoomMember
 
 ROOM_NOT_FOUND = "Room not found."
+FILE_NOT_FOUND = "File not found."
 
 
 async def is_member(session: AsyncSession, room_id: int, employee_id: int) -> bool:
@@ -23,20 +25,22 @@ async def is_member(session: AsyncSession, room_id: int, employee_id: int) -> bo
     ) is not None
 
 
-async def can_employee_read_room(session: AsyncSession, employee_id: int, room: Room) -> bool:
+async def can_employee_read_room(session: AsyncSession, employee: Employee, room: Room) -> bool:
+    """Employees' rooms: members only. A client request's room: its assignee, and the employees
+    serving the queue it is in (they see it waiting, and may need its files after it is taken)."""
     if room.kind != ROOM_REQUEST:
-        return await is_member(session, room.id, employee_id)
+        return await is_member(session, room.id, employee.id)
     request = await session.scalar(select(ClientRequest).where(ClientRequest.room_id == room.id))
     if request is None:
         return False
-    if request.assignee_id == employee_id:
+    if request.assignee_id == employee.id:
         return True
-    if request.status != STATUS_WAITING or request.queue_id is None:
+    if request.queue_id is None:
         return False
     serves = await session.scalar(
         select(QueueAccess.queue_id)
         .where(QueueAccess.queue_id == request.queue_id)
-        .where(QueueAccess.employee_id == employee_id)
+        .where(QueueAccess.employee_id == employee.id)
     )
     return serves is not None
 
@@ -58,3 +62,27 @@ async def member_ids(session: AsyncSession, room_id: int) -> list[int]:
         select(RoomMember.employee_id).where(RoomMember.room_id == room_id)
     )
     return sorted(rows)
+
+
+async def attachment_for_employee(
+    session: AsyncSession, employee: Employee, attachment_id: int
+) -> Attachment:
+    """A file the employee may download: one they uploaded and have not sent yet, or one sent in
+    a room they can read. Anything else is "not found", so ids reveal nothing."""
+    attachment = await session.get(Attachment, attachment_id)
+    if attachment is None:
+        raise NotFound(FILE_NOT_FOUND)
+    if attachment.message_id is None:
+        allowed = attachment.uploader_employee_id == employee.id
+    else:
+        message = await session.get(Message, attachment.message_id)
+        room = await session.get(Room, message.room_id) if message else None
+        allowed = (
+            message is not None
+            and message.deleted_at is None
+            and room is not None
+            and await can_employee_read_room(session, employee, room)
+        )
+    if not allowed:
+        raise NotFound(FILE_NOT_FOUND)
+    return attachment

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from impserver.core.clock import utcnow
 from impserver.core.errors import Forbidden, InvalidInput, NotFound
@@ -11,14 +14,23 @@ from impserver.domains.accounts.models import Employee
 from impserver.domains.rooms import access, queries
 from impserver.domains.rooms.events import (
     MessageCreated,
+    MessageDeleted,
     MessageUpdated,
     ReadMarkMoved,
+    RoomCreated,
     RoomRemoved,
     RoomUpdated,
     Typing,
 )
 from impserver.domains.rooms.messaging import append_message, message_reads
-from impserver.domains.rooms.models import ROOM_DIRECT, ROOM_TEAM, Message, Room, RoomMember
+from impserver.domains.rooms.models import (
+    ROOM_DIRECT,
+    ROOM_TEAM,
+    Message,
+    Room,
+    RoomMember,
+    search_text_of,
+)
 from impserver.domains.rooms.schemas import MessageCreate, MessageRead, RoomRead
 from impserver.realtime.events import Audience
 from impserver.services import Services
@@ -35,10 +47,14 @@ async def _active_employees(uow: UnitOfWork, ids: set[int]) -> list[Employee]:
     return employees
 
 
-async def _announce(uow: UnitOfWork, room: Room) -> RoomRead:
+async def _announce(uow: UnitOfWork, room: Room, newcomer_ids: Collection[int] = ()) -> RoomRead:
+    """Tell the members: ``room.created`` to those it is new to, ``room.updated`` to the rest."""
     await uow.session.flush()
     read = await queries.room_read(uow.session, room)
-    uow.emit(RoomUpdated(room=read), Audience.employees(m.id for m in read.members))
+    member_ids = {m.id for m in read.members}
+    newcomer_ids = set(newcomer_ids)
+    uow.emit(RoomCreated(room=read), Audience.employees(member_ids & newcomer_ids))
+    uow.emit(RoomUpdated(room=read), Audience.employees(member_ids - newcomer_ids))
     return read
 
 
@@ -53,10 +69,9 @@ async def create_room(
         room = Room(kind=ROOM_TEAM, name=name, creator_id=actor.id)
         uow.session.add(room)
         await uow.session.flush()
-        uow.session.add_all(
-            RoomMember(room_id=room.id, employee_id=e) for e in [actor.id, *(o.id for o in others)]
-        )
-        read = await _announce(uow, room)
+        members = {actor.id, *(o.id for o in others)}
+        uow.session.add_all(RoomMember(room_id=room.id, employee_id=e) for e in members)
+        read = await _announce(uow, room, newcomer_ids=members)
     return read
 
 
@@ -65,6 +80,14 @@ async def open_direct_room(services: Services, actor: Employee, other_id: int) -
         raise InvalidInput("A direct conversation needs another person.")
     async with services.db.transaction() as uow:
         (other,) = await _active_employees(uow, {other_id})
+        # Locking both people (in id order) makes two simultaneous opens of the same pair wait
+        # for each other, so the second finds the first's room instead of making a duplicate.
+        await uow.session.execute(
+            select(Employee.id)
+            .where(Employee.id.in_([actor.id, other_id]))
+            .order_by(Employee.id)
+            .with_for_update()
+        )
         mine = select(RoomMember.room_id).where(RoomMember.employee_id == actor.id)
         theirs = select(RoomMember.room_id).where(RoomMember.employee_id == other_id)
         existing = await uow.session.scalar(
@@ -84,7 +107,7 @@ async def open_direct_room(services: Services, actor: Employee, other_id: int) -
                 RoomMember(room_id=room.id, employee_id=other.id),
             ]
         )
-        return await _announce(uow, room)
+        return await _announce(uow, room, newcomer_ids={actor.id, other.id})
 
 
 async def rename_room(services: Services, actor: Employee, room_id: int, name: str) -> RoomRead:
@@ -106,7 +129,7 @@ async def add_members(
         current = set(await access.member_ids(uow.session, room.id))
         newcomers = await _active_employees(uow, set(employee_ids) - current)
         uow.session.add_all(RoomMember(room_id=room.id, employee_id=e.id) for e in newcomers)
-        return await _announce(uow, room)
+        return await _announce(uow, room, newcomer_ids={e.id for e in newcomers})
 
 
 async def remove_member(
@@ -147,6 +170,20 @@ async def remove_member(
 async def post_message(
     services: Services, actor: Employee, room_id: int, data: MessageCreate
 ) -> tuple[MessageRead, bool]:
+    """Send a message; a retry with the same ``client_message_id`` returns the first one."""
+    try:
+        return await _post_message_once(services, actor, room_id, data)
+    except IntegrityError:
+        if not data.client_message_id:
+            raise
+        # Two copies of one send raced past the duplicate check (PostgreSQL: separate
+        # transactions); the other copy committed, so this retry finds it and emits nothing.
+        return await _post_message_once(services, actor, room_id, data)
+
+
+async def _post_message_once(
+    services: Services, actor: Employee, room_id: int, data: MessageCreate
+) -> tuple[MessageRead, bool]:
     async with services.db.transaction() as uow:
         room = await access.member_room(uow.session, room_id, actor.id)
         message, created = await append_message(
@@ -184,6 +221,7 @@ async def edit_message(
     async with services.db.transaction() as uow:
         message = await _authored_message(uow, actor, room_id, message_id)
         message.body = body
+        message.search_text = search_text_of(body)
         message.edited_at = utcnow()
         await uow.session.flush()
         (read,) = await message_reads(uow.session, [message])
@@ -200,10 +238,11 @@ async def delete_message(
     async with services.db.transaction() as uow:
         message = await _authored_message(uow, actor, room_id, message_id)
         message.deleted_at = utcnow()
+        message.search_text = ""
         await uow.session.flush()
         (read,) = await message_reads(uow.session, [message])
         uow.emit(
-            MessageUpdated(message=read),
+            MessageDeleted(room_id=room_id, message_id=message.id, message=read),
             Audience.employees(await access.member_ids(uow.session, room_id)),
         )
 

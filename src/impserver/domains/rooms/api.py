@@ -2,16 +2,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
-from impserver.core.errors import InvalidInput, NotFound
+from impserver.core.errors import InvalidInput, PayloadTooLarge
 from impserver.domains.accounts.auth import current_employee
 from impserver.domains.accounts.models import Employee
 from impserver.domains.rooms import access, actions, queries
 from impserver.domains.rooms.files import file_response
-from impserver.domains.rooms.messaging import history_page, save_upload
-from impserver.domains.rooms.models import Attachment, Message, Room
+from impserver.domains.rooms.messaging import history_page, save_upload, too_large_message
 from impserver.domains.rooms.schemas import (
     AttachmentRead,
     DirectRoomOpen,
@@ -178,13 +178,50 @@ async def search_everything(
         return await search(session, employee.id, q)
 
 
-@router.post("/files", response_model=AttachmentRead, status_code=201)
+# Multipart framing around the file (boundaries, part headers) is far below this.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+UPLOAD_REQUEST_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        }
+    },
+}
+
+
+@router.post(
+    "/files",
+    response_model=AttachmentRead,
+    status_code=201,
+    openapi_extra={"requestBody": UPLOAD_REQUEST_BODY},
+)
 async def upload_file(
-    file: UploadFile = File(...),
+    request: Request,
     employee: Employee = Depends(current_employee),
     services: Services = Depends(get_services),
 ) -> AttachmentRead:
-    return await save_upload(services, file, employee_id=employee.id)
+    # The form is parsed here rather than by a File() parameter so that an upload announced as
+    # too large is refused before its body is read; without a length, storage enforces the limit.
+    limit = services.settings.upload_max_bytes
+    if _declared_length(request) > limit + MULTIPART_OVERHEAD_BYTES:
+        raise PayloadTooLarge(too_large_message(limit))
+    async with request.form(max_files=1, max_fields=10) as form:
+        upload = form.get("file")
+        if not isinstance(upload, StarletteUploadFile):
+            raise InvalidInput("file: choose a file to upload.")
+        return await save_upload(services, upload, employee_id=employee.id)
+
+
+def _declared_length(request: Request) -> int:
+    try:
+        return int(request.headers.get("content-length", "0"))
+    except ValueError:
+        return 0
 
 
 @router.get("/files/{attachment_id}", response_class=FileResponse)
@@ -194,19 +231,7 @@ async def download_file(
     services: Services = Depends(get_services),
 ) -> FileResponse:
     async with services.db.read() as session:
-        attachment = await session.get(Attachment, attachment_id)
-        if attachment is None:
-            raise NotFound("File not found.")
-        if attachment.message_id is None:
-            allowed = attachment.uploader_employee_id == employee.id
-        else:
-            message = await session.get(Message, attachment.message_id)
-            room = await session.get(Room, message.room_id) if message else None
-            allowed = room is not None and await access.can_employee_read_room(
-                session, employee.id, room
-            )
-        if not allowed:
-            raise NotFound("File not found.")
+        attachment = await access.attachment_for_employee(session, employee, attachment_id)
     return file_response(services, attachment)
 
 
@@ -214,6 +239,7 @@ def register_socket_commands(gateway: Gateway, services: Services) -> None:
     @gateway.command("typing")
     async def typing(connection: Connection, frame: dict[str, Any]) -> None:
         room_id = frame.get("room_id")
-        if connection.employee_id is None or not isinstance(room_id, int):
+        # bool is an int in Python; a room id is not.
+        if connection.employee_id is None or type(room_id) is not int:
             raise InvalidInput("typing needs a room_id.")
         await actions.announce_typing(services, connection.employee_id, room_id)

@@ -4,8 +4,15 @@ from impserver.domains.rooms.schemas import MessageRead, RoomRead
 from impserver.realtime.events import Event
 
 
+class RoomCreated(Event):
+    """A room appeared for the recipient: they created it, or were added to it."""
+
+    type: Literal["room.created"] = "room.created"
+    room: RoomRead
+
+
 class RoomUpdated(Event):
-    """A room appeared for the recipient, or its name or members changed."""
+    """A room the recipient already had changed its name or members."""
 
     type: Literal["room.updated"] = "room.updated"
     room: RoomRead
@@ -24,9 +31,18 @@ class MessageCreated(Event):
 
 
 class MessageUpdated(Event):
-    """Edited or deleted (``message.deleted`` is then true)."""
+    """The author edited the message's text."""
 
     type: Literal["message.updated"] = "message.updated"
+    message: MessageRead
+
+
+class MessageDeleted(Event):
+    """The author deleted the message; ``message`` is what is shown in its place now."""
+
+    type: Literal["message.deleted"] = "message.deleted"
+    room_id: int
+    message_id: int
     message: MessageRead
 
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from fastapi import UploadFile
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import UploadFile
 
 from impserver.core.clock import utcnow
-from impserver.core.errors import InvalidInput
+from impserver.core.errors import Conflict, InvalidInput, PayloadTooLarge
 from impserver.core.unit_of_work import UnitOfWork
 from impserver.domains.accounts.models import Employee
 from impserver.domains.clients.models import Client
-from impserver.domains.rooms.models import Attachment, Message, Room
+from impserver.domains.rooms.models import Attachment, Message, Room, search_text_of
 from impserver.domains.rooms.schemas import AttachmentRead, MessageAuthor, MessageRead
 from impserver.services import Services
 
@@ -133,6 +133,11 @@ async def append_message(
             .where(Message.client_message_id == client_message_id)
         )
         if existing is not None:
+            if (existing.author_employee_id, existing.author_client_id) != (
+                author_employee_id,
+                author_client_id,
+            ):
+                raise Conflict("This message id is already used by another message.")
             return (await message_reads(session, [existing]))[0], False
     if len(body) > MAX_BODY_CHARS:
         raise InvalidInput(f"The message is too long (at most {MAX_BODY_CHARS} characters).")
@@ -158,6 +163,7 @@ async def append_message(
         author_client_id=author_client_id,
         kind=kind,
         body=body,
+        search_text=search_text_of(body),
         client_message_id=client_message_id,
         meta=meta or {},
     )
@@ -188,7 +194,11 @@ async def save_upload(
         while chunk := await upload.read(64 * 1024):
             yield chunk
 
-    key, size = await services.files.save(chunks(), services.settings.upload_max_bytes)
+    limit = services.settings.upload_max_bytes
+    try:
+        key, size = await services.files.save(chunks(), limit)
+    except PayloadTooLarge as exc:
+        raise PayloadTooLarge(too_large_message(limit)) from exc
     if size == 0:
         await services.files.delete(key)
         raise InvalidInput("The file is empty.")
@@ -206,6 +216,17 @@ async def save_upload(
         uow.session.add(attachment)
         await uow.session.flush()
         return attachment_read(attachment)
+
+
+def too_large_message(limit_bytes: int) -> str:
+    return f"The file is too large: the limit is {_readable_size(limit_bytes)}."
+
+
+def _readable_size(size: int) -> str:
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= factor:
+            return f"{size / factor:.3g} {unit}"
+    return f"{size} bytes"
 
 
 def _clean_file_name(name: str) -> str:

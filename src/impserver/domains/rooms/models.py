@@ -56,12 +56,19 @@ class Message(Base):
     # text: written by a person; system: a transition or call record shown in the history.
     kind: Mapped[str] = mapped_column(String(16), default="text")
     body: Mapped[str] = mapped_column(Text, default="")
+    # The body case-folded by Python, so that text search ignores case in every alphabet on
+    # every database (SQLite's lower() and LIKE fold ASCII only). Empty once deleted.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     client_message_id: Mapped[str | None] = mapped_column(String(64), default=None)
     # Structured data of system messages and channel delivery state (e.g. Telegram failures).
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(default=None)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+def search_text_of(body: str) -> str:
+    return body.casefold()
 
 
 class Attachment(Base):

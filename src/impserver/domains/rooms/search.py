@@ -1,7 +1,8 @@
 """Finding rooms and requests by the people in them, and messages by their text (S-1).
 
-Matching is done with Python's case folding over the searcher's own rooms, so that Cyrillic
-names match regardless of case on SQLite too (its lower() only folds ASCII).
+Matching uses Python's case folding, so that Cyrillic matches regardless of case on SQLite too
+(its lower() only folds ASCII): people's and rooms' names are compared over the searcher's own
+rooms and requests; message text through ``Message.search_text``, folded when it is written.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from impserver.domains.rooms.models import ROOM_REQUEST, Message, Room, RoomMemb
 from impserver.domains.rooms.schemas import MessageRead, RoomRead
 
 MESSAGE_LIMIT = 50
-MESSAGE_SCAN_LIMIT = 5000
 
 
 class RequestHit(BaseModel):
@@ -114,15 +114,17 @@ async def search(session: AsyncSession, employee_id: int, text: str) -> SearchRe
             )
 
     readable_rooms = [r.id for r in my_rooms] + [r.room_id for r in requests]
-    recent = await session.scalars(
-        select(Message)
-        .where(Message.room_id.in_(readable_rooms))
-        .where(Message.deleted_at.is_(None))
-        .where(Message.kind == "text")
-        .order_by(Message.id.desc())
-        .limit(MESSAGE_SCAN_LIMIT)
+    found = list(
+        await session.scalars(
+            select(Message)
+            .where(Message.room_id.in_(readable_rooms))
+            .where(Message.deleted_at.is_(None))
+            .where(Message.kind == "text")
+            .where(Message.search_text.contains(needle, autoescape=True))
+            .order_by(Message.id.desc())
+            .limit(MESSAGE_LIMIT)
+        )
     )
-    found = [m for m in recent if _matches(needle, m.body)][:MESSAGE_LIMIT]
     return SearchResults(
         rooms=rooms, requests=request_hits, messages=await message_reads(session, found)
     )
