@@ -15,6 +15,12 @@ export default defineConfig({
     rollupOptions: {
       input: {
         workspace: fileURLToPath(new URL('./index.html', import.meta.url)),
+        widget: fileURLToPath(new URL('./widget.html', import.meta.url)),
+        loader: fileURLToPath(new URL('./src/widget/loader.ts', import.meta.url)),
+      },
+      output: {
+        // The loader's address goes into websites' pages: it must not change between builds.
+        entryFileNames: (chunk) => (chunk.name === 'loader' ? 'widget/loader.js' : 'assets/[name]-[hash].js'),
       },
     },
   },

@@ -37,6 +37,8 @@ export class RealtimeClient {
   private retryTimer: ReturnType<typeof setTimeout> | undefined
   private stopped = false
   readonly received: Frame[] = []
+  /** Sees every frame, events without an id (typing) included. */
+  onFrame: ((frame: Frame) => void) | null = null
 
   constructor(private options: RealtimeOptions) {
     const stored = sessionStorage.getItem(options.storageKey)
@@ -99,6 +101,7 @@ export class RealtimeClient {
   }
 
   private handle(frame: Frame): void {
+    this.onFrame?.(frame)
     switch (frame.type) {
       case 'ping':
         this.send({ type: 'pong' })

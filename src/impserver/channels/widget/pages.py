@@ -88,7 +88,7 @@ DEMO_HOME = """<h1>Добро пожаловать в демо-магазин</h
 <p>Внизу справа — чат с поддержкой. Напишите сообщение или выберите тему.</p>
 <div class="card">
   <h2>Оформление заказа</h2>
-  <form onsubmit="return false">
+  <form>
     <label for="name">Имя</label><input id="name" name="name" autocomplete="name">
     <label for="email">E-mail</label><input id="email" name="email" type="email">
     <label for="password">Пароль</label><input id="password" name="password" type="password">
@@ -114,7 +114,10 @@ DEMO_CSP = (
     "frame-ancestors 'self'"
 )
 
-SHOP_JS = """document.getElementById('add')?.addEventListener('click', function () {
+SHOP_JS = """document.querySelector('form')?.addEventListener('submit', function (event) {
+  event.preventDefault();
+});
+document.getElementById('add')?.addEventListener('click', function () {
   var counter = document.getElementById('counter');
   counter.textContent = String(Number(counter.textContent) + 1);
 });"""

@@ -1,0 +1,65 @@
+/**
+ * The only script a website adds. It stays tiny: a chat button and an iframe with the chat UI
+ * served by IMP, so the site's styles and the widget's never mix.
+ *   <script src="https://imp.example.com/widget/loader.js" data-imp-key="KEY" async></script>
+ */
+;(() => {
+  const script = document.currentScript as HTMLScriptElement | null
+  const key = script?.dataset.impKey
+  if (!script || !key || document.getElementById('imp-widget-frame')) return
+  const base = new URL(script.src).origin
+  const lang = (document.documentElement.lang || navigator.language || 'en').slice(0, 2).toLowerCase()
+  const label = lang === 'ru' ? 'Чат с поддержкой' : 'Chat with support'
+  const stateKey = 'imp-widget-open'
+
+  const button = document.createElement('button')
+  button.type = 'button'
+  button.id = 'imp-widget-button'
+  button.setAttribute('aria-label', label)
+  button.title = label
+  button.innerHTML =
+    '<svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2Z"/></svg><span id="imp-widget-badge" hidden></span>'
+  button.style.cssText =
+    'position:fixed;right:20px;bottom:20px;z-index:2147483646;width:60px;height:60px;border-radius:50%;border:none;background:#3b5bdb;color:#fff;box-shadow:0 6px 20px rgba(0,0,0,.25);cursor:pointer;display:flex;align-items:center;justify-content:center'
+  const badge = button.querySelector('span') as HTMLSpanElement
+  badge.style.cssText =
+    'position:absolute;top:-2px;right:-2px;min-width:20px;height:20px;border-radius:10px;background:#e03131;color:#fff;font:12px/20px sans-serif;padding:0 5px'
+
+  const frame = document.createElement('iframe')
+  frame.id = 'imp-widget-frame'
+  frame.title = label
+  frame.allow = 'microphone; camera; display-capture; autoplay'
+  const params = new URLSearchParams({ key, lang, page: location.href, origin: location.origin })
+  frame.src = `${base}/widget/frame?${params}`
+  const small = () => window.innerWidth < 600
+  const place = () => {
+    frame.style.cssText = small()
+      ? 'position:fixed;inset:0;width:100%;height:100%;border:none;z-index:2147483647;background:#fff'
+      : 'position:fixed;right:20px;bottom:92px;width:380px;height:min(620px,calc(100vh - 120px));border:none;border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.25);z-index:2147483647;background:#fff'
+    frame.style.display = open ? 'block' : 'none'
+  }
+  let open = sessionStorage.getItem(stateKey) === '1'
+  const setOpen = (value: boolean) => {
+    open = value
+    sessionStorage.setItem(stateKey, value ? '1' : '0')
+    place()
+    button.setAttribute('aria-expanded', String(value))
+    frame.contentWindow?.postMessage({ type: 'imp:visibility', open: value }, base)
+  }
+
+  button.addEventListener('click', () => setOpen(!open))
+  window.addEventListener('resize', place)
+  window.addEventListener('message', (event) => {
+    if (event.origin !== base || event.source !== frame.contentWindow) return
+    const data = event.data as { type?: string; count?: number }
+    if (data.type === 'imp:open') setOpen(true)
+    if (data.type === 'imp:close') setOpen(false)
+    if (data.type === 'imp:unread') {
+      badge.hidden = !data.count
+      badge.textContent = String(data.count ?? '')
+    }
+  })
+  frame.addEventListener('load', () => setOpen(open))
+  place()
+  document.body.append(frame, button)
+})()

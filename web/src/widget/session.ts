@@ -1,0 +1,61 @@
+/** The visitor's session with IMP: token kept per site, requests with the bearer token. */
+import { ApiError } from '@/shared/api'
+
+export interface NamedRef {
+  id: number
+  name: string
+}
+
+export interface VisitorRequest {
+  id: number
+  status: 'choosing' | 'waiting' | 'assigned' | 'closed'
+  queue_name: string | null
+  operator_name: string | null
+  topic_due_at: string | null
+  topic_picked: boolean
+}
+
+export interface WidgetSession {
+  visitor_token: string
+  client: NamedRef
+  resource: { name: string; topics: NamedRef[]; topic_choice_seconds: number }
+  request: VisitorRequest | null
+  preferred_topic_id: number | null
+  blocked: boolean
+}
+
+export const params = new URLSearchParams(location.search)
+export const publicKey = params.get('key') ?? ''
+const tokenKey = `imp.visitor.${publicKey}`
+
+export function embeddingOrigin(): string {
+  const ancestors = (location as Location & { ancestorOrigins?: DOMStringList }).ancestorOrigins
+  return ancestors?.length ? ancestors[0] : (params.get('origin') ?? '')
+}
+
+export function savedToken(): string | null {
+  return localStorage.getItem(tokenKey)
+}
+
+export function saveToken(token: string | null): void {
+  if (token) localStorage.setItem(tokenKey, token)
+  else localStorage.removeItem(tokenKey)
+}
+
+export async function call<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
+  const headers: Record<string, string> = {}
+  if (token) headers.Authorization = `Bearer ${token}`
+  let payload: BodyInit | undefined
+  if (body instanceof FormData) payload = body
+  else if (body !== undefined) {
+    headers['Content-Type'] = 'application/json'
+    payload = JSON.stringify(body)
+  }
+  const response = await fetch(path, { method, headers, body: payload })
+  const text = await response.text()
+  const data = text ? JSON.parse(text) : undefined
+  if (!response.ok) {
+    throw new ApiError(response.status, typeof data?.detail === 'string' ? data.detail : `HTTP ${response.status}`, data?.code ?? '')
+  }
+  return data as T
+}
