@@ -1,5 +1,5 @@
 /** Realtime events the workspace receives: one discriminated union, one exhaustive switch. */
-import type { Me, MessageRead, ResourceRead, RoomRead, Summary } from './types'
+import type { ClientRead, Me, MessageRead, RequestCard, ResourceRead, RoomRead, Summary } from './types'
 
 export interface MeUpdated {
   id: number
@@ -65,6 +65,31 @@ export interface TypingEvent {
   name: string
 }
 
+export interface RequestUpdated {
+  id: number
+  type: 'request.updated'
+  request: RequestCard
+}
+
+export interface RequestRemoved {
+  id: number
+  type: 'request.removed'
+  request_id: number
+}
+
+export interface RequestMessage {
+  id: number
+  type: 'request.message'
+  request_id: number
+  message: MessageRead
+}
+
+export interface ClientUpdated {
+  id: number
+  type: 'client.updated'
+  client: ClientRead
+}
+
 export type WorkspaceEvent =
   | MeUpdated
   | AccessUpdated
@@ -76,6 +101,10 @@ export type WorkspaceEvent =
   | MessageUpdated
   | ReadMarkMoved
   | TypingEvent
+  | RequestUpdated
+  | RequestRemoved
+  | RequestMessage
+  | ClientUpdated
 
 export function assertNever(value: never): never {
   throw new Error(`unhandled event ${JSON.stringify(value)}`)

@@ -124,3 +124,67 @@ export interface SearchResults {
   requests: RequestHit[]
   messages: MessageRead[]
 }
+
+export interface NamedRef {
+  id: number
+  name: string
+}
+
+export interface RequestCard {
+  id: number
+  room_id: number
+  status: 'choosing' | 'waiting' | 'assigned' | 'closed'
+  client: { id: number; name: string; is_blocked: boolean; channel: string }
+  resource: NamedRef
+  resource_kind: string
+  queue: NamedRef | null
+  assignee: NamedRef | null
+  page_url: string
+  browser: string
+  language: string
+  created_at: string
+  waiting_since: string | null
+  topic_due_at: string | null
+  last_message: MessageRead | null
+  unread: number
+}
+
+export interface TransitionRead {
+  id: number
+  kind: string
+  actor: string | null
+  queue: string | null
+  target: string | null
+  details: Record<string, unknown>
+  created_at: string
+}
+
+export interface RequestDetail extends RequestCard {
+  history: TransitionRead[]
+}
+
+export interface ContactRead {
+  id: number
+  kind: 'phone' | 'email' | 'telegram' | 'other'
+  value: string
+  is_hidden: boolean
+  updated_at: string
+}
+
+export interface ClientRead {
+  id: number
+  resource_id: number
+  channel: string
+  display_name: string
+  language: string
+  is_blocked: boolean
+  page_url: string
+  browser: string
+  contacts: ContactRead[]
+  requests: { id: number; status: string; created_at: string; closed_at: string | null; queue_name: string | null }[]
+}
+
+export interface TransferOptions {
+  queues: NamedRef[]
+  groups: { id: number; name: string; members: NamedRef[] }[]
+}

@@ -4,6 +4,7 @@ import { RealtimeClient, socketUrl } from '@/shared/realtime'
 import { useAdminStore } from './features/admin/store'
 import { notify } from '@/shared/notifications'
 import { useMeStore } from './features/me/store'
+import { useRequestsStore } from './features/requests/store'
 import { useRoomsStore } from './features/rooms/store'
 import { i18n } from './i18n'
 import { router } from './router'
@@ -56,6 +57,38 @@ export function dispatch(event: WorkspaceEvent): void {
     case 'typing':
       useRoomsStore().someoneTyping(event.room_id, event.name)
       return
+    case 'request.updated': {
+      const isNew = useRequestsStore().put(event.request, me.me?.id ?? 0)
+      if (isNew) {
+        notify({
+          title: i18n.global.t('requests.newRequest', { queue: event.request.queue?.name ?? '' }),
+          body: event.request.last_message?.body.slice(0, 140) ?? '',
+          tag: `request-${event.request.id}`,
+        })
+      }
+      refreshSummarySoon()
+      return
+    }
+    case 'request.removed':
+      useRequestsStore().drop(event.request_id)
+      refreshSummarySoon()
+      return
+    case 'request.message': {
+      const viewing = isViewing('/requests/', event.request_id)
+      useRequestsStore().putMessage(event.request_id, event.message, viewing)
+      if (event.message.author.kind === 'client' && !viewing) {
+        notify({
+          title: i18n.global.t('requests.newMessage', { name: event.message.author.name || '#' }),
+          body: event.message.body.slice(0, 140),
+          tag: `request-${event.request_id}`,
+        })
+        refreshSummarySoon()
+      }
+      return
+    }
+    case 'client.updated':
+      useRequestsStore().putClient(event.client)
+      return
     default:
       assertNever(event)
   }
@@ -69,19 +102,19 @@ function refreshSummarySoon(): void {
   summaryTimer = setTimeout(() => void useMeStore().loadSummary(), 300)
 }
 
-function isViewingRoom(roomId: number): boolean {
+function isViewing(prefix: string, id: number): boolean {
   const route = router.currentRoute.value
-  return (
-    document.visibilityState === 'visible' &&
-    route.path.startsWith('/employees/') &&
-    Number(route.params.roomId) === roomId
-  )
+  return document.visibilityState === 'visible' && route.path === `${prefix}${id}`
+}
+
+function isViewingRoom(roomId: number): boolean {
+  return isViewing('/employees/', roomId)
 }
 
 /** Reload everything the workspace shows (after a reset, or a reconnect from too far behind). */
 async function reloadState(): Promise<void> {
   const me = useMeStore()
-  await Promise.all([me.load(), me.loadSummary(), useRoomsStore().load()])
+  await Promise.all([me.load(), me.loadSummary(), useRoomsStore().load(), useRequestsStore().load()])
 }
 
 export function startRealtime(): RealtimeClient {

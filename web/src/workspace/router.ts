@@ -15,8 +15,8 @@ export const router = createRouter({
       component: () => import('./features/shell/WorkspacePage.vue'),
       children: [
         { path: '', redirect: '/queue' },
-        { path: 'queue', component: () => import('./features/queue/QueueSection.vue') },
-        { path: 'requests', component: () => import('./features/requests/RequestsSection.vue') },
+        { path: 'queue', component: () => import('./features/requests/QueueSection.vue') },
+        { path: 'requests/:requestId?', component: () => import('./features/requests/RequestsSection.vue') },
         { path: 'employees/:roomId?', component: () => import('./features/rooms/RoomsSection.vue') },
       ],
     },
