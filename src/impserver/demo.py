@@ -87,4 +87,3 @@ async def seed_demo(services: Services, *, site_origin: str) -> bool:
     await resources.set_group_members(services, None, tech.id, [ids["olga"], ids["emma"]])
     await seed_rooms_demo(services, ids)
     return True
-

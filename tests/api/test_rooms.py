@@ -1,10 +1,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import select
 
-from tests.harness import LiveServer, Session
+from impserver.demo import seed_demo
+from impserver.domains.clients.models import Client
+from impserver.domains.requests.models import STATUS_ASSIGNED, ClientRequest
+from impserver.domains.resources.models import Queue
+from impserver.domains.rooms.messaging import append_message
+from impserver.domains.rooms.models import ROOM_REQUEST, Room
+from tests.harness import LiveServer, Session, free_port
 
 
 def employee_ids(session: Session) -> dict[str, int]:
@@ -248,24 +256,204 @@ def test_empty_upload_is_refused(server: LiveServer) -> None:
     assert response.status_code == 422 and response.json()["detail"] == "The file is empty."
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])
-def test_upload_over_the_limit_is_413(backend: str, settings_factory: object) -> None:
-    from impserver.demo import seed_demo
-    from tests.harness import free_port
+@pytest.fixture
+def small_upload_server(settings_factory: object) -> Iterator[LiveServer]:
+    """A server whose upload limit is 1 KB (SQLite: the limit does not depend on the database)."""
+    settings = settings_factory("sqlite", upload_max_bytes=1024)  # type: ignore[operator]
+    live = LiveServer(settings, free_port()).start()
+    live.run(seed_demo(live.services, site_origin="http://shop.example"))
+    yield live
+    live.stop()
 
-    live = LiveServer(settings_factory(backend, upload_max_bytes=1024), free_port()).start()  # type: ignore[operator]
-    try:
-        live.run(seed_demo(live.services, site_origin="http://shop.example"))
-        anna = live.login("anna")
-        response = anna.http.post(
-            "/api/files", files={"file": ("big.bin", b"x" * 2048, "application/octet-stream")}
-        )
-        assert response.status_code == 413
-        assert "limit" in response.json()["detail"]
-        files_dir = live.settings.resolved_files_path
-        assert not any(p.is_file() for p in files_dir.rglob("*")) if files_dir.exists() else True
-    finally:
-        live.stop()
+
+def stored_files(server: LiveServer) -> list[str]:
+    root = server.settings.resolved_files_path
+    return [str(p) for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def test_upload_over_the_limit_is_413(small_upload_server: LiveServer) -> None:
+    anna = small_upload_server.login("anna")
+    response = anna.http.post(
+        "/api/files", files={"file": ("big.bin", b"x" * 200_000, "application/octet-stream")}
+    )
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": "The file is too large: the limit is 1 KB.",
+        "code": "too_large",
+    }
+    assert stored_files(small_upload_server) == []
+    # Just within the limit is fine.
+    ok = anna.http.post("/api/files", files={"file": ("ok.txt", b"y" * 1024, "text/plain")})
+    assert ok.status_code == 201 and ok.json()["size"] == 1024
+
+
+def test_upload_over_the_limit_without_a_length_is_413(small_upload_server: LiveServer) -> None:
+    anna = small_upload_server.login("anna")
+    boundary = "imp-test-boundary"
+    body = (
+        (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="big.bin"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + b"x" * 4096
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+
+    def chunked() -> Iterator[bytes]:
+        # A generator makes httpx send the body chunked, with no Content-Length to check first.
+        for start in range(0, len(body), 1000):
+            yield body[start : start + 1000]
+
+    response = anna.http.post(
+        "/api/files",
+        content=chunked(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert response.status_code == 413, response.text
+    assert "limit is 1 KB" in response.json()["detail"]
+    assert stored_files(small_upload_server) == []
+
+
+def test_upload_without_a_file_is_refused(server: LiveServer) -> None:
+    response = server.login("anna").http.post("/api/files", data={"other": "x"})
+    assert response.status_code == 422
+    assert response.json()["detail"] == "file: choose a file to upload."
+
+
+def test_uploaded_file_name_cannot_reach_outside_storage(server: LiveServer) -> None:
+    anna = server.login("anna")
+    attachment = anna.http.post(
+        "/api/files", files={"file": ("..\\..\\windows\\evil.txt", b"data", "text/plain")}
+    ).json()
+    assert attachment["file_name"] == "evil.txt"
+    (path,) = stored_files(server)
+    assert "evil" not in path
+    assert path.startswith(str(server.settings.resolved_files_path))
+
+
+def test_deleted_message_takes_its_files_with_it(server: LiveServer) -> None:
+    anna, boris = server.login("anna"), server.login("boris")
+    room = new_room(anna, "boris")
+    attachment = anna.http.post(
+        "/api/files", files={"file": ("notes.txt", b"notes", "text/plain")}
+    ).json()
+    message = send(anna, room["id"], "notes", attachment_ids=[attachment["id"]])
+    assert boris.http.get(attachment["url"]).status_code == 200
+    anna.http.delete(f"/api/rooms/{room['id']}/messages/{message['id']}")
+    assert boris.http.get(attachment["url"]).status_code == 404
+
+
+def test_removed_member_loses_the_room_files(server: LiveServer) -> None:
+    anna, boris = server.login("anna"), server.login("boris")
+    room = new_room(anna, "boris")
+    attachment = anna.http.post(
+        "/api/files", files={"file": ("plan.txt", b"plan", "text/plain")}
+    ).json()
+    send(anna, room["id"], "plan", attachment_ids=[attachment["id"]])
+    assert boris.http.get(attachment["url"]).status_code == 200
+    anna.http.delete(f"/api/rooms/{room['id']}/members/{boris.me['id']}")
+    assert boris.http.get(attachment["url"]).status_code == 404
+
+
+def request_room_with_file(server: LiveServer, assignee: Session, queue_name: str) -> str:
+    """A client request in ``queue_name`` taken by ``assignee``, whose message carries a file.
+
+    Built directly in the database: this checks the rooms side of access, not request handling.
+    """
+    attachment = assignee.http.post(
+        "/api/files", files={"file": ("invoice.txt", b"invoice", "text/plain")}
+    ).json()
+
+    async def build() -> None:
+        async with server.services.db.transaction() as uow:
+            queue = await uow.session.scalar(select(Queue).where(Queue.name == queue_name))
+            assert queue is not None
+            client = Client(resource_id=queue.resource_id, external_id=uuid.uuid4().hex)
+            room = Room(kind=ROOM_REQUEST)
+            uow.session.add_all([client, room])
+            await uow.session.flush()
+            uow.session.add(
+                ClientRequest(
+                    resource_id=queue.resource_id,
+                    client_id=client.id,
+                    room_id=room.id,
+                    status=STATUS_ASSIGNED,
+                    queue_id=queue.id,
+                    assignee_id=assignee.me["id"],
+                )
+            )
+            await append_message(
+                uow,
+                room,
+                body="Your invoice",
+                author_employee_id=assignee.me["id"],
+                attachment_ids=[attachment["id"]],
+            )
+
+    server.run(build())
+    return str(attachment["url"])
+
+
+def test_request_room_files_are_for_the_assignee_and_the_queue(server: LiveServer) -> None:
+    # Demo access: Sales is served by admin, Anna and Boris; Olga and Emma do not serve it.
+    olga = server.login("olga")
+    url = request_room_with_file(server, olga, "Sales")
+    assert olga.http.get(url).status_code == 200
+    assert server.login("boris").http.get(url).status_code == 200
+    assert server.login("emma").http.get(url).status_code == 404
+
+
+def test_unread_rooms_in_the_summary(server: LiveServer) -> None:
+    # Demo data leaves Emma outside "Support team", so her counts start at zero.
+    anna, boris, emma = server.login("anna"), server.login("boris"), server.login("emma")
+    team = new_room(anna, "emma")
+    direct = boris.http.post("/api/rooms/direct", json={"employee_id": emma.me["id"]}).json()
+    send(emma, team["id"], "my own messages do not count")
+    send(anna, team["id"], "one")
+    send(anna, team["id"], "two")
+    last = send(boris, direct["id"], "three")
+    assert emma.http.get("/api/me/summary").json()["rooms_unread"] == 3
+    emma.http.post(f"/api/rooms/{direct['id']}/read", json={"message_id": last["id"]})
+    assert emma.http.get("/api/me/summary").json()["rooms_unread"] == 2
+    assert {r["id"]: r["unread"] for r in emma.http.get("/api/rooms").json()} == {
+        team["id"]: 2,
+        direct["id"]: 0,
+    }
+
+
+def test_message_id_of_another_author_is_refused(server: LiveServer) -> None:
+    anna, boris = server.login("anna"), server.login("boris")
+    room = new_room(anna, "boris")
+    send(anna, room["id"], "mine", client_message_id="shared-key")
+    clash = boris.http.post(
+        f"/api/rooms/{room['id']}/messages", json={"body": "his", "client_message_id": "shared-key"}
+    )
+    assert clash.status_code == 409
+    assert [m["body"] for m in anna.http.get(f"/api/rooms/{room['id']}/messages").json()] == [
+        "mine"
+    ]
+
+
+def test_last_member_leaving_leaves_an_empty_room(server: LiveServer) -> None:
+    anna, boris = server.login("anna"), server.login("boris")
+    room = new_room(anna, "boris")
+    base = f"/api/rooms/{room['id']}"
+    assert boris.http.delete(f"{base}/members/{boris.me['id']}").status_code == 204
+    assert anna.http.delete(f"{base}/members/{anna.me['id']}").status_code == 204
+    assert anna.http.get(base).status_code == 404
+    assert room["id"] not in [r["id"] for r in anna.http.get("/api/rooms").json()]
+
+
+def test_direct_rooms_cannot_be_left_or_grown(server: LiveServer) -> None:
+    anna, boris = server.login("anna"), server.login("boris")
+    room = anna.http.post("/api/rooms/direct", json={"employee_id": boris.me["id"]}).json()
+    assert room["creator_id"] == anna.me["id"]
+    base = f"/api/rooms/{room['id']}"
+    assert anna.http.delete(f"{base}/members/{anna.me['id']}").status_code == 422
+    olga_id = employee_ids(anna)["olga"]
+    assert anna.http.post(f"{base}/members", json={"employee_ids": [olga_id]}).status_code == 422
+    assert anna.http.patch(base, json={"name": "Us"}).status_code == 422
 
 
 def test_search_by_participant_and_text(server: LiveServer) -> None:
@@ -284,3 +472,24 @@ def test_search_by_participant_and_text(server: LiveServer) -> None:
         server.login("emma").http.get("/api/search", params={"q": "заказ"}).json()["messages"] == []
     )
     assert anna.http.get("/api/search", params={"q": ""}).status_code == 422
+
+
+def test_message_search_follows_edits_deletions_and_wildcards(server: LiveServer) -> None:
+    anna = server.login("anna")
+    room = new_room(anna, "boris")
+    kept = send(anna, room["id"], "Скидка 100% на ПОСЫЛКУ")
+    gone = send(anna, room["id"], "посылка завтра")
+    anna.http.delete(f"/api/rooms/{room['id']}/messages/{gone['id']}")
+
+    def found(q: str) -> list[int]:
+        return [m["id"] for m in anna.http.get("/api/search", params={"q": q}).json()["messages"]]
+
+    assert found("посылк") == [kept["id"]]
+    # % and _ are text to find, not patterns.
+    assert found("100%") == [kept["id"]]
+    assert found("1_0") == []
+    anna.http.patch(
+        f"/api/rooms/{room['id']}/messages/{kept['id']}", json={"body": "Самовывоз бесплатно"}
+    )
+    assert found("посылк") == []
+    assert found("САМОВЫВОЗ") == [kept["id"]]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 from tests.api.test_rooms import employee_ids, new_room, send
 from tests.harness import LiveServer
 
@@ -8,9 +10,22 @@ def test_new_room_appears_for_every_member_at_once(server: LiveServer) -> None:
     anna, boris, emma = server.login("anna"), server.login("boris"), server.login("emma")
     with boris.socket() as boris_tab, emma.socket() as emma_tab:
         room = new_room(anna, "boris", name="Live")
-        event = boris_tab.event("room.updated")
+        event = boris_tab.event("room.created")
         assert event["room"]["id"] == room["id"] and event["room"]["name"] == "Live"
-        emma_tab.assert_silent("room.updated")
+        assert {m["login"] for m in event["room"]["members"]} == {"anna", "boris"}
+        emma_tab.assert_silent("room.created")
+
+
+def test_added_members_get_the_room_and_the_others_see_them_join(server: LiveServer) -> None:
+    anna, boris, olga = server.login("anna"), server.login("boris"), server.login("olga")
+    room = new_room(anna, "boris")
+    with boris.socket() as boris_tab, olga.socket() as olga_tab:
+        anna.http.post(f"/api/rooms/{room['id']}/members", json={"employee_ids": [olga.me["id"]]})
+        created = olga_tab.event("room.created")
+        assert created["room"]["id"] == room["id"]
+        updated = boris_tab.event("room.updated")
+        assert {m["login"] for m in updated["room"]["members"]} == {"anna", "boris", "olga"}
+        boris_tab.assert_silent("room.created")
 
 
 def test_messages_reach_all_members_live_in_order(server: LiveServer) -> None:
@@ -31,8 +46,21 @@ def test_removed_member_gets_room_removed_and_nothing_more(server: LiveServer) -
     with olga.socket() as olga_tab:
         anna.http.delete(f"/api/rooms/{room['id']}/members/{ids['olga']}")
         assert olga_tab.event("room.removed")["room_id"] == room["id"]
-        send(anna, room["id"], "secret after removal")
+        message = send(anna, room["id"], "secret after removal")
+        anna.http.patch(f"/api/rooms/{room['id']}", json={"name": "Without Olga"})
+        server.login("boris").http.post(
+            f"/api/rooms/{room['id']}/read", json={"message_id": message["id"]}
+        )
+        # Nothing about the room any more: no messages, no renames, no read marks.
         olga_tab.assert_silent("message.created", wait=1.0)
+        assert [f["type"] for f in olga_tab.seen if f["type"] != "ping"][-1] == "room.removed"
+        olga_tab.send({"type": "typing", "room_id": room["id"]})
+        assert olga_tab.event("error")["detail"] == "Room not found."
+    # Nor on resume: what happened after her removal was never hers.
+    with olga.socket(last_event_id=0) as olga_again:
+        replayed = json.dumps(olga_again.seen, ensure_ascii=False)
+        assert "room.removed" in replayed
+        assert "secret after removal" not in replayed and "Without Olga" not in replayed
 
 
 def test_typing_reaches_the_other_members_only(server: LiveServer) -> None:
@@ -80,3 +108,29 @@ def test_rename_and_read_marks_are_broadcast(server: LiveServer) -> None:
         boris.http.post(f"/api/rooms/{room['id']}/read", json={"message_id": message["id"]})
         read = anna_tab.event("room.read")
         assert (read["employee_id"], read["message_id"]) == (boris.me["id"], message["id"])
+
+
+def test_retried_send_is_announced_once(server: LiveServer) -> None:
+    anna, boris = server.login("anna"), server.login("boris")
+    room = new_room(anna, "boris")
+    with boris.socket() as boris_tab:
+        first = send(anna, room["id"], "once", client_message_id="retry-1")
+        again = send(anna, room["id"], "once", client_message_id="retry-1")
+        assert first["id"] == again["id"]
+        assert boris_tab.event("message.created")["message"]["id"] == first["id"]
+        boris_tab.assert_silent("message.created", wait=1.0)
+
+
+def test_edits_and_deletions_are_broadcast(server: LiveServer) -> None:
+    anna, boris = server.login("anna"), server.login("boris")
+    room = new_room(anna, "boris")
+    message = send(anna, room["id"], "draft")
+    url = f"/api/rooms/{room['id']}/messages/{message['id']}"
+    with boris.socket() as boris_tab:
+        anna.http.patch(url, json={"body": "final"})
+        updated = boris_tab.event("message.updated")
+        assert updated["message"]["body"] == "final" and updated["message"]["edited_at"]
+        anna.http.delete(url)
+        deleted = boris_tab.event("message.deleted")
+        assert (deleted["room_id"], deleted["message_id"]) == (room["id"], message["id"])
+        assert deleted["message"]["deleted"] is True and deleted["message"]["body"] == ""

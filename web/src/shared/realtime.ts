@@ -20,6 +20,9 @@ export interface RealtimeOptions {
   onEvent: (event: Frame & { id: number }) => void
   onReset: () => void
   onClosed: (reason: string) => void
+  /** Called once the socket is live; ``resumed`` is false when there was nothing to resume
+   * from, so the caller must load current state (events before this point were not sent). */
+  onReady?: (resumed: boolean) => void
   /** Extra fields for the hello frame. */
   hello?: () => Record<string, unknown>
 }
@@ -36,6 +39,7 @@ export class RealtimeClient {
   private silenceTimer: ReturnType<typeof setTimeout> | undefined
   private retryTimer: ReturnType<typeof setTimeout> | undefined
   private stopped = false
+  private resuming = false
   readonly received: Frame[] = []
   /** Sees every frame, events without an id (typing) included. */
   onFrame: ((frame: Frame) => void) | null = null
@@ -71,6 +75,7 @@ export class RealtimeClient {
   }
 
   private connect(): void {
+    const resuming = this.lastEventId !== null
     const socket = new WebSocket(this.options.url)
     this.socket = socket
     socket.onopen = () => {
@@ -81,6 +86,7 @@ export class RealtimeClient {
       this.watchSilence()
     }
     socket.onmessage = (message) => {
+      if (this.socket === socket) this.resuming = resuming
       this.watchSilence()
       let frame: Frame
       try {
@@ -109,6 +115,7 @@ export class RealtimeClient {
       case 'ready':
         this.state.value = 'connected'
         if (typeof frame.last_event_id === 'number') this.remember(frame.last_event_id, false)
+        this.options.onReady?.(this.resuming)
         return
       case 'reset':
         this.recent.clear()

@@ -125,6 +125,9 @@ export function startRealtime(): RealtimeClient {
     storageKey: `imp.lastEventId.${me.me?.id ?? 0}`,
     onEvent: (frame) => dispatch(frame as unknown as WorkspaceEvent),
     onReset: () => void reloadState(),
+    onReady: (resumed) => {
+      if (!resumed) void reloadState()
+    },
     onClosed: () => {
       me.clear()
       void router.push('/login')

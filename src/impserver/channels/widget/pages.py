@@ -110,8 +110,7 @@ DEMO_CSP = (
 )
 
 DEMO_CSP = (
-    "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-src 'self'; "
-    "frame-ancestors 'self'"
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-src 'self'; frame-ancestors 'self'"
 )
 
 SHOP_JS = """document.querySelector('form')?.addEventListener('submit', function (event) {

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impserver.domains.accounts.models import Employee
@@ -79,7 +79,16 @@ async def cards(
             select(Room).where(Room.id.in_({r.room_id for r in requests}))
         )
     }
-    last_ids = [room.last_message_id for room in rooms.values() if room.last_message_id]
+    # The preview is what a person wrote last, not a system notice.
+    last_ids = list(
+        await session.scalars(
+            select(func.max(Message.id))
+            .where(Message.room_id.in_(list(rooms)))
+            .where(Message.kind == "text")
+            .where(Message.deleted_at.is_(None))
+            .group_by(Message.room_id)
+        )
+    )
     last = {
         m.room_id: m
         for m in await message_reads(

@@ -23,6 +23,11 @@ export const useRequestsStore = defineStore('requests', () => {
     mine.value = mine.value.filter((r) => r.id !== requestId)
   }
 
+  /** No longer mine; whether it waits somewhere I serve is for the server's event to say. */
+  function release(requestId: number): void {
+    mine.value = mine.value.filter((r) => r.id !== requestId)
+  }
+
   /** Returns true when the request is new in this employee's Queue. */
   function put(card: RequestCard, myId: number): boolean {
     const wasQueued = queue.value.some((r) => r.id === card.id)
@@ -79,5 +84,5 @@ export const useRequestsStore = defineStore('requests', () => {
     return api.post<AttachmentRead>('/api/files', form)
   }
 
-  return { queue, mine, messages, clients, loaded, load, drop, put, find, loadMessages, putMessage, loadClient, putClient, markRead, upload }
+  return { queue, mine, messages, clients, loaded, load, drop, release, put, find, loadMessages, putMessage, loadClient, putClient, markRead, upload }
 })
