@@ -25,6 +25,12 @@ export interface ResourcesUpdated {
   resource: ResourceRead
 }
 
+export interface RoomCreated {
+  id: number
+  type: 'room.created'
+  room: RoomRead
+}
+
 export interface RoomUpdated {
   id: number
   type: 'room.updated'
@@ -46,6 +52,15 @@ export interface MessageCreated {
 export interface MessageUpdated {
   id: number
   type: 'message.updated'
+  message: MessageRead
+}
+
+export interface MessageDeleted {
+  id: number
+  type: 'message.deleted'
+  room_id: number
+  message_id: number
+  /** As shown now: deleted true, empty body, no attachments. */
   message: MessageRead
 }
 
@@ -95,10 +110,12 @@ export type WorkspaceEvent =
   | AccessUpdated
   | SummaryUpdated
   | ResourcesUpdated
+  | RoomCreated
   | RoomUpdated
   | RoomRemoved
   | MessageCreated
   | MessageUpdated
+  | MessageDeleted
   | ReadMarkMoved
   | TypingEvent
   | RequestUpdated

@@ -25,6 +25,7 @@ export function dispatch(event: WorkspaceEvent): void {
     case 'resources.updated':
       useAdminStore().resourceChanged(event.resource)
       return
+    case 'room.created':
     case 'room.updated':
       useRoomsStore().upsertRoom(event.room)
       return
@@ -48,6 +49,7 @@ export function dispatch(event: WorkspaceEvent): void {
       return
     }
     case 'message.updated':
+    case 'message.deleted':
       useRoomsStore().putMessage(event.message, me.me?.id ?? 0, true)
       return
     case 'room.read':
