@@ -22,6 +22,7 @@ from impserver.core.storage import LocalFileStorage
 from impserver.core.unit_of_work import Database
 from impserver.domains.accounts import api as accounts_api
 from impserver.domains.accounts.auth import session_expiry
+from impserver.domains.clients import api as clients_api
 from impserver.domains.requests import api as requests_api
 from impserver.domains.resources import api as resources_api
 from impserver.domains.rooms import api as rooms_api
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         resources_api.admin_router,
         rooms_api.router,
         requests_api.router,
+        clients_api.admin_router,
         widget_api.router,
         widget_api.socket_router,
         widget_pages.router,

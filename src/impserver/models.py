@@ -1,5 +1,6 @@
 """Every table, imported in one place for migrations and schema creation."""
 
+from impserver.channels.models import ChannelDelivery
 from impserver.core.db import Base
 from impserver.domains.accounts.models import Employee, EmployeeSession
 from impserver.domains.clients.models import Client, Contact
@@ -9,6 +10,7 @@ from impserver.domains.rooms.models import Attachment, Message, Room, RoomMember
 from impserver.realtime.outbox import StoredEvent, StoredEventRecipient
 
 __all__ = [
+    "ChannelDelivery",
     "Attachment",
     "Base",
     "Client",

@@ -299,7 +299,12 @@ def test_blocked_client_cannot_write_and_admin_unblocks(server: LiveServer) -> N
     assert refused.json()["detail"] == "Sorry, you can no longer send messages here."
     assert visit(server, token=visitor.token).session["blocked"] is True
     assert anna.http.post(f"/api/clients/{client_id}/unblock").status_code == 403
-    assert server.login("admin").http.post(f"/api/clients/{client_id}/unblock").status_code == 204
+    assert anna.http.get("/api/admin/blocked-clients").status_code == 403
+    admin = server.login("admin")
+    (listed,) = admin.http.get("/api/admin/blocked-clients").json()
+    assert (listed["id"], listed["blocked_by"]) == (client_id, "Анна Смирнова")
+    assert admin.http.post(f"/api/clients/{client_id}/unblock").status_code == 204
+    assert admin.http.get("/api/admin/blocked-clients").json() == []
     assert visitor.send("Спасибо").status_code == 201
 
 

@@ -137,6 +137,12 @@ export default {
   },
   admin: {
     title: 'Administration',
+    blocked: 'Blocked clients',
+    noBlocked: 'No blocked clients.',
+    client: 'Client',
+    blockedBy: 'Blocked by',
+    unblock: 'Unblock',
+
     employees: 'Employees',
     groups: 'Groups',
     resources: 'Resources',
@@ -172,6 +178,7 @@ export default {
     kind: { website: 'Website', telegram: 'Telegram bot' },
     topicSeconds: 'Topic choice time, seconds',
     origins: 'Site origins allowed to embed the widget (one per line)',
+    embedCode: 'Code for the website (before </body>)',
     publicKey: 'Widget key',
     queues: 'Queues',
     addQueue: 'Add queue',

@@ -139,6 +139,12 @@ const ru: typeof en = {
   },
   admin: {
     title: 'Администрирование',
+    blocked: 'Заблокированные клиенты',
+    noBlocked: 'Заблокированных клиентов нет.',
+    client: 'Клиент',
+    blockedBy: 'Кто заблокировал',
+    unblock: 'Разблокировать',
+
     employees: 'Сотрудники',
     groups: 'Группы',
     resources: 'Ресурсы',
@@ -174,6 +180,7 @@ const ru: typeof en = {
     kind: { website: 'Сайт', telegram: 'Бот Telegram' },
     topicSeconds: 'Время выбора тематики, секунд',
     origins: 'Сайты, на которых разрешён виджет (по одному в строке)',
+    embedCode: 'Код для сайта (перед </body>)',
     publicKey: 'Ключ виджета',
     queues: 'Очереди',
     addQueue: 'Добавить очередь',
