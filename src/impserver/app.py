@@ -10,6 +10,9 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
+from impserver.channels.delivery import run_deliveries
+from impserver.channels.telegram import api as telegram_api
+from impserver.channels.telegram.adapter import TelegramAdapter
 from impserver.channels.widget import api as widget_api
 from impserver.channels.widget import pages as widget_pages
 from impserver.core.clock import utcnow
@@ -25,6 +28,7 @@ from impserver.domains.accounts.auth import session_expiry
 from impserver.domains.clients import api as clients_api
 from impserver.domains.requests import api as requests_api
 from impserver.domains.resources import api as resources_api
+from impserver.domains.resources.models import KIND_TELEGRAM
 from impserver.domains.rooms import api as rooms_api
 from impserver.realtime import routes as realtime_routes
 from impserver.realtime.bus import EventBus, MemoryBus, RedisBus
@@ -67,6 +71,7 @@ def build_services(settings: Settings) -> Services:
         return True
 
     gateway.session_check = session_still_valid
+    services.messengers[KIND_TELEGRAM] = TelegramAdapter(services)
     rooms_api.register_socket_commands(gateway, services)
     return services
 
@@ -94,7 +99,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         background = [
             asyncio.create_task(_maintenance(services), name="maintenance"),
             asyncio.create_task(run_timers(services), name="timers"),
+            asyncio.create_task(run_deliveries(services, services.messengers), name="deliveries"),
         ]
+        for messenger in services.messengers.values():
+            await messenger.start()
         try:
             yield
         finally:
@@ -102,6 +110,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            for messenger in services.messengers.values():
+                await messenger.stop()
             await services.gateway.stop()
             if isinstance(services.limiter, RedisRateLimiter):
                 await services.limiter.close()
@@ -128,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         widget_api.router,
         widget_api.socket_router,
         widget_pages.router,
+        telegram_api.router,
         realtime_routes.router,
     ):
         app.include_router(router)

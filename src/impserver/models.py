@@ -10,9 +10,9 @@ from impserver.domains.rooms.models import Attachment, Message, Room, RoomMember
 from impserver.realtime.outbox import StoredEvent, StoredEventRecipient
 
 __all__ = [
-    "ChannelDelivery",
     "Attachment",
     "Base",
+    "ChannelDelivery",
     "Client",
     "ClientRequest",
     "Contact",

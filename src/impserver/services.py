@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from fastapi import Request, WebSocket
@@ -13,6 +13,7 @@ from impserver.core.storage import FileStorage
 from impserver.core.unit_of_work import Database
 
 if TYPE_CHECKING:
+    from impserver.channels.base import MessengerAdapter
     from impserver.realtime.gateway import Gateway
 
 
@@ -23,6 +24,8 @@ class Services:
     limiter: RateLimiter
     gateway: Gateway
     files: FileStorage
+    # Messenger adapters by resource kind ("telegram", …).
+    messengers: dict[str, MessengerAdapter] = field(default_factory=dict)
 
 
 def get_services(request: Request) -> Services:

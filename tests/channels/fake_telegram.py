@@ -261,6 +261,10 @@ class FakeTelegram:
                 {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
             )
         params, files = await self._params(request)
+        # Uploaded files travel as multipart parts named in "attach://<part>" parameters.
+        for key, value in list(params.items()):
+            if isinstance(value, str) and value.startswith("attach://") and value[9:] in files:
+                files[key] = files.pop(value[9:])
         if retry_after := self.fail_next.pop(method, 0):
             return web.json_response(
                 {

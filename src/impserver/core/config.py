@@ -6,7 +6,7 @@ import json
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     ws_dead_after_seconds: float = 60.0
     # How long delivered events are kept for reconnecting clients to resume from.
     event_retention_hours: float = 72.0
+
+    # The Bot API server; tests and self-hosted Bot API servers point elsewhere.
+    telegram_api_url: str = "https://api.telegram.org"
+    # "auto": webhooks when the public address is HTTPS (Telegram requires it), else long polling.
+    telegram_mode: Literal["auto", "webhook", "polling"] = "auto"
 
     upload_max_bytes: int = 25 * 1024 * 1024
     # How often due timers (the topic choice running out) are looked for.

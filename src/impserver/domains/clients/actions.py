@@ -119,3 +119,44 @@ async def record_visit(
         client.last_seen_at = utcnow()
         await uow.session.flush()
         return client
+
+
+async def record_messenger_client(
+    services: Services,
+    *,
+    resource_id: int,
+    external_id: str,
+    display_name: str,
+    language: str,
+    handle: tuple[str, str] | None = None,
+) -> Client:
+    """A messenger user writes: their client record, with their messenger handle as a contact."""
+    async with services.db.transaction() as uow:
+        client = await uow.session.scalar(
+            select(Client)
+            .where(Client.resource_id == resource_id)
+            .where(Client.external_id == external_id)
+        )
+        if client is None:
+            client = Client(
+                resource_id=resource_id, external_id=external_id, display_name=display_name
+            )
+            uow.session.add(client)
+            await uow.session.flush()
+        if display_name and not client.display_name:
+            client.display_name = display_name
+        if language:
+            client.language = language[:8]
+        client.last_seen_at = utcnow()
+        if handle is not None:
+            kind, value = handle
+            known = await uow.session.scalar(
+                select(Contact.id)
+                .where(Contact.client_id == client.id)
+                .where(Contact.kind == kind)
+                .where(Contact.value == value)
+            )
+            if known is None:
+                uow.session.add(Contact(client_id=client.id, kind=kind, value=value))
+        await uow.session.flush()
+        return client

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from impserver.channels.delivery import owe_delivery
 from impserver.core.clock import utcnow
 from impserver.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from impserver.core.unit_of_work import UnitOfWork
@@ -125,6 +126,8 @@ async def _deliver_message(uow: UnitOfWork, request: ClientRequest, message: Mes
     )
     if visible_to_client(message):
         uow.emit(VisitorMessage(message=for_visitor(message)), Audience.visitor(request.client_id))
+        if message.author.kind != "client":
+            await owe_delivery(uow, request, message.id)
 
 
 async def _record(

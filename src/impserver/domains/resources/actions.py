@@ -14,6 +14,7 @@ from impserver.domains.requests.models import STATUS_WAITING, ClientRequest
 from impserver.domains.resources import queries
 from impserver.domains.resources.events import ResourcesUpdated
 from impserver.domains.resources.models import (
+    KIND_TELEGRAM,
     KIND_WEBSITE,
     Group,
     GroupMember,
@@ -30,6 +31,7 @@ from impserver.domains.resources.schemas import (
     ResourceCreate,
     ResourceRead,
     ResourceUpdate,
+    TelegramResourceCreate,
 )
 from impserver.realtime.events import Audience
 from impserver.services import Services
@@ -80,6 +82,49 @@ async def create_resource(
         return await _announce_resource(uow, resource.id)
 
 
+def _refresh_channels(services: Services, uow: UnitOfWork) -> None:
+    """Bots start and stop with their resources, once the change is committed."""
+
+    async def refresh() -> None:
+        for messenger in services.messengers.values():
+            await messenger.refresh()
+
+    uow.after_commit(refresh)
+
+
+async def create_telegram_resource(
+    services: Services, actor: Employee | None, data: TelegramResourceCreate
+) -> ResourceRead:
+    ensure_admin(actor)
+    bot = await services.messengers[KIND_TELEGRAM].check_token(data.token)  # type: ignore[attr-defined]
+    async with services.db.transaction() as uow:
+        taken = await uow.session.scalar(
+            select(Resource.id)
+            .where(Resource.kind == KIND_TELEGRAM)
+            .where(Resource.deleted_at.is_(None))
+            .where(Resource.public_key == f"tg{bot['id']}")
+        )
+        if taken is not None:
+            raise Conflict("This bot is already connected.")
+        resource = Resource(
+            kind=KIND_TELEGRAM,
+            name=data.name or bot["name"],
+            public_key=f"tg{bot['id']}",
+            topic_choice_seconds=data.topic_choice_seconds,
+            site_origins=[],
+            channel_config={
+                "token": data.token,
+                "bot_username": bot["username"],
+                "bot_name": bot["name"],
+                "webhook_secret": new_token(24),
+            },
+        )
+        uow.session.add(resource)
+        await uow.session.flush()
+        _refresh_channels(services, uow)
+        return await _announce_resource(uow, resource.id)
+
+
 async def update_resource(
     services: Services, actor: Employee | None, resource_id: int, data: ResourceUpdate
 ) -> ResourceRead:
@@ -94,6 +139,7 @@ async def update_resource(
             resource.site_origins = data.site_origins
         if data.is_active is not None:
             resource.is_active = data.is_active
+        _refresh_channels(services, uow)
         return await _announce_resource(uow, resource.id)
 
 
@@ -112,6 +158,7 @@ async def delete_resource(services: Services, actor: Employee | None, resource_i
         )
         queue_ids = select(Queue.id).where(Queue.resource_id == resource.id)
         await uow.session.execute(delete(QueueAccess).where(QueueAccess.queue_id.in_(queue_ids)))
+        _refresh_channels(services, uow)
 
 
 async def _make_sole_default(uow: UnitOfWork, queue: Queue) -> None:

@@ -17,6 +17,7 @@ from impserver.domains.resources.schemas import (
     ResourceRead,
     ResourceUpdate,
     ServedQueueRead,
+    TelegramResourceCreate,
 )
 from impserver.services import Services, get_services
 
@@ -48,6 +49,16 @@ async def create_resource(
     services: Services = Depends(get_services),
 ) -> ResourceRead:
     return await actions.create_resource(services, admin, data)
+
+
+@admin_router.post("/resources/telegram", response_model=ResourceRead, status_code=201)
+async def create_telegram_resource(
+    data: TelegramResourceCreate,
+    admin: Employee = Depends(current_admin),
+    services: Services = Depends(get_services),
+) -> ResourceRead:
+    """Connect a Telegram bot by its token (checked with Telegram first)."""
+    return await actions.create_telegram_resource(services, admin, data)
 
 
 @admin_router.patch("/resources/{resource_id}", response_model=ResourceRead)

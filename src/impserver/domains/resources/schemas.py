@@ -65,12 +65,25 @@ class ResourceRead(BaseModel):
     topic_choice_seconds: int
     site_origins: list[str]
     public_key: str
+    # Telegram: the bot's @username (the token itself is never sent back).
+    bot_username: str | None = None
     queues: list[QueueRead]
 
 
 class ResourceCreate(OriginsMixin, StrictModel):
     kind: Literal["website"] = "website"
     name: Name
+    topic_choice_seconds: TopicSeconds = 60
+
+
+class TelegramResourceCreate(StrictModel):
+    token: Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True, min_length=10, max_length=100, pattern=r"^\d+:[\w-]+$"
+        ),
+    ]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = ""
     topic_choice_seconds: TopicSeconds = 60
 
 

@@ -1,0 +1,152 @@
+"""Sending what employees write to clients on messengers, through a durable queue.
+
+A row per owed message is written with the message itself; workers lease due rows (SKIP LOCKED
+on PostgreSQL, so each row goes out once with several instances), send them outside any
+transaction, and record the outcome. 429s wait as long as asked; a message that cannot be
+delivered is marked failed on the message, where the employee sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from impserver.channels.base import DeliveryFailed, MessengerAdapter, RetryLater
+from impserver.channels.models import (
+    DELIVERY_FAILED,
+    DELIVERY_PENDING,
+    DELIVERY_SENT,
+    ChannelDelivery,
+)
+from impserver.core.clock import utcnow
+from impserver.core.unit_of_work import UnitOfWork
+from impserver.domains.clients.models import Client
+from impserver.domains.requests.events import RequestMessageCreated
+from impserver.domains.requests.models import ClientRequest
+from impserver.domains.resources.models import KIND_WEBSITE, Resource
+from impserver.domains.rooms.messaging import message_reads
+from impserver.domains.rooms.models import Attachment, Message
+from impserver.realtime.events import Audience
+from impserver.services import Services
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 5
+
+
+async def owe_delivery(uow: UnitOfWork, request: ClientRequest, message_id: int) -> None:
+    """Called by the request actions for every client-facing message of a messenger client."""
+    kind = await uow.session.scalar(select(Resource.kind).where(Resource.id == request.resource_id))
+    if kind and kind != KIND_WEBSITE:
+        uow.session.add(ChannelDelivery(message_id=message_id, request_id=request.id))
+
+
+async def _lease(services: Services, limit: int) -> list[int]:
+    async with services.db.transaction() as uow:
+        query = (
+            select(ChannelDelivery)
+            .where(ChannelDelivery.status == DELIVERY_PENDING)
+            .where(ChannelDelivery.due_at <= utcnow())
+            .order_by(ChannelDelivery.id)
+            .limit(limit)
+        )
+        if uow.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = list(await uow.session.scalars(query))
+        for row in rows:
+            row.attempts += 1
+            row.due_at = utcnow() + LEASE
+        return [row.id for row in rows]
+
+
+async def _send_one(
+    services: Services, adapters: dict[str, MessengerAdapter], delivery_id: int
+) -> None:
+    async with services.db.read() as session:
+        delivery = await session.get(ChannelDelivery, delivery_id)
+        assert delivery is not None
+        message = await session.get(Message, delivery.message_id)
+        request = await session.get(ClientRequest, delivery.request_id)
+        if message is None or request is None:
+            return
+        client = await session.get(Client, request.client_id)
+        resource = await session.get(Resource, request.resource_id)
+        (read,) = await message_reads(session, [message])
+        attachments = {
+            a.id: a
+            for a in await session.scalars(
+                select(Attachment).where(Attachment.message_id == message.id)
+            )
+        }
+    assert client is not None and resource is not None
+    adapter = adapters.get(resource.kind)
+    outcome, error, retry_in = DELIVERY_SENT, "", 0.0
+    try:
+        if adapter is None:
+            raise DeliveryFailed(f"no adapter for {resource.kind}")
+        files = [
+            (a, services.files.path_of(attachments[a.id].storage_key)) for a in read.attachments
+        ]
+        await adapter.send(resource, client, read, files)
+    except RetryLater as exc:
+        outcome, error, retry_in = DELIVERY_PENDING, str(exc), exc.seconds
+    except DeliveryFailed as exc:
+        outcome, error = DELIVERY_FAILED, str(exc)
+    except Exception as exc:  # an unexpected error must not lose the message: retry with back-off
+        log.exception("delivery %s failed", delivery_id)
+        outcome, error, retry_in = DELIVERY_PENDING, str(exc), 0.0
+    await _record(services, delivery_id, outcome, error, retry_in)
+
+
+async def _record(
+    services: Services, delivery_id: int, outcome: str, error: str, retry_in: float
+) -> None:
+    async with services.db.transaction() as uow:
+        delivery = await uow.session.get(ChannelDelivery, delivery_id)
+        assert delivery is not None
+        delivery.last_error = error[:2000]
+        if outcome == DELIVERY_PENDING and delivery.attempts >= MAX_ATTEMPTS and not retry_in:
+            outcome = DELIVERY_FAILED
+        delivery.status = outcome
+        if outcome == DELIVERY_PENDING:
+            backoff = retry_in or min(300.0, 2.0**delivery.attempts)
+            delivery.due_at = utcnow() + timedelta(seconds=backoff)
+        message = await uow.session.get(Message, delivery.message_id)
+        request = await uow.session.get(ClientRequest, delivery.request_id)
+        if message is None or request is None or outcome == DELIVERY_PENDING:
+            return
+        message.meta = {
+            **(message.meta or {}),
+            "delivery": outcome,
+            **({"delivery_error": error[:300]} if error else {}),
+        }
+        await uow.session.flush()
+        (read,) = await message_reads(uow.session, [message])
+        viewers = [request.assignee_id] if request.assignee_id else []
+        uow.emit(
+            RequestMessageCreated(request_id=request.id, message=read), Audience.employees(viewers)
+        )
+
+
+async def deliver_due(
+    services: Services, adapters: dict[str, MessengerAdapter], limit: int = 20
+) -> int:
+    ids = await _lease(services, limit)
+    # One client's messages must keep their order: send sequentially.
+    for delivery_id in ids:
+        await _send_one(services, adapters, delivery_id)
+    return len(ids)
+
+
+async def run_deliveries(services: Services, adapters: dict[str, MessengerAdapter]) -> None:
+    while True:
+        try:
+            while await deliver_due(services, adapters) > 0:
+                pass
+        except Exception:
+            log.exception("channel delivery loop failed; retrying")
+        await asyncio.sleep(services.settings.timer_interval_seconds)

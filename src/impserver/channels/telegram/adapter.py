@@ -1,0 +1,360 @@
+"""Telegram: one bot per resource. Inbound updates become the same actions the widget calls;
+outbound messages are sent by the delivery worker through ``send``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from fastapi import UploadFile
+from sqlalchemy import select
+from starlette.datastructures import Headers
+
+from impserver.channels.base import DeliveryFailed, RetryLater
+from impserver.core.errors import DomainError, Forbidden, InvalidInput
+from impserver.domains.clients import actions as client_actions
+from impserver.domains.clients.models import Client
+from impserver.domains.requests import actions as request_actions
+from impserver.domains.requests.models import STATUS_CHOOSING
+from impserver.domains.resources.models import KIND_TELEGRAM, Resource
+from impserver.domains.rooms.messaging import save_upload
+from impserver.domains.rooms.schemas import AttachmentRead, MessageRead
+from impserver.services import Services
+
+log = logging.getLogger(__name__)
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+POLL_TIMEOUT = 25
+
+WORDS = {
+    "ru": {
+        "greeting": "Здравствуйте! Напишите ваш вопрос — сотрудник ответит здесь же.",
+        "choose": "Выберите тему обращения:",
+        "chosen": "Тема выбрана: {name}",
+        "blocked": "К сожалению, вы больше не можете писать в этот чат.",
+        "sticker": "[стикер {emoji}]",
+        "voice": "[голосовое сообщение]",
+        "unsupported": "[сообщение, которое нельзя показать]",
+    },
+    "en": {
+        "greeting": "Hello! Write your question and an employee will answer right here.",
+        "choose": "Choose a topic:",
+        "chosen": "Topic chosen: {name}",
+        "blocked": "Sorry, you can no longer send messages in this chat.",
+        "sticker": "[sticker {emoji}]",
+        "voice": "[voice message]",
+        "unsupported": "[a message that cannot be shown]",
+    },
+}
+
+
+def words(language: str | None) -> dict[str, str]:
+    return WORDS["ru" if (language or "").startswith("ru") else "en"]
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Telegram refuses long texts: cut at line or word ends where possible."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        if cut < limit // 2:
+            cut = text.rfind(" ", 0, limit)
+        if cut < limit // 2:
+            cut = limit
+        parts.append(text[:cut])
+        text = text[cut:].lstrip("\n ")
+    if text:
+        parts.append(text)
+    return parts
+
+
+class TelegramAdapter:
+    kind = KIND_TELEGRAM
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._bots: dict[str, Bot] = {}
+        self._polling: dict[int, asyncio.Task[None]] = {}
+
+    # -- the Bot API ---------------------------------------------------------------------
+
+    def bot(self, token: str) -> Bot:
+        if token not in self._bots:
+            server = TelegramAPIServer.from_base(self.services.settings.telegram_api_url)
+            self._bots[token] = Bot(token=token, session=AiohttpSession(api=server))
+        return self._bots[token]
+
+    async def check_token(self, token: str) -> dict[str, Any]:
+        """Ask Telegram who the bot is; a bad token is a readable error."""
+        probe = Bot(
+            token=token,
+            session=AiohttpSession(
+                api=TelegramAPIServer.from_base(self.services.settings.telegram_api_url)
+            ),
+        )
+        try:
+            me = await probe.get_me()
+        except TelegramUnauthorizedError as exc:
+            raise InvalidInput("Telegram did not accept this bot token.") from exc
+        except (TelegramAPIError, TelegramNetworkError) as exc:
+            raise InvalidInput(f"Telegram could not be reached to check the token: {exc}") from exc
+        finally:
+            await probe.session.close()
+        return {"id": me.id, "username": me.username or "", "name": me.first_name}
+
+    # -- outbound --------------------------------------------------------------------------
+
+    async def send(
+        self,
+        resource: Resource,
+        client: Client,
+        message: MessageRead,
+        files: list[tuple[AttachmentRead, Path]],
+    ) -> None:
+        bot = self.bot(resource.channel_config["token"])
+        chat_id = int(client.external_id.removeprefix("tg:"))
+        try:
+            text = message.body
+            if message.author.kind == "employee" and message.author.name and message.kind == "text":
+                text = f"{message.author.name}:\n{text}" if text else message.author.name
+            for attachment, path in files:
+                media = FSInputFile(path, filename=attachment.file_name)
+                if attachment.is_image:
+                    await bot.send_photo(chat_id, media)
+                else:
+                    await bot.send_document(chat_id, media)
+            for part in split_text(text):
+                await bot.send_message(chat_id, part)
+        except TelegramRetryAfter as exc:
+            raise RetryLater(float(exc.retry_after), str(exc)) from exc
+        except TelegramNetworkError as exc:
+            raise RetryLater(5.0, str(exc)) from exc
+        except (TelegramForbiddenError, TelegramUnauthorizedError) as exc:
+            raise DeliveryFailed(str(exc)) from exc
+        except TelegramAPIError as exc:
+            raise DeliveryFailed(str(exc)) from exc
+
+    # -- inbound ---------------------------------------------------------------------------
+
+    async def handle(self, resource: Resource, update: Update) -> None:
+        bot = self.bot(resource.channel_config["token"])
+        if update.callback_query is not None:
+            await self._on_button(resource, bot, update)
+            return
+        message = update.message
+        if message is None or message.from_user is None or message.chat.type != "private":
+            return
+        user = message.from_user
+        language = user.language_code or ""
+        say = words(language)
+        client = await client_actions.record_messenger_client(
+            self.services,
+            resource_id=resource.id,
+            external_id=f"tg:{user.id}",
+            display_name=" ".join(p for p in (user.first_name, user.last_name) if p),
+            language=language,
+            handle=("telegram", f"@{user.username}") if user.username else None,
+        )
+        if message.text and message.text.strip() == "/start":
+            if client.is_blocked:
+                await bot.send_message(message.chat.id, say["blocked"])
+                return
+            await bot.send_message(message.chat.id, say["greeting"])
+            await self._offer_topics(resource, bot, message.chat.id, client, force=False)
+            return
+        body, attachment_ids = await self._content(bot, message, client, say)
+        try:
+            _, request = await request_actions.client_sends(
+                self.services,
+                client.id,
+                body=body,
+                attachment_ids=attachment_ids,
+                # Telegram re-sends an update we did not confirm: the same update is one message.
+                client_message_id=f"tg:{update.update_id}",
+            )
+        except Forbidden:
+            await bot.send_message(message.chat.id, say["blocked"])
+            return
+        if request.status == STATUS_CHOOSING:
+            await self._offer_topics(resource, bot, message.chat.id, client, force=True)
+
+    async def _content(
+        self, bot: Bot, message: Any, client: Client, say: dict[str, str]
+    ) -> tuple[str, list[int]]:
+        body = message.text or message.caption or ""
+        file_id, name, content_type = None, "", "application/octet-stream"
+        if message.photo:
+            file_id, name, content_type = message.photo[-1].file_id, "photo.jpg", "image/jpeg"
+        elif message.document:
+            doc = message.document
+            file_id, name = doc.file_id, doc.file_name or "document"
+            content_type = doc.mime_type or content_type
+        elif message.voice:
+            file_id, name, content_type = message.voice.file_id, "voice.ogg", "audio/ogg"
+            body = body or say["voice"]
+        elif message.sticker:
+            body = say["sticker"].format(emoji=message.sticker.emoji or "").replace(" ]", "]")
+        elif not body:
+            body = say["unsupported"]
+        if file_id is None:
+            return body, []
+        data = await bot.download(file_id)
+        assert data is not None
+        upload = UploadFile(
+            file=data, filename=name, headers=Headers({"content-type": content_type})
+        )
+        attachment = await save_upload(self.services, upload, client_id=client.id)
+        return body, [attachment.id]
+
+    async def _offer_topics(
+        self, resource: Resource, bot: Bot, chat_id: int, client: Client, *, force: bool
+    ) -> None:
+        async with self.services.db.read() as session:
+            topics = await request_actions.topics_of(session, resource.id)
+        if not topics or (client.preferred_queue_id and not force):
+            return
+        keyboard = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [InlineKeyboardButton(text=q.name, callback_data=f"topic:{q.id}")] for q in topics
+            ]
+        )
+        await bot.send_message(chat_id, words(client.language)["choose"], reply_markup=keyboard)
+
+    async def _on_button(self, resource: Resource, bot: Bot, update: Update) -> None:
+        query = update.callback_query
+        assert query is not None
+        await bot.answer_callback_query(query.id)
+        data = query.data or ""
+        if not data.startswith("topic:") or not data[6:].isdigit():
+            return
+        async with self.services.db.read() as session:
+            client = await session.scalar(
+                select(Client)
+                .where(Client.resource_id == resource.id)
+                .where(Client.external_id == f"tg:{query.from_user.id}")
+            )
+        if client is None:
+            return
+        say = words(client.language)
+        try:
+            await request_actions.client_picks_topic(self.services, client.id, int(data[6:]))
+        except Forbidden:
+            await bot.send_message(query.from_user.id, say["blocked"])
+            return
+        except DomainError as exc:
+            await bot.send_message(query.from_user.id, exc.detail)
+            return
+        async with self.services.db.read() as session:
+            names = {q.id: q.name for q in await request_actions.topics_of(session, resource.id)}
+        await bot.send_message(
+            query.from_user.id, say["chosen"].format(name=names.get(int(data[6:]), ""))
+        )
+
+    def webhook_secret_matches(self, resource: Resource, sent: str | None) -> bool:
+        expected = str(resource.channel_config.get("webhook_secret", ""))
+        return bool(expected) and hmac.compare_digest(expected, sent or "")
+
+    # -- running the bots --------------------------------------------------------------------
+
+    def _webhook_url(self, resource: Resource) -> str | None:
+        settings = self.services.settings
+        base = settings.public_base_url
+        if settings.telegram_mode == "polling" or (
+            settings.telegram_mode == "auto" and not base.startswith("https://")
+        ):
+            return None
+        return f"{base}/api/channels/telegram/{resource.id}/webhook"
+
+    async def start(self) -> None:
+        await self.refresh()
+
+    async def refresh(self) -> None:
+        """Start receiving for every active bot, stop it for removed or disabled ones."""
+        async with self.services.db.read() as session:
+            resources = list(
+                await session.scalars(
+                    select(Resource)
+                    .where(Resource.kind == KIND_TELEGRAM)
+                    .where(Resource.deleted_at.is_(None))
+                    .where(Resource.is_active.is_(True))
+                )
+            )
+        wanted = {r.id: r for r in resources}
+        for resource_id in list(self._polling):
+            if resource_id not in wanted:
+                self._polling.pop(resource_id).cancel()
+        for resource in resources:
+            bot = self.bot(resource.channel_config["token"])
+            url = self._webhook_url(resource)
+            try:
+                if url:
+                    await bot.set_webhook(
+                        url, secret_token=resource.channel_config["webhook_secret"]
+                    )
+                elif resource.id not in self._polling:
+                    await bot.delete_webhook()
+                    self._polling[resource.id] = asyncio.create_task(
+                        self._poll(resource.id), name=f"telegram-poll-{resource.id}"
+                    )
+            except (TelegramAPIError, TelegramNetworkError) as exc:
+                log.warning("Telegram bot of resource %s not started: %s", resource.id, exc)
+
+    async def _poll(self, resource_id: int) -> None:
+        offset: int | None = None
+        backoff = 1.0
+        while True:
+            async with self.services.db.read() as session:
+                resource = await session.get(Resource, resource_id)
+            if resource is None or resource.deleted_at is not None or not resource.is_active:
+                return
+            bot = self.bot(resource.channel_config["token"])
+            try:
+                updates = await bot.get_updates(
+                    offset=offset, timeout=POLL_TIMEOUT, request_timeout=POLL_TIMEOUT + 10
+                )
+                backoff = 1.0
+            except asyncio.CancelledError:
+                raise
+            except TelegramRetryAfter as exc:
+                await asyncio.sleep(exc.retry_after)
+                continue
+            except Exception as exc:
+                log.warning("Telegram polling of resource %s failed: %s", resource_id, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            for update in updates:
+                try:
+                    await self.handle(resource, update)
+                except Exception:
+                    log.exception(
+                        "Telegram update %s of resource %s failed", update.update_id, resource_id
+                    )
+                offset = update.update_id + 1
+
+    async def stop(self) -> None:
+        for task in self._polling.values():
+            task.cancel()
+        for task in self._polling.values():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._polling.clear()
+        for bot in self._bots.values():
+            await bot.session.close()
+        self._bots.clear()

@@ -1,0 +1,318 @@
+"""The Telegram channel against a local Bot API server (real wire format, no internet)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from impserver.demo import seed_demo
+from tests.channels.fake_telegram import FakeTelegram
+from tests.harness import LiveServer, free_port
+
+TOKEN = "123456:TEST-token_for_imp"
+USER = 777001
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    fake = FakeTelegram().start()
+    fake.add_bot(TOKEN)
+    yield fake
+    fake.stop()
+
+
+def start_server(
+    settings_factory: Any, telegram: FakeTelegram, mode: str, backend: str = "sqlite"
+) -> LiveServer:
+    port = free_port()
+    settings = settings_factory(
+        backend,
+        telegram_api_url=telegram.base_url,
+        telegram_mode=mode,
+        public_base_url=f"http://127.0.0.1:{port}",
+        timer_interval_seconds=0.2,
+    )
+    live = LiveServer(settings, port).start()
+    live.run(seed_demo(live.services, site_origin="http://shop.example"))
+    return live
+
+
+def connect_bot(server: LiveServer, topic_seconds: int = 30) -> dict[str, Any]:
+    admin = server.login("admin")
+    response = admin.http.post(
+        "/api/admin/resources/telegram",
+        json={"token": TOKEN, "topic_choice_seconds": topic_seconds},
+    )
+    assert response.status_code == 201, response.text
+    bot = response.json()
+    assert bot["kind"] == "telegram" and bot["bot_username"] == "imp_demo_bot"
+    assert bot["name"] == "IMP Demo" and TOKEN not in response.text
+    for name, topic in (("Orders", True), ("Returns", True), ("Other", False)):
+        admin.http.post(
+            f"/api/admin/resources/{bot['id']}/queues",
+            json={"name": name, "offered_as_topic": topic},
+        )
+    anna = next(e for e in admin.http.get("/api/admin/employees").json() if e["login"] == "anna")
+    queue_ids = [q["id"] for q in admin.http.get("/api/admin/resources").json() if False] or [
+        q["id"]
+        for r in admin.http.get("/api/admin/resources").json()
+        if r["id"] == bot["id"]
+        for q in r["queues"]
+    ]
+    admin.http.put(
+        f"/api/admin/employees/{anna['id']}/queues",
+        json={"queue_ids": anna["queue_ids"] + queue_ids},
+    )
+    return bot
+
+
+def wait_until(condition: Any, timeout: float = 10) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise TimeoutError("condition not met")
+
+
+@pytest.fixture
+def polling(settings_factory: Any, telegram: FakeTelegram) -> Iterator[LiveServer]:
+    live = start_server(settings_factory, telegram, "polling")
+    yield live
+    live.stop()
+
+
+def test_bad_token_is_refused_with_a_message(polling: LiveServer) -> None:
+    admin = polling.login("admin")
+    response = admin.http.post("/api/admin/resources/telegram", json={"token": "999:unknown-token"})
+    assert response.status_code == 422
+    assert response.json()["detail"] == "Telegram did not accept this bot token."
+    malformed = admin.http.post("/api/admin/resources/telegram", json={"token": "not a token"})
+    assert malformed.status_code == 422
+
+
+def test_start_topic_choice_and_exchange_both_ways(
+    polling: LiveServer, telegram: FakeTelegram
+) -> None:
+    connect_bot(polling)
+    telegram.user_sends(TOKEN, USER, text="/start")
+    greeting = telegram.wait_for(
+        lambda c: c.method == "sendMessage" and "Здравствуйте" in str(c.params.get("text"))
+    )
+    assert str(greeting.params["chat_id"]) == str(USER)
+    keyboard = telegram.wait_for(lambda c: "reply_markup" in c.params).params["reply_markup"]
+    buttons = [row[0] for row in keyboard["inline_keyboard"]]
+    assert [b["text"] for b in buttons] == ["Orders", "Returns"]
+
+    telegram.user_presses(TOKEN, USER, buttons[1]["callback_data"])
+    telegram.wait_for(lambda c: c.method == "answerCallbackQuery")
+    telegram.wait_for(lambda c: "Тема выбрана: Returns" in str(c.params.get("text")))
+
+    telegram.user_sends(TOKEN, USER, text="Хочу вернуть товар")
+    telegram.wait_for(lambda c: "подождите" in str(c.params.get("text")))  # W-4 reaches Telegram
+    anna = polling.login("anna")
+    card = wait_until(
+        lambda: [
+            r
+            for r in anna.http.get("/api/requests/queue").json()
+            if r["resource_kind"] == "telegram"
+        ]
+    )[0]
+    assert card["queue"]["name"] == "Returns" and card["client"]["name"] == "Иван"
+    assert anna.http.post(f"/api/requests/{card['id']}/accept").status_code == 200
+    client = anna.http.get(f"/api/clients/{card['client']['id']}").json()
+    assert ("telegram", "@ivan") in [(c["kind"], c["value"]) for c in client["contacts"]]
+
+    anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": "Оформим возврат!"})
+    reply = telegram.wait_for(lambda c: "Оформим возврат!" in str(c.params.get("text")))
+    assert str(reply.params["chat_id"]) == str(USER)
+
+    telegram.user_sends_photo(TOKEN, USER, b"\xff\xd8\xff fake jpeg", caption="Вот чек")
+    history = wait_until(
+        lambda: [
+            m
+            for m in anna.http.get(f"/api/requests/{card['id']}/messages").json()
+            if m["body"] == "Вот чек"
+        ]
+    )
+    (photo,) = history[0]["attachments"]
+    assert anna.http.get(photo["url"]).content == b"\xff\xd8\xff fake jpeg"
+
+    # Employee sends a picture: it goes out as a photo.
+    upload = anna.http.post(
+        "/api/files", files={"file": ("label.png", b"\x89PNG label", "image/png")}
+    ).json()
+    anna.http.post(
+        f"/api/requests/{card['id']}/messages",
+        json={"body": "Наклейка", "attachment_ids": [upload["id"]]},
+    )
+    sent_photo = telegram.wait_for(lambda c: c.method == "sendPhoto")
+    assert sent_photo.files["photo"] == b"\x89PNG label"
+
+
+def test_sticker_and_voice_become_readable_placeholders(
+    polling: LiveServer, telegram: FakeTelegram
+) -> None:
+    connect_bot(polling, topic_seconds=0)
+    telegram.user_sends(
+        TOKEN,
+        USER,
+        sticker={
+            "file_id": "s1",
+            "file_unique_id": "s1",
+            "type": "regular",
+            "width": 1,
+            "height": 1,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": "👍",
+        },
+    )
+    anna = polling.login("anna")
+    card = wait_until(lambda: anna.http.get("/api/requests/queue").json())[0]
+    assert card["last_message"]["body"] == "[стикер 👍]"
+
+
+def test_default_queue_timeout_close_and_new_request(
+    polling: LiveServer, telegram: FakeTelegram
+) -> None:
+    connect_bot(polling, topic_seconds=1)
+    telegram.user_sends(TOKEN, USER, text="Вопрос без темы")
+    telegram.wait_for(lambda c: "reply_markup" in c.params)  # asked to choose
+    anna = polling.login("anna")
+    card = wait_until(lambda: anna.http.get("/api/requests/queue").json(), timeout=15)[0]
+    assert card["queue"]["name"] == "Orders"  # the first queue became the default
+    anna.http.post(f"/api/requests/{card['id']}/accept")
+    anna.http.post(f"/api/requests/{card['id']}/close")
+    telegram.user_sends(TOKEN, USER, text="Новый вопрос")
+    new = wait_until(
+        lambda: [r for r in anna.http.get("/api/requests/queue").json() if r["id"] != card["id"]],
+        timeout=15,
+    )
+    assert new[0]["last_message"]["body"] == "Новый вопрос"
+
+
+def test_blocked_client_gets_a_polite_refusal(polling: LiveServer, telegram: FakeTelegram) -> None:
+    connect_bot(polling, topic_seconds=0)
+    telegram.user_sends(TOKEN, USER, text="Привет")
+    anna = polling.login("anna")
+    card = wait_until(lambda: anna.http.get("/api/requests/queue").json())[0]
+    anna.http.post(f"/api/requests/{card['id']}/accept")
+    anna.http.post(f"/api/requests/{card['id']}/block")
+    telegram.user_sends(TOKEN, USER, text="Ещё раз")
+    telegram.wait_for(lambda c: "больше не можете" in str(c.params.get("text")))
+
+
+def test_rate_limit_is_honoured_and_delivery_retried(
+    polling: LiveServer, telegram: FakeTelegram
+) -> None:
+    connect_bot(polling, topic_seconds=0)
+    telegram.user_sends(TOKEN, USER, text="Привет")
+    anna = polling.login("anna")
+    card = wait_until(lambda: anna.http.get("/api/requests/queue").json())[0]
+    anna.http.post(f"/api/requests/{card['id']}/accept")
+    telegram.fail_next["sendMessage"] = 1
+    started = time.monotonic()
+    anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": "После паузы"})
+    telegram.wait_for(lambda c: "После паузы" in str(c.params.get("text")), timeout=15)
+    assert time.monotonic() - started >= 1.0
+
+
+def test_long_message_is_split(polling: LiveServer, telegram: FakeTelegram) -> None:
+    connect_bot(polling, topic_seconds=0)
+    telegram.user_sends(TOKEN, USER, text="Привет")
+    anna = polling.login("anna")
+    card = wait_until(lambda: anna.http.get("/api/requests/queue").json())[0]
+    anna.http.post(f"/api/requests/{card['id']}/accept")
+    long_text = ("слово " * 1500).strip()
+    anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": long_text})
+    wait_until(
+        lambda: (
+            len(
+                [
+                    c
+                    for c in telegram.sent_to(USER, "sendMessage")
+                    if "слово" in str(c.params.get("text"))
+                ]
+            )
+            >= 3
+        )
+    )
+    parts = [
+        str(c.params["text"])
+        for c in telegram.sent_to(USER, "sendMessage")
+        if "слово" in str(c.params.get("text"))
+    ]
+    assert all(len(p) <= 4096 for p in parts)
+
+
+def test_failed_delivery_is_shown_on_the_message(
+    polling: LiveServer, telegram: FakeTelegram
+) -> None:
+    connect_bot(polling, topic_seconds=0)
+    telegram.user_sends(TOKEN, USER, text="Привет")
+    anna = polling.login("anna")
+    card = wait_until(lambda: anna.http.get("/api/requests/queue").json())[0]
+    anna.http.post(f"/api/requests/{card['id']}/accept")
+    telegram.bots.pop(TOKEN)  # the bot is gone on Telegram's side: every call is refused
+    sent = anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": "Не дойдёт"}).json()
+    message = wait_until(
+        lambda: next(
+            (
+                m
+                for m in anna.http.get(f"/api/requests/{card['id']}/messages").json()
+                if m["id"] == sent["id"] and m["meta"].get("delivery") == "failed"
+            ),
+            None,
+        ),
+        timeout=15,
+    )
+    assert message["meta"]["delivery_error"]
+
+
+def test_webhook_mode_with_secret(settings_factory: Any, telegram: FakeTelegram) -> None:
+    live = start_server(settings_factory, telegram, "webhook")
+    try:
+        bot = connect_bot(live, topic_seconds=0)
+        fake_bot = telegram.bots[TOKEN]
+        assert fake_bot.webhook_url == f"{live.base_url}/api/channels/telegram/{bot['id']}/webhook"
+        assert fake_bot.webhook_secret
+        telegram.user_sends(TOKEN, USER, text="Через вебхук")
+        assert telegram.webhook_responses[-1] == 200
+        anna = live.login("anna")
+        card = wait_until(lambda: anna.http.get("/api/requests/queue").json())[0]
+        assert card["last_message"]["body"] == "Через вебхук"
+        forged = {
+            "update_id": 99,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": {"id": 5, "type": "private"},
+                "from": {"id": 5, "is_bot": False, "first_name": "X"},
+                "text": "hack",
+            },
+        }
+        assert telegram.post_to_webhook(TOKEN, forged, "wrong-secret") == 403
+        # Removing the resource stops the bot.
+        live.login("admin").http.delete(f"/api/admin/resources/{bot['id']}")
+        assert telegram.post_to_webhook(TOKEN, forged, fake_bot.webhook_secret) == 404
+    finally:
+        live.stop()
+
+
+def test_postgres_and_redis_too(settings_factory: Any, telegram: FakeTelegram) -> None:
+    live = start_server(settings_factory, telegram, "polling", backend="postgres")
+    try:
+        connect_bot(live, topic_seconds=0)
+        telegram.user_sends(TOKEN, USER, text="На PostgreSQL")
+        anna = live.login("anna")
+        card = wait_until(lambda: anna.http.get("/api/requests/queue").json())[0]
+        anna.http.post(f"/api/requests/{card['id']}/accept")
+        anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": "Ответ"})
+        telegram.wait_for(lambda c: c.params.get("text") and "Ответ" in str(c.params["text"]))
+    finally:
+        live.stop()
