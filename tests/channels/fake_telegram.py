@@ -8,6 +8,7 @@ answer 429 with retry_after on demand. Tests play the Telegram user through its 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import threading
@@ -243,10 +244,8 @@ class FakeTelegram:
             params.update(dict(await request.post()))
         for key, value in list(params.items()):
             if isinstance(value, str) and value[:1] in "{[":
-                try:
+                with contextlib.suppress(ValueError):
                     params[key] = json.loads(value)
-                except ValueError:
-                    pass
         return params, files
 
     @staticmethod
@@ -336,10 +335,8 @@ class FakeTelegram:
         bot.updates = [u for u in bot.updates if u["update_id"] >= offset]
         if not bot.updates and timeout:
             async with self._new_update:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._new_update.wait(), timeout)
-                except TimeoutError:
-                    pass
         return [u for u in bot.updates if u["update_id"] >= offset]
 
     async def _download(self, request: web.Request) -> web.Response:
