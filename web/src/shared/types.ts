@@ -48,6 +48,7 @@ export interface ResourceRead {
   topic_choice_seconds: number
   site_origins: string[]
   public_key: string
+  bot_username?: string | null
   queues: QueueRead[]
 }
 
