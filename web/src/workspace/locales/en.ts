@@ -180,7 +180,7 @@ export default {
     origins: 'Site origins allowed to embed the widget (one per line)',
     embedCode: 'Code for the website (before </body>)',
     connectTelegram: 'Connect a Telegram bot',
-    botToken: 'Bot token (from @BotFather)',
+    botToken: "Bot token (from {'@'}BotFather)",
     botNameHint: 'Optional: the bot’s own name',
     connect: 'Connect',
     bot: 'Bot',

@@ -182,7 +182,7 @@ const ru: typeof en = {
     origins: 'Сайты, на которых разрешён виджет (по одному в строке)',
     embedCode: 'Код для сайта (перед </body>)',
     connectTelegram: 'Подключить бота Telegram',
-    botToken: 'Токен бота (от @BotFather)',
+    botToken: "Токен бота (от {'@'}BotFather)",
     botNameHint: 'Необязательно: имя бота',
     connect: 'Подключить',
     bot: 'Бот',
