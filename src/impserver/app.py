@@ -25,6 +25,7 @@ from impserver.core.storage import LocalFileStorage
 from impserver.core.unit_of_work import Database
 from impserver.domains.accounts import api as accounts_api
 from impserver.domains.accounts.auth import session_expiry
+from impserver.domains.calls import api as calls_api
 from impserver.domains.clients import api as clients_api
 from impserver.domains.requests import api as requests_api
 from impserver.domains.resources import api as resources_api
@@ -73,6 +74,7 @@ def build_services(settings: Settings) -> Services:
     gateway.session_check = session_still_valid
     services.messengers[KIND_TELEGRAM] = TelegramAdapter(services)
     rooms_api.register_socket_commands(gateway, services)
+    calls_api.register_socket_commands(gateway, services)
     return services
 
 
@@ -139,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         widget_api.socket_router,
         widget_pages.router,
         telegram_api.router,
+        calls_api.router,
         realtime_routes.router,
     ):
         app.include_router(router)

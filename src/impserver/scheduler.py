@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from impserver.domains.calls.actions import expire_unanswered
 from impserver.domains.requests.actions import expire_topic_choices
 from impserver.services import Services
 
@@ -16,6 +17,8 @@ async def run_timers(services: Services) -> None:
     while True:
         try:
             while await expire_topic_choices(services) > 0:
+                pass
+            while await expire_unanswered(services) > 0:
                 pass
         except Exception:
             # A database hiccup must not stop the timers; the due rows are still there.

@@ -127,6 +127,8 @@ def test_start_topic_choice_and_exchange_both_ways(
     client = anna.http.get(f"/api/clients/{card['client']['id']}").json()
     assert ("telegram", "@ivan") in [(c["kind"], c["value"]) for c in client["contacts"]]
 
+    no_call = anna.http.post(f"/api/requests/{card['id']}/calls", json={"kind": "voice"})
+    assert no_call.status_code == 422  # calls are for website visitors only
     anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": "Оформим возврат!"})
     reply = telegram.wait_for(lambda c: "Оформим возврат!" in str(c.params.get("text")))
     assert str(reply.params["chat_id"]) == str(USER)

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     upload_max_bytes: int = 25 * 1024 * 1024
     # How often due timers (the topic choice running out) are looked for.
     timer_interval_seconds: float = 1.0
+    # An unanswered call invitation ends after this long.
+    call_answer_seconds: float = 45.0
 
     @model_validator(mode="after")
     def _default_base_url(self) -> Settings:

@@ -91,6 +91,8 @@ class Gateway:
         self._commands: dict[str, CommandHandler] = {}
         self._heartbeat: asyncio.Task[None] | None = None
         self.session_check: SessionCheck | None = None
+        # Called when a recipient's last socket on this instance closes (e.g. to end their calls).
+        self.on_last_disconnect: list[Callable[[Connection], Awaitable[None]]] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -190,6 +192,11 @@ class Gateway:
             self._by_recipient[connection.recipient].discard(connection)
             if not self._by_recipient[connection.recipient]:
                 self._by_recipient.pop(connection.recipient, None)
+                for callback in self.on_last_disconnect:
+                    try:
+                        await callback(connection)
+                    except Exception:
+                        log.exception("disconnect handler failed")
             connection.closing = True
             if writer is not None:
                 writer.cancel()

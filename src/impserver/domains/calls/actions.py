@@ -1,0 +1,227 @@
+"""Calls and screen sharing with widget clients (CALL-1, VID-1, SCR-1, W-6, W-8, W-9).
+
+Media flows browser to browser over WebRTC; the server keeps the call's state, relays the
+signalling between exactly its two parties, ends calls nobody answers, and records each call
+in the request's history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+from sqlalchemy import select
+
+from impserver.core.clock import utcnow
+from impserver.core.errors import Conflict, InvalidInput, NotFound
+from impserver.core.unit_of_work import UnitOfWork
+from impserver.domains.accounts.models import Employee
+from impserver.domains.calls.events import CallSignal, CallUpdated
+from impserver.domains.calls.models import (
+    ACTIVE_STATES,
+    STATE_ACCEPTED,
+    STATE_CONNECTED,
+    STATE_ENDED,
+    STATE_INVITED,
+    STATE_RINGING,
+    Call,
+)
+from impserver.domains.calls.schemas import CallRead
+from impserver.domains.requests.models import STATUS_ASSIGNED, ClientRequest, RequestTransition
+from impserver.domains.resources.models import KIND_WEBSITE, Resource
+from impserver.domains.rooms.messaging import append_message
+from impserver.domains.rooms.models import Room
+from impserver.realtime.events import Audience
+from impserver.services import Services
+
+CALL_NOT_FOUND = "Call not found."
+MAX_SIGNAL_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Party:
+    """One side of a call: the employee, or the client in the widget."""
+
+    kind: Literal["employee", "client"]
+    id: int
+
+
+def _audience(call: Call) -> Audience:
+    return Audience.employee(call.employee_id) | Audience.visitor(call.client_id)
+
+
+def _other(call: Call, party: Party) -> Audience:
+    if party.kind == "employee":
+        return Audience.visitor(call.client_id)
+    return Audience.employee(call.employee_id)
+
+
+async def _announce(uow: UnitOfWork, call: Call) -> CallRead:
+    await uow.session.flush()
+    read = CallRead.model_validate(call)
+    uow.emit(CallUpdated(call=read), _audience(call))
+    return read
+
+
+async def _party_call(uow: UnitOfWork, party: Party, call_id: int) -> Call:
+    call = await uow.session.get(Call, call_id)
+    owner = (
+        call.employee_id if call and party.kind == "employee" else call.client_id if call else None
+    )
+    if call is None or owner != party.id:
+        raise NotFound(CALL_NOT_FOUND)
+    return call
+
+
+async def _end(uow: UnitOfWork, call: Call, outcome: str) -> CallRead:
+    call.state = STATE_ENDED
+    call.outcome = outcome
+    call.ended_at = utcnow()
+    call.due_at = None
+    duration = int((call.ended_at - call.connected_at).total_seconds()) if call.connected_at else 0
+    details: dict[str, Any] = {"call_kind": call.kind, "outcome": outcome, "duration": duration}
+    uow.session.add(
+        RequestTransition(
+            request_id=call.request_id,
+            kind="call",
+            actor_employee_id=call.employee_id,
+            details={**details, "started_at": call.created_at.isoformat()},
+        )
+    )
+    request = await uow.session.get(ClientRequest, call.request_id)
+    room = await uow.session.get(Room, request.room_id) if request else None
+    if room is not None:
+        await append_message(
+            uow,
+            room,
+            body="call",
+            kind="system",
+            meta={"transition": "call", "client_visible": False, **details},
+        )
+    return await _announce(uow, call)
+
+
+async def invite(services: Services, actor: Employee, request_id: int, kind: str) -> CallRead:
+    """Only the responsible employee calls, only website clients, one call at a time."""
+    async with services.db.transaction() as uow:
+        request = await uow.session.get(ClientRequest, request_id)
+        if request is None or request.assignee_id != actor.id or request.status != STATUS_ASSIGNED:
+            raise NotFound("Request not found.")
+        resource_kind = await uow.session.scalar(
+            select(Resource.kind).where(Resource.id == request.resource_id)
+        )
+        if resource_kind != KIND_WEBSITE:
+            raise InvalidInput("Calls are available with website visitors only.")
+        busy = await uow.session.scalar(
+            select(Call.id)
+            .where(Call.request_id == request.id)
+            .where(Call.state.in_(ACTIVE_STATES))
+        )
+        if busy is not None:
+            raise Conflict("A call with this client is already in progress.")
+        call = Call(
+            request_id=request.id,
+            kind=kind,
+            employee_id=actor.id,
+            client_id=request.client_id,
+            due_at=utcnow() + timedelta(seconds=services.settings.call_answer_seconds),
+        )
+        uow.session.add(call)
+        return await _announce(uow, call)
+
+
+async def respond(services: Services, party: Party, call_id: int, response: str) -> CallRead:
+    """The client's answer: allow (voice: opens the call window), accept, or decline."""
+    async with services.db.transaction() as uow:
+        call = await _party_call(uow, party, call_id)
+        if party.kind != "client":
+            raise InvalidInput("Only the invited client answers an invitation.")
+        if call.state not in (STATE_INVITED, STATE_RINGING):
+            raise Conflict("This invitation is no longer open.")
+        if response == "decline":
+            return await _end(uow, call, "declined")
+        if response == "allow" and call.kind == "voice" and call.state == STATE_INVITED:
+            call.state = STATE_RINGING
+            call.due_at = utcnow() + timedelta(seconds=services.settings.call_answer_seconds)
+            return await _announce(uow, call)
+        if response == "accept":
+            call.state = STATE_ACCEPTED
+            call.due_at = utcnow() + timedelta(seconds=services.settings.call_answer_seconds)
+            return await _announce(uow, call)
+        raise InvalidInput("Answer with allow, accept or decline.")
+
+
+async def mark_connected(services: Services, party: Party, call_id: int) -> CallRead:
+    async with services.db.transaction() as uow:
+        call = await _party_call(uow, party, call_id)
+        if call.state == STATE_CONNECTED:
+            return CallRead.model_validate(call)
+        if call.state != STATE_ACCEPTED:
+            raise Conflict("The call is not being set up.")
+        call.state = STATE_CONNECTED
+        call.connected_at = utcnow()
+        call.due_at = None
+        return await _announce(uow, call)
+
+
+async def hang_up(services: Services, party: Party, call_id: int) -> CallRead:
+    async with services.db.transaction() as uow:
+        call = await _party_call(uow, party, call_id)
+        if call.state == STATE_ENDED:
+            return CallRead.model_validate(call)
+        outcome = "completed" if call.state == STATE_CONNECTED else "cancelled"
+        return await _end(uow, call, outcome)
+
+
+async def relay_signal(
+    services: Services, party: Party, call_id: int, data: dict[str, Any]
+) -> None:
+    if len(str(data)) > MAX_SIGNAL_BYTES:
+        raise InvalidInput("Signalling message too large.")
+    async with services.db.read() as session:
+        call = await session.get(Call, call_id)
+        owner = None
+        if call is not None:
+            owner = call.employee_id if party.kind == "employee" else call.client_id
+        if call is None or owner != party.id or call.state not in ACTIVE_STATES:
+            raise NotFound(CALL_NOT_FOUND)
+        audience = _other(call, party)
+    await services.db.publish_ephemeral(CallSignal(call_id=call_id, data=data), audience)
+
+
+async def end_calls_of(services: Services, party: Party, outcome: str = "connection_lost") -> None:
+    """A party's last socket closed: their active calls cannot go on."""
+    async with services.db.transaction() as uow:
+        column = Call.employee_id if party.kind == "employee" else Call.client_id
+        calls = list(
+            await uow.session.scalars(
+                select(Call).where(column == party.id).where(Call.state.in_(ACTIVE_STATES))
+            )
+        )
+        for call in calls:
+            await _end(uow, call, outcome)
+
+
+async def expire_unanswered(services: Services) -> int:
+    async with services.db.transaction() as uow:
+        query = (
+            select(Call)
+            .where(Call.state.in_((STATE_INVITED, STATE_RINGING, STATE_ACCEPTED)))
+            .where(Call.due_at <= utcnow())
+            .limit(50)
+        )
+        if uow.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        due = list(await uow.session.scalars(query))
+        for call in due:
+            await _end(uow, call, "no_answer")
+        return len(due)
+
+
+async def active_call(services: Services, request_id: int) -> CallRead | None:
+    async with services.db.read() as session:
+        call = await session.scalar(
+            select(Call).where(Call.request_id == request_id).where(Call.state.in_(ACTIVE_STATES))
+        )
+        return CallRead.model_validate(call) if call else None

@@ -1,0 +1,139 @@
+"""The call state machine over the API and the socket (media itself is browser to browser)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.api.test_requests import taken
+from tests.harness import LiveServer
+
+
+def invite(server: LiveServer, kind: str = "voice"):  # type: ignore[no-untyped-def]
+    anna, visitor, request_id = taken(server, "anna")
+    response = anna.http.post(f"/api/requests/{request_id}/calls", json={"kind": kind})
+    assert response.status_code == 201, response.text
+    return anna, visitor, request_id, response.json()
+
+
+def history_kinds(anna, request_id: int) -> list[tuple[str, dict]]:  # type: ignore[no-untyped-def]
+    detail = anna.http.get(f"/api/requests/{request_id}").json()
+    return [(h["kind"], h["details"]) for h in detail["history"] if h["kind"] == "call"]
+
+
+def test_voice_call_allow_accept_connect_and_hang_up(server: LiveServer) -> None:
+    anna, visitor, request_id, call = invite(server, "voice")
+    assert call["state"] == "invited"
+    with visitor.socket() as widget:
+        allowed = visitor.http.post(
+            f"/api/widget/calls/{call['id']}/respond", json={"response": "allow"}
+        )
+        assert allowed.json()["state"] == "ringing"
+        accepted = visitor.http.post(
+            f"/api/widget/calls/{call['id']}/respond", json={"response": "accept"}
+        )
+        assert accepted.json()["state"] == "accepted"
+        assert widget.event("call.updated")["call"]["state"] in ("ringing", "accepted")
+        assert anna.http.post(f"/api/calls/{call['id']}/connected").json()["state"] == "connected"
+        ended = visitor.http.post(f"/api/widget/calls/{call['id']}/hangup").json()
+        assert (ended["state"], ended["outcome"]) == ("ended", "completed")
+    ((_, details),) = history_kinds(anna, request_id)
+    assert details["call_kind"] == "voice" and details["outcome"] == "completed"
+
+
+def test_declined_invitation_is_recorded(server: LiveServer) -> None:
+    anna, visitor, request_id, call = invite(server, "video")
+    with anna.socket() as tab:
+        visitor.http.post(f"/api/widget/calls/{call['id']}/respond", json={"response": "decline"})
+        update = tab.event("call.updated")["call"]
+        assert (update["state"], update["outcome"]) == ("ended", "declined")
+    assert history_kinds(anna, request_id)[0][1]["outcome"] == "declined"
+    # The invitation is closed: a late accept is refused.
+    late = visitor.http.post(f"/api/widget/calls/{call['id']}/respond", json={"response": "accept"})
+    assert late.status_code == 409
+
+
+def test_one_call_at_a_time_and_only_the_assignee(server: LiveServer) -> None:
+    anna, _, request_id, _ = invite(server, "screen")
+    again = anna.http.post(f"/api/requests/{request_id}/calls", json={"kind": "voice"})
+    assert again.status_code == 409
+    boris = server.login("boris")
+    assert (
+        boris.http.post(f"/api/requests/{request_id}/calls", json={"kind": "voice"}).status_code
+        == 404
+    )
+    bad = anna.http.post(f"/api/requests/{request_id}/calls", json={"kind": "hologram"})
+    assert bad.status_code == 422
+
+
+def test_other_visitors_cannot_touch_the_call(server: LiveServer) -> None:
+    from tests.widget import visit
+
+    _, _, _, call = invite(server)
+    stranger = visit(server)
+    response = stranger.http.post(
+        f"/api/widget/calls/{call['id']}/respond", json={"response": "accept"}
+    )
+    assert response.status_code == 404
+
+
+def test_signalling_reaches_only_the_other_party(server: LiveServer) -> None:
+    anna, visitor, _, call = invite(server, "video")
+    boris = server.login("boris")
+    with anna.socket() as tab, visitor.socket() as widget, boris.socket() as boris_tab:
+        widget.send(
+            {
+                "type": "call.signal",
+                "call_id": call["id"],
+                "data": {"sdp": "offer-sdp", "type": "offer"},
+            }
+        )
+        relayed = tab.event("call.signal")
+        assert (
+            relayed["data"] == {"sdp": "offer-sdp", "type": "offer"}
+            and relayed["call_id"] == call["id"]
+        )
+        tab.send({"type": "call.signal", "call_id": call["id"], "data": {"candidate": "c1"}})
+        assert widget.event("call.signal")["data"] == {"candidate": "c1"}
+        boris_tab.send({"type": "call.signal", "call_id": call["id"], "data": {"x": 1}})
+        assert boris_tab.event("error")["detail"] == "Call not found."
+        widget.assert_silent("call.signal")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_unanswered_invitation_times_out(backend: str, settings_factory: object) -> None:
+    from impserver.demo import seed_demo
+    from tests.harness import free_port
+
+    live = LiveServer(
+        settings_factory(backend, call_answer_seconds=1.0, timer_interval_seconds=0.2),  # type: ignore[operator]
+        free_port(),
+    ).start()
+    try:
+        live.run(seed_demo(live.services, site_origin="http://shop.example"))
+        anna, _, request_id, call = invite(live)
+        deadline = time.monotonic() + 10
+        while not history_kinds(anna, request_id):
+            assert time.monotonic() < deadline, "no-answer timeout did not fire"
+            time.sleep(0.2)
+        assert history_kinds(anna, request_id)[0][1]["outcome"] == "no_answer"
+    finally:
+        live.stop()
+
+
+def test_dropped_connection_ends_the_call(server: LiveServer) -> None:
+    anna, visitor, request_id, call = invite(server, "voice")
+    with visitor.socket():
+        visitor.http.post(f"/api/widget/calls/{call['id']}/respond", json={"response": "accept"})
+    deadline = time.monotonic() + 10
+    while not history_kinds(anna, request_id):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert history_kinds(anna, request_id)[0][1]["outcome"] == "connection_lost"
+
+
+def test_hanging_up_before_an_answer_cancels(server: LiveServer) -> None:
+    anna, _, request_id, call = invite(server, "voice")
+    assert anna.http.post(f"/api/calls/{call['id']}/hangup").json()["outcome"] == "cancelled"
+    assert anna.http.get(f"/api/requests/{request_id}/calls/active").json() is None
