@@ -112,7 +112,7 @@ def test_unanswered_invitation_times_out(backend: str, settings_factory: object)
     ).start()
     try:
         live.run(seed_demo(live.services, site_origin="http://shop.example"))
-        anna, _, request_id, call = invite(live)
+        anna, _, request_id, _ = invite(live)
         deadline = time.monotonic() + 10
         while not history_kinds(anna, request_id):
             assert time.monotonic() < deadline, "no-answer timeout did not fire"
