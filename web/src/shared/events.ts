@@ -1,4 +1,5 @@
 /** Realtime events the workspace receives: one discriminated union, one exhaustive switch. */
+import type { CallRead, SignalData } from './call'
 import type { ClientRead, Me, MessageRead, RequestCard, ResourceRead, RoomRead, Summary } from './types'
 
 export interface MeUpdated {
@@ -105,6 +106,19 @@ export interface ClientUpdated {
   client: ClientRead
 }
 
+export interface CallUpdated {
+  id: number
+  type: 'call.updated'
+  call: CallRead
+}
+
+/** Ephemeral: carries no id. */
+export interface CallSignalEvent {
+  type: 'call.signal'
+  call_id: number
+  data: SignalData
+}
+
 export type WorkspaceEvent =
   | MeUpdated
   | AccessUpdated
@@ -122,6 +136,8 @@ export type WorkspaceEvent =
   | RequestRemoved
   | RequestMessage
   | ClientUpdated
+  | CallUpdated
+  | CallSignalEvent
 
 export function assertNever(value: never): never {
   throw new Error(`unhandled event ${JSON.stringify(value)}`)

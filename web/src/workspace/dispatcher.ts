@@ -3,6 +3,7 @@ import { assertNever, type WorkspaceEvent } from '@/shared/events'
 import { RealtimeClient, socketUrl } from '@/shared/realtime'
 import { useAdminStore } from './features/admin/store'
 import { notify } from '@/shared/notifications'
+import { useCallsStore } from './features/calls/store'
 import { useMeStore } from './features/me/store'
 import { useRequestsStore } from './features/requests/store'
 import { useRoomsStore } from './features/rooms/store'
@@ -90,6 +91,12 @@ export function dispatch(event: WorkspaceEvent): void {
     }
     case 'client.updated':
       useRequestsStore().putClient(event.client)
+      return
+    case 'call.updated':
+      useCallsStore().updated(event.call)
+      return
+    case 'call.signal':
+      void useCallsStore().signal(event.call_id, event.data)
       return
     default:
       assertNever(event)
