@@ -120,6 +120,16 @@ function isViewingRoom(roomId: number): boolean {
   return isViewing('/employees/', roomId)
 }
 
+async function reloadLists(): Promise<void> {
+  const rooms = useRoomsStore()
+  const requests = useRequestsStore()
+  await Promise.all([
+    useMeStore().loadSummary(),
+    rooms.loaded ? rooms.load() : undefined,
+    requests.loaded ? requests.load() : undefined,
+  ])
+}
+
 /** Reload everything the workspace shows (after a reset, or a reconnect from too far behind). */
 async function reloadState(): Promise<void> {
   const me = useMeStore()
@@ -135,7 +145,9 @@ export function startRealtime(): RealtimeClient {
     onEvent: (frame) => dispatch(frame as unknown as WorkspaceEvent),
     onReset: () => void reloadState(),
     onReady: (resumed) => {
-      if (!resumed) void reloadState()
+      // A fresh socket has no history to resume: fetch the lists it could have missed. The
+      // employee's own settings were just loaded and change only through events from here on.
+      if (!resumed) void reloadLists()
     },
     onClosed: () => {
       me.clear()

@@ -1,0 +1,125 @@
+"""Calls over real WebRTC between two browser contexts, measured with getStats()."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from playwright.sync_api import BrowserContext, FrameLocator, Page, expect
+
+from tests.e2e.test_widget_requests import accept_from_queue, client_says, open_widget
+from tests.harness import LiveServer
+
+STATS = """async (direction) => {
+  const peer = window.__impCall || window.__impVisitorCall
+  if (!peer) return null
+  const report = await peer.pc.getStats()
+  const out = {audio: 0, video: 0, frames: 0}
+  report.forEach((s) => {
+    if (s.type === direction) {
+      out[s.kind] += direction === 'inbound-rtp' ? s.bytesReceived : s.bytesSent
+      if (s.kind === 'video' && direction === 'inbound-rtp') out.frames += s.framesDecoded || 0
+    }
+  })
+  return out
+}"""
+
+
+def stats(page: Page | Any, direction: str = "inbound-rtp") -> dict[str, int]:
+    return page.evaluate(STATS, direction)  # type: ignore[no-any-return]
+
+
+def grows(page: Page | Any, key: str, direction: str = "inbound-rtp") -> None:
+    before = stats(page, direction)[key]
+    page.wait_for_timeout(1500)
+    assert stats(page, direction)[key] > before, f"{key} did not grow"
+
+
+def set_up(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+    text: str,
+) -> tuple[Page, Page, FrameLocator]:
+    anna = logged_in("anna")
+    page, frame = open_widget(app_server, new_context)
+    frame.get_by_role("button", name="Sales").click()
+    client_says(frame, text)
+    accept_from_queue(anna, text)
+    return anna, page, frame
+
+
+def widget_frame(page: Page) -> Any:
+    return next(f for f in page.frames if "/widget/frame" in f.url)
+
+
+def test_voice_call_decline_then_accept_mute_and_hang_up(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    anna, page, frame = set_up(app_server, new_context, logged_in, "Позвоните мне")
+    anna.get_by_role("button", name="Позвонить клиенту").click()
+    expect(anna.get_by_text("Ждём ответа…")).to_be_visible()
+    frame.get_by_role("button", name="Запретить").click()
+    expect(anna.get_by_text("Клиент отклонил приглашение.")).to_be_visible()
+
+    anna.get_by_role("button", name="Позвонить клиенту").click()
+    with page.expect_popup() as popup_info:
+        frame.get_by_role("button", name="Разрешить").click()
+    call_window = popup_info.value
+    call_window.get_by_role("button", name="Принять звонок").click()
+    expect(anna.get_by_text("Идёт звонок")).to_be_visible(timeout=15_000)
+    expect(call_window.get_by_text("Идёт звонок")).to_be_visible()
+    grows(anna, "audio")
+    grows(call_window, "audio")
+
+    # Mute: the employee's outbound audio stops.
+    anna.get_by_role("button", name="Выключить микрофон").click()
+    anna.wait_for_timeout(500)
+    sent = stats(anna, "outbound-rtp")["audio"]
+    anna.wait_for_timeout(1500)
+    assert stats(anna, "outbound-rtp")["audio"] == sent
+    anna.get_by_role("button", name="Включить микрофон").click()
+    grows(anna, "audio", "outbound-rtp")
+
+    # The client hangs up: it ends for both.
+    call_window.get_by_role("button", name="Завершить").click()
+    expect(anna.get_by_text("Звонок завершён.")).to_be_visible()
+    expect(call_window.get_by_text("Звонок завершён")).to_be_visible()
+
+
+def test_video_call_shows_the_camera_and_either_side_ends_it(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    anna, page, frame = set_up(app_server, new_context, logged_in, "Покажу товар")
+    anna.get_by_role("button", name="Видеозвонок").click()
+    frame.get_by_role("button", name="Отклонить").click()
+    expect(anna.get_by_text("Клиент отклонил приглашение.")).to_be_visible()
+
+    anna.get_by_role("button", name="Видеозвонок").click()
+    frame.get_by_role("button", name="Принять").click()
+    expect(anna.get_by_text("Идёт звонок")).to_be_visible(timeout=15_000)
+    grows(anna, "video")
+    grows(anna, "frames")
+    expect(frame.get_by_role("region", name="Видеозвонок")).to_be_visible()
+    frame.get_by_role("button", name="Свернуть", exact=True).click()
+    frame.get_by_role("button", name="Развернуть", exact=True).click()
+    anna.get_by_role("button", name="Завершить").click()
+    expect(frame.get_by_role("region", name="Видеозвонок")).to_have_count(0)
+    expect(anna.get_by_text("Звонок завершён.")).to_be_visible()
+
+
+def test_unanswered_call_times_out(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    app_server.settings.call_answer_seconds = 2
+    anna, _, frame = set_up(app_server, new_context, logged_in, "Не отвечу")
+    anna.get_by_role("button", name="Видеозвонок").click()
+    expect(frame.get_by_role("button", name="Принять")).to_be_visible()
+    expect(anna.get_by_text("Клиент не ответил.")).to_be_visible(timeout=15_000)
+    expect(frame.get_by_role("button", name="Принять")).to_have_count(0)
