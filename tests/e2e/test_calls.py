@@ -49,10 +49,6 @@ def set_up(
     return anna, page, frame
 
 
-def widget_frame(page: Page) -> Any:
-    return next(f for f in page.frames if "/widget/frame" in f.url)
-
-
 def test_voice_call_decline_then_accept_mute_and_hang_up(
     app_server: LiveServer,
     new_context: Callable[..., BrowserContext],
@@ -94,7 +90,7 @@ def test_video_call_shows_the_camera_and_either_side_ends_it(
     new_context: Callable[..., BrowserContext],
     logged_in: Callable[..., Page],
 ) -> None:
-    anna, page, frame = set_up(app_server, new_context, logged_in, "Покажу товар")
+    anna, _, frame = set_up(app_server, new_context, logged_in, "Покажу товар")
     anna.get_by_role("button", name="Видеозвонок").click()
     frame.get_by_role("button", name="Отклонить").click()
     expect(anna.get_by_text("Клиент отклонил приглашение.")).to_be_visible()
@@ -123,3 +119,26 @@ def test_unanswered_call_times_out(
     expect(frame.get_by_role("button", name="Принять")).to_be_visible()
     expect(anna.get_by_text("Клиент не ответил.")).to_be_visible(timeout=15_000)
     expect(frame.get_by_role("button", name="Принять")).to_have_count(0)
+
+
+def test_screen_sharing_shows_the_screen_and_ends_from_either_side(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    anna, _, frame = set_up(app_server, new_context, logged_in, "Покажу экран")
+    anna.get_by_role("button", name="Попросить показать экран").click()
+    frame.get_by_role("button", name="Отклонить").click()
+    expect(anna.get_by_text("Клиент отклонил приглашение.")).to_be_visible()
+
+    anna.get_by_role("button", name="Попросить показать экран").click()
+    frame.get_by_role("button", name="Принять").click()
+    expect(anna.get_by_text("Идёт звонок")).to_be_visible(timeout=15_000)
+    grows(anna, "video")
+    grows(anna, "frames")
+    sharing = frame.get_by_role("region", name="Вы показываете экран")
+    expect(sharing).to_be_visible()
+    sharing.get_by_role("button", name="Свернуть", exact=True).click()
+    sharing.get_by_role("button", name="Развернуть", exact=True).click()
+    sharing.get_by_role("button", name="Завершить").click()
+    expect(anna.get_by_text("Звонок завершён.")).to_be_visible()
