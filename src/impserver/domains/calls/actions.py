@@ -91,13 +91,19 @@ async def _end(uow: UnitOfWork, call: Call, outcome: str) -> CallRead:
     )
     request = await uow.session.get(ClientRequest, call.request_id)
     room = await uow.session.get(Room, request.room_id) if request else None
+    employee = await uow.session.get(Employee, call.employee_id)
     if room is not None:
         await append_message(
             uow,
             room,
             body="call",
             kind="system",
-            meta={"transition": "call", "client_visible": False, **details},
+            meta={
+                "transition": "call",
+                "client_visible": False,
+                "actor": employee.name if employee else None,
+                **details,
+            },
         )
     return await _announce(uow, call)
 

@@ -126,6 +126,7 @@ export default {
     earlier: 'Requests',
   },
   transitions: {
+    call: '{actor}: {call_kind} call, {outcome}, {duration} s',
     accepted: '{actor} took the request',
     returned: '{actor} returned the request to {queue}',
     transferred_to_queue: '{actor} transferred the request to {queue}',

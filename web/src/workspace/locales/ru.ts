@@ -128,6 +128,7 @@ const ru: typeof en = {
     earlier: 'Обращения',
   },
   transitions: {
+    call: '{actor}: звонок ({call_kind}), {outcome}, {duration} с',
     accepted: '{actor} принял(а) обращение',
     returned: '{actor} вернул(а) обращение в очередь «{queue}»',
     transferred_to_queue: '{actor} передал(а) обращение в очередь «{queue}»',
