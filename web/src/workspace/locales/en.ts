@@ -40,6 +40,7 @@ export default {
     conversation: 'Choose a conversation on the left',
   },
   conversation: {
+    notDelivered: 'Not delivered to the client',
     history: 'Message history',
     older: 'Show earlier messages',
     edited: '(edited)',

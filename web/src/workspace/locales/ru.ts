@@ -42,6 +42,7 @@ const ru: typeof en = {
     conversation: 'Выберите разговор слева',
   },
   conversation: {
+    notDelivered: 'Не доставлено клиенту',
     history: 'История сообщений',
     older: 'Показать более ранние',
     edited: '(изменено)',

@@ -12,12 +12,16 @@ export const useCallsStore = defineStore('calls', () => {
   const muted = ref(false)
   const error = ref('')
   let peer: CallPeer | null = null
+  // Calls started in this tab: another tab of the same employee must not answer them too.
+  const startedHere = new Set<number>()
   let preparing: Promise<CallPeer> | null = null
 
   async function start(requestId: number, kind: CallKind): Promise<void> {
     error.value = ''
     lastEnded.value = null
-    call.value = await api.post<CallRead>(`/api/requests/${requestId}/calls`, { kind })
+    const created = await api.post<CallRead>(`/api/requests/${requestId}/calls`, { kind })
+    startedHere.add(created.id)
+    call.value = created
   }
 
   function ensurePeer(current: CallRead): Promise<CallPeer> {
@@ -40,7 +44,7 @@ export const useCallsStore = defineStore('calls', () => {
   }
 
   function updated(value: CallRead): void {
-    if (call.value && call.value.id !== value.id && value.state !== 'ended') return
+    if (!startedHere.has(value.id)) return
     if (value.state === 'ended') {
       if (call.value?.id === value.id || !call.value) {
         lastEnded.value = value

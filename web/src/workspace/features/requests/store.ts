@@ -54,7 +54,10 @@ export const useRequestsStore = defineStore('requests', () => {
 
   function putMessage(requestId: number, message: MessageRead, viewing: boolean): void {
     const list = messages.value[requestId]
-    if (list && !list.some((m) => m.id === message.id)) list.push(message)
+    const index = list?.findIndex((m) => m.id === message.id) ?? -1
+    // A known id is an update of that message (e.g. its delivery to a messenger failed).
+    if (list && index >= 0) list[index] = message
+    else if (list) list.push(message)
     const card = find(requestId)
     if (card) {
       card.last_message = message
