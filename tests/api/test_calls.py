@@ -122,7 +122,16 @@ def test_unanswered_invitation_times_out(backend: str, settings_factory: object)
         live.stop()
 
 
-def test_dropped_connection_ends_the_call(server: LiveServer) -> None:
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_dropped_connection_ends_the_call(backend: str, settings_factory: object) -> None:
+    from impserver.demo import seed_demo
+    from tests.harness import free_port
+
+    server = LiveServer(
+        settings_factory(backend, call_reconnect_grace_seconds=1.0, timer_interval_seconds=0.2),  # type: ignore[operator]
+        free_port(),
+    ).start()
+    server.run(seed_demo(server.services, site_origin="http://shop.example"))
     anna, visitor, request_id, call = invite(server, "voice")
     with visitor.socket():
         visitor.http.post(f"/api/widget/calls/{call['id']}/respond", json={"response": "accept"})
@@ -131,6 +140,7 @@ def test_dropped_connection_ends_the_call(server: LiveServer) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert history_kinds(anna, request_id)[0][1]["outcome"] == "connection_lost"
+    server.stop()
 
 
 def test_hanging_up_before_an_answer_cancels(server: LiveServer) -> None:

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     timer_interval_seconds: float = 1.0
     # An unanswered call invitation ends after this long.
     call_answer_seconds: float = 45.0
+    # A call whose party lost every socket ends unless they are back within this time.
+    call_reconnect_grace_seconds: float = 10.0
 
     @model_validator(mode="after")
     def _default_base_url(self) -> Settings:

@@ -93,6 +93,7 @@ class Gateway:
         self.session_check: SessionCheck | None = None
         # Called when a recipient's last socket on this instance closes (e.g. to end their calls).
         self.on_last_disconnect: list[Callable[[Connection], Awaitable[None]]] = []
+        self.on_connect: list[Callable[[Connection], Awaitable[None]]] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -183,6 +184,11 @@ class Gateway:
             return
         last_event_id = hello.get("last_event_id")
         self._by_recipient[connection.recipient].add(connection)
+        for callback in self.on_connect:
+            try:
+                await callback(connection)
+            except Exception:
+                log.exception("connect handler failed")
         writer: asyncio.Task[None] | None = None
         try:
             await self._send_backlog(connection, last_event_id)

@@ -17,7 +17,7 @@ from impserver.core.clock import utcnow
 from impserver.core.errors import Conflict, InvalidInput, NotFound
 from impserver.core.unit_of_work import UnitOfWork
 from impserver.domains.accounts.models import Employee
-from impserver.domains.calls.events import CallSignal, CallUpdated
+from impserver.domains.calls.events import CallSignal, CallUpdated, CobrowseControl, CobrowseFrames
 from impserver.domains.calls.models import (
     ACTIVE_STATES,
     STATE_ACCEPTED,
@@ -37,6 +37,8 @@ from impserver.services import Services
 
 CALL_NOT_FOUND = "Call not found."
 MAX_SIGNAL_BYTES = 64 * 1024
+# Co-browsing frames carry DOM snapshots: a large page is a few hundred kilobytes.
+MAX_COBROWSE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -181,10 +183,18 @@ async def hang_up(services: Services, party: Party, call_id: int) -> CallRead:
 
 
 async def relay_signal(
-    services: Services, party: Party, call_id: int, data: dict[str, Any]
+    services: Services,
+    party: Party,
+    call_id: int,
+    data: dict[str, Any],
+    *,
+    event: type[CallSignal] | type[CobrowseFrames] | type[CobrowseControl] = CallSignal,
+    size: int | None = None,
 ) -> None:
-    if len(str(data)) > MAX_SIGNAL_BYTES:
-        raise InvalidInput("Signalling message too large.")
+    """Pass a message to the call's other party only; the server keeps no copy."""
+    limit = MAX_COBROWSE_BYTES if event is not CallSignal else MAX_SIGNAL_BYTES
+    if (size if size is not None else len(str(data))) > limit:
+        raise InvalidInput("Message too large.")
     async with services.db.read() as session:
         call = await session.get(Call, call_id)
         owner = None
@@ -193,27 +203,38 @@ async def relay_signal(
         if call is None or owner != party.id or call.state not in ACTIVE_STATES:
             raise NotFound(CALL_NOT_FOUND)
         audience = _other(call, party)
-    await services.db.publish_ephemeral(CallSignal(call_id=call_id, data=data), audience)
+    await services.db.publish_ephemeral(event(call_id=call_id, data=data), audience)
 
 
-async def end_calls_of(services: Services, party: Party, outcome: str = "connection_lost") -> None:
-    """A party's last socket closed: their active calls cannot go on."""
+async def party_disconnected(services: Services, party: Party) -> None:
+    """A party's last socket closed. Calls being set up or under way get a short grace period
+    (a page navigation reconnects within it); invitations keep their own answer time."""
+    grace = timedelta(seconds=services.settings.call_reconnect_grace_seconds)
     async with services.db.transaction() as uow:
         column = Call.employee_id if party.kind == "employee" else Call.client_id
-        calls = list(
-            await uow.session.scalars(
-                select(Call).where(column == party.id).where(Call.state.in_(ACTIVE_STATES))
-            )
-        )
-        for call in calls:
-            await _end(uow, call, outcome)
+        for call in await uow.session.scalars(
+            select(Call)
+            .where(column == party.id)
+            .where(Call.state.in_((STATE_ACCEPTED, STATE_CONNECTED)))
+        ):
+            call.due_at = utcnow() + grace
+
+
+async def party_connected(services: Services, party: Party) -> None:
+    """The party is back within the grace period: connected calls go on."""
+    async with services.db.transaction() as uow:
+        column = Call.employee_id if party.kind == "employee" else Call.client_id
+        for call in await uow.session.scalars(
+            select(Call).where(column == party.id).where(Call.state == STATE_CONNECTED)
+        ):
+            call.due_at = None
 
 
 async def expire_unanswered(services: Services) -> int:
     async with services.db.transaction() as uow:
         query = (
             select(Call)
-            .where(Call.state.in_((STATE_INVITED, STATE_RINGING, STATE_ACCEPTED)))
+            .where(Call.state.in_(ACTIVE_STATES))
             .where(Call.due_at <= utcnow())
             .limit(50)
         )
@@ -221,8 +242,21 @@ async def expire_unanswered(services: Services) -> int:
             query = query.with_for_update(skip_locked=True)
         due = list(await uow.session.scalars(query))
         for call in due:
-            await _end(uow, call, "no_answer")
+            unanswered = call.state in (STATE_INVITED, STATE_RINGING)
+            await _end(uow, call, "no_answer" if unanswered else "connection_lost")
         return len(due)
+
+
+async def active_call_of_client(services: Services, client_id: int) -> CallRead | None:
+    async with services.db.read() as session:
+        call = await session.scalar(
+            select(Call)
+            .where(Call.client_id == client_id)
+            .where(Call.state.in_(ACTIVE_STATES))
+            .order_by(Call.id.desc())
+            .limit(1)
+        )
+        return CallRead.model_validate(call) if call else None
 
 
 async def active_call(services: Services, request_id: int) -> CallRead | None:

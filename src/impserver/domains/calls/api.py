@@ -11,6 +11,7 @@ from impserver.domains.accounts.auth import current_employee
 from impserver.domains.accounts.models import Employee
 from impserver.domains.calls import actions
 from impserver.domains.calls.actions import Party
+from impserver.domains.calls.events import CobrowseControl, CobrowseFrames
 from impserver.domains.calls.schemas import CallConfig, CallInvite, CallRead
 from impserver.realtime.gateway import Connection, Gateway
 from impserver.services import Services, get_services
@@ -79,6 +80,13 @@ async def visitor_config(
     return _config(services)
 
 
+@router.get("/widget/calls/active", response_model=CallRead | None)
+async def visitor_active(
+    visitor: Visitor = Depends(current_visitor), services: Services = Depends(get_services)
+) -> CallRead | None:
+    return await actions.active_call_of_client(services, visitor.client.id)
+
+
 @router.post("/widget/calls/{call_id}/respond", response_model=CallRead)
 async def visitor_respond(
     call_id: int,
@@ -124,7 +132,42 @@ def register_socket_commands(gateway: Gateway, services: Services) -> None:
             raise InvalidInput("call.signal needs call_id and data.")
         await actions.relay_signal(services, party_of(connection), call_id, data)
 
+    @gateway.command("cobrowse.frames")
+    async def frames(connection: Connection, frame: dict[str, Any]) -> None:
+        call_id, data = frame.get("call_id"), frame.get("data")
+        if (
+            connection.client_id is None
+            or not isinstance(call_id, int)
+            or not isinstance(data, dict)
+        ):
+            raise InvalidInput("cobrowse.frames needs call_id and data from the client.")
+        await actions.relay_signal(
+            services,
+            party_of(connection),
+            call_id,
+            data,
+            event=CobrowseFrames,
+            size=len(str(frame.get("data"))),
+        )
+
+    @gateway.command("cobrowse.control")
+    async def control(connection: Connection, frame: dict[str, Any]) -> None:
+        call_id, data = frame.get("call_id"), frame.get("data")
+        if (
+            connection.employee_id is None
+            or not isinstance(call_id, int)
+            or not isinstance(data, dict)
+        ):
+            raise InvalidInput("cobrowse.control needs call_id and data from the employee.")
+        await actions.relay_signal(
+            services, party_of(connection), call_id, data, event=CobrowseControl
+        )
+
     async def last_socket_closed(connection: Connection) -> None:
-        await actions.end_calls_of(services, party_of(connection))
+        await actions.party_disconnected(services, party_of(connection))
+
+    async def socket_opened(connection: Connection) -> None:
+        await actions.party_connected(services, party_of(connection))
 
     gateway.on_last_disconnect.append(last_socket_closed)
+    gateway.on_connect.append(socket_opened)

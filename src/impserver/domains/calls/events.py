@@ -17,3 +17,19 @@ class CallSignal(Event):
     type: Literal["call.signal"] = "call.signal"
     call_id: int
     data: dict[str, Any]
+
+
+class CobrowseFrames(Event):
+    """Recorded page changes from the client's browser, for the employee's replay window."""
+
+    type: Literal["cobrowse.frames"] = "cobrowse.frames"
+    call_id: int
+    data: dict[str, Any]
+
+
+class CobrowseControl(Event):
+    """An employee's action on the shared page (click, input, scroll, pointer), for the client."""
+
+    type: Literal["cobrowse.control"] = "cobrowse.control"
+    call_id: int
+    data: dict[str, Any]

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from impserver.core.clock import utcnow
 from impserver.core.db import Base
 
-KINDS = ("voice", "video", "screen")
+KINDS = ("voice", "video", "screen", "cobrowse")
 # invited → (voice only: ringing, once the client allowed the call window) → accepted →
 # connected → ended. Declines, timeouts, hang-ups and lost connections all end in "ended".
 STATE_INVITED = "invited"

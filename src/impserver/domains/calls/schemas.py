@@ -5,7 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CallKind = Literal["voice", "video", "screen"]
+# "cobrowse": the client shares the page the widget runs on and the employee may act on it.
+CallKind = Literal["voice", "video", "screen", "cobrowse"]
 
 
 class CallRead(BaseModel):
