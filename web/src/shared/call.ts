@@ -4,7 +4,7 @@
  * before the remote description wait in a queue.
  */
 
-export type CallKind = 'voice' | 'video' | 'screen'
+export type CallKind = 'voice' | 'video' | 'screen' | 'cobrowse'
 
 export interface CallRead {
   id: number

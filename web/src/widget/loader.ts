@@ -49,9 +49,48 @@
 
   button.addEventListener('click', () => setOpen(!open))
   window.addEventListener('resize', place)
+  // Co-browsing: the recorder is loaded only once the client allows sharing this page.
+  let bar: HTMLDivElement | null = null
+  const toFrame = (message: unknown) => frame.contentWindow?.postMessage(message, base)
+  const startSharing = (callId: number) => {
+    const begin = () =>
+      window.__impCobrowse?.start((events) => toFrame({ type: 'imp:cobrowse:events', callId, events }))
+    if (window.__impCobrowse) begin()
+    else {
+      const recorder = document.createElement('script')
+      recorder.src = `${base}/widget/cobrowse.js`
+      recorder.onload = begin
+      document.head.append(recorder)
+    }
+    if (!bar) {
+      bar = document.createElement('div')
+      bar.id = 'imp-cobrowse-bar'
+      bar.setAttribute('role', 'status')
+      bar.style.cssText =
+        'position:fixed;left:50%;top:12px;transform:translateX(-50%);z-index:2147483647;background:#e03131;color:#fff;font:14px sans-serif;padding:8px 14px;border-radius:20px;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;gap:10px;align-items:center'
+      const text = document.createElement('span')
+      text.textContent = lang === 'ru' ? 'Эта страница показывается сотруднику' : 'This page is shared with an employee'
+      const stop = document.createElement('button')
+      stop.type = 'button'
+      stop.textContent = lang === 'ru' ? 'Остановить' : 'Stop'
+      stop.style.cssText = 'border:none;border-radius:12px;padding:3px 10px;cursor:pointer'
+      stop.onclick = () => toFrame({ type: 'imp:cobrowse:stop' })
+      bar.append(text, stop)
+      document.body.append(bar)
+    }
+  }
+  const stopSharing = () => {
+    window.__impCobrowse?.stop()
+    bar?.remove()
+    bar = null
+  }
+
   window.addEventListener('message', (event) => {
     if (event.origin !== base || event.source !== frame.contentWindow) return
-    const data = event.data as { type?: string; count?: number }
+    const data = event.data as { type?: string; count?: number; callId?: number; command?: never }
+    if (data.type === 'imp:cobrowse:start' && data.callId) startSharing(data.callId)
+    if (data.type === 'imp:cobrowse:end') stopSharing()
+    if (data.type === 'imp:cobrowse:control' && data.command) window.__impCobrowse?.control(data.command)
     if (data.type === 'imp:open') setOpen(true)
     if (data.type === 'imp:close') setOpen(false)
     if (data.type === 'imp:unread') {
@@ -63,3 +102,5 @@
   place()
   document.body.append(frame, button)
 })()
+
+export {}

@@ -5,6 +5,7 @@ export const router = createRouter({
   history: createWebHistory(),
   routes: [
     { path: '/login', component: () => import('./features/auth/LoginPage.vue') },
+    { path: '/cobrowse/:callId', component: () => import('./features/cobrowse/CobrowsePage.vue') },
     {
       path: '/admin',
       component: () => import('./features/admin/AdminPage.vue'),

@@ -19,14 +19,24 @@ def _dist(services: Services) -> Path:
     return services.settings.resolved_web_dist
 
 
-@router.get("/widget/loader.js")
-async def loader(services: Services = Depends(get_services)) -> Response:
-    path = _dist(services) / "widget" / "loader.js"
+def _script(services: Services, name: str) -> Response:
+    path = _dist(services) / "widget" / name
     if not path.is_file():
         return Response("/* the widget is not built: run make run */", media_type="text/javascript")
     return FileResponse(
         path, media_type="text/javascript", headers={"Cache-Control": "max-age=300"}
     )
+
+
+@router.get("/widget/loader.js")
+async def loader(services: Services = Depends(get_services)) -> Response:
+    return _script(services, "loader.js")
+
+
+@router.get("/widget/cobrowse.js")
+async def cobrowse_recorder(services: Services = Depends(get_services)) -> Response:
+    """The co-browsing recorder, fetched by the loader only once the client allows sharing."""
+    return _script(services, "cobrowse.js")
 
 
 @router.get("/widget/frame")

@@ -138,6 +138,7 @@ export default {
     default_queue: 'No topic chosen: the request went to {queue}',
   },
   calls: {
+    cobrowse: 'Co-browse',
     voice: 'Call the client',
     video: 'Video call',
     screen: 'Ask to share the screen',
@@ -148,8 +149,8 @@ export default {
     hangUp: 'Hang up',
     fullscreen: 'Fullscreen',
     normalSize: 'Back to size',
-    kind: { voice: 'Voice call', video: 'Video call', screen: 'Screen sharing' },
-    remote: { voice: 'Client', video: 'Client camera', screen: 'Client screen' },
+    kind: { cobrowse: 'Co-browsing', voice: 'Voice call', video: 'Video call', screen: 'Screen sharing' },
+    remote: { cobrowse: 'Client page', voice: 'Client', video: 'Client camera', screen: 'Client screen' },
     outcome: {
       declined: 'The client declined.',
       no_answer: 'The client did not answer.',
@@ -157,6 +158,12 @@ export default {
       cancelled: 'The call was cancelled.',
       connection_lost: 'The connection was lost.',
     },
+  },
+  cobrowse: {
+    title: 'Co-browsing',
+    page: 'The client’s page',
+    end: 'End co-browsing',
+    state: { waiting: 'Waiting for the client…', live: 'Live: you see the client’s page and can act on it', ended: 'Co-browsing has ended.' },
   },
   admin: {
     title: 'Administration',

@@ -22,6 +22,8 @@ export const useCallsStore = defineStore('calls', () => {
     const created = await api.post<CallRead>(`/api/requests/${requestId}/calls`, { kind })
     startedHere.add(created.id)
     call.value = created
+    // Co-browsing shows the client's page in a window of its own (opened within the click).
+    if (kind === 'cobrowse') window.open(`/cobrowse/${created.id}`, `imp-cobrowse-${created.id}`, 'width=1280,height=860')
   }
 
   function ensurePeer(current: CallRead): Promise<CallPeer> {
@@ -53,7 +55,7 @@ export const useCallsStore = defineStore('calls', () => {
       return
     }
     call.value = value
-    if (value.state === 'accepted') void ensurePeer(value)
+    if (value.state === 'accepted' && value.kind !== 'cobrowse') void ensurePeer(value)
   }
 
   async function signal(callId: number, data: SignalData): Promise<void> {
