@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from playwright.sync_api import BrowserContext, FrameLocator, Page, expect
 
 from tests.e2e.test_widget_requests import accept_from_queue, client_says, open_widget
@@ -142,3 +143,82 @@ def test_screen_sharing_shows_the_screen_and_ends_from_either_side(
     sharing.get_by_role("button", name="Развернуть", exact=True).click()
     sharing.get_by_role("button", name="Завершить").click()
     expect(anna.get_by_text("Звонок завершён.")).to_be_visible()
+
+
+BUTTON = {
+    "voice": "Позвонить клиенту",
+    "video": "Видеозвонок",
+    "screen": "Попросить показать экран",
+}
+
+
+def connect(anna: Page, page: Page, frame: FrameLocator, kind: str) -> Page | FrameLocator:
+    """Start a call of this kind and accept it; returns where the client's call controls are."""
+    anna.get_by_role("button", name=BUTTON[kind]).click()
+    if kind == "voice":
+        with page.expect_popup() as popup_info:
+            frame.get_by_role("button", name="Разрешить").click()
+        window = popup_info.value
+        window.get_by_role("button", name="Принять звонок").click()
+        controls: Page | FrameLocator = window
+    else:
+        frame.get_by_role("button", name="Принять", exact=True).click()
+        controls = frame
+    expect(anna.get_by_text("Идёт звонок")).to_be_visible(timeout=15_000)
+    return controls
+
+
+@pytest.mark.parametrize("kind", ["voice", "video", "screen"])
+@pytest.mark.parametrize("side", ["employee", "client"])
+def test_hang_up_from_either_side_ends_both(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+    kind: str,
+    side: str,
+) -> None:
+    anna, page, frame = set_up(app_server, new_context, logged_in, f"{kind} {side}")
+    controls = connect(anna, page, frame, kind)
+    grows(anna, "video" if kind != "voice" else "audio")
+    if side == "employee":
+        anna.get_by_role("button", name="Завершить").click()
+    else:
+        controls.get_by_role("button", name="Завершить").click()
+    expect(anna.get_by_text("Звонок завершён.")).to_be_visible()
+    if kind == "voice":
+        expect(controls.get_by_text("Звонок завершён")).to_be_visible()  # type: ignore[union-attr]
+    else:
+        expect(frame.get_by_role("button", name="Завершить")).to_have_count(0)
+
+
+def test_mute_in_a_video_call_stops_outbound_audio(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    anna, page, frame = set_up(app_server, new_context, logged_in, "Видео без звука")
+    connect(anna, page, frame, "video")
+    grows(anna, "audio", "outbound-rtp")
+    anna.get_by_role("button", name="Выключить микрофон").click()
+    anna.wait_for_timeout(500)
+    sent = stats(anna, "outbound-rtp")["audio"]
+    anna.wait_for_timeout(1500)
+    assert stats(anna, "outbound-rtp")["audio"] == sent
+
+
+@pytest.mark.parametrize("kind", ["voice", "screen"])
+def test_unanswered_invitation_of_each_kind_times_out(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+    kind: str,
+) -> None:
+    app_server.settings.call_answer_seconds = 2
+    anna, _, frame = set_up(app_server, new_context, logged_in, f"Не отвечу {kind}")
+    anna.get_by_role("button", name=BUTTON[kind]).click()
+    answer = frame.get_by_role(
+        "button", name="Разрешить" if kind == "voice" else "Принять", exact=True
+    )
+    expect(answer).to_be_visible()
+    expect(anna.get_by_text("Клиент не ответил.")).to_be_visible(timeout=15_000)
+    expect(answer).to_have_count(0)
