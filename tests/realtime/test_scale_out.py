@@ -1,0 +1,78 @@
+"""Two IMP instances sharing one PostgreSQL and one Redis behave as one."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from impserver.demo import seed_demo
+from tests.api.test_rooms import new_room, send
+from tests.harness import LiveServer, free_port
+from tests.widget import demo_site, visit
+
+
+@pytest.fixture
+def pair(settings_factory: object) -> Iterator[tuple[LiveServer, LiveServer]]:
+    settings = settings_factory("postgres", timer_interval_seconds=0.2)  # type: ignore[operator]
+    first = LiveServer(settings, free_port()).start()
+    second = LiveServer(settings, free_port()).start()
+    first.run(seed_demo(first.services, site_origin="http://shop.example"))
+    yield first, second
+    first.stop()
+    second.stop()
+
+
+def test_message_sent_through_one_instance_reaches_a_socket_on_the_other(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
+    first, second = pair
+    anna = first.login("anna")
+    boris_on_second = second.login("boris")
+    room = new_room(anna, "boris")
+    with boris_on_second.socket() as tab:
+        send(anna, room["id"], "через другой экземпляр")
+        assert tab.event("message.created")["message"]["body"] == "через другой экземпляр"
+
+
+def test_topic_timer_fires_once_across_instances(pair: tuple[LiveServer, LiveServer]) -> None:
+    first, second = pair
+    admin = first.login("admin")
+    site = demo_site(first)
+    admin.http.patch(f"/api/admin/resources/{site['id']}", json={"topic_choice_seconds": 1})
+    visitors = [visit(first) for _ in range(5)]
+    for visitor in visitors:
+        visitor.send("Жду")
+    deadline = time.monotonic() + 15
+    anna = second.login("anna")
+    while len(anna.http.get("/api/requests/queue").json()) < len(visitors):
+        assert time.monotonic() < deadline, "timers did not fire"
+        time.sleep(0.2)
+    time.sleep(1.0)
+    for card in anna.http.get("/api/requests/queue").json():
+        history = anna.http.get(f"/api/requests/{card['id']}").json()["history"]
+        assert [h["kind"] for h in history].count("default_queue") == 1
+
+
+def test_accept_race_across_instances_has_one_winner(pair: tuple[LiveServer, LiveServer]) -> None:
+    first, second = pair
+    visitor = visit(first)
+    visitor.pick(next(q["id"] for q in demo_site(first)["queues"] if q["name"] == "Sales"))
+    visitor.send("Кто первый?")
+    request_id = visitor.conversation()["request"]["id"]
+    anna, boris = first.login("anna"), second.login("boris")
+    results: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def accept(session) -> None:  # type: ignore[no-untyped-def]
+        barrier.wait()
+        results.append(session.http.post(f"/api/requests/{request_id}/accept").status_code)
+
+    threads = [threading.Thread(target=accept, args=(s,)) for s in (anna, boris)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [200, 409]
