@@ -217,3 +217,16 @@ def test_not_found_ids_are_404_with_message(server: LiveServer) -> None:
     assert response.status_code == 404
     assert response.json()["detail"] == "Employee not found."
     assert admin.http.patch("/api/admin/queues/424242", json={"name": "X"}).status_code == 404
+
+
+def test_ids_beyond_the_database_range_are_422_not_500(server: LiveServer) -> None:
+    admin = server.login("admin")
+    huge = 10**30
+    for response in (
+        admin.http.patch(f"/api/admin/employees/{huge}", json={"name": "X"}),
+        admin.http.post(f"/api/clients/{huge}/unblock"),
+        admin.http.post("/api/rooms", json={"member_ids": [huge]}),
+        admin.http.put(f"/api/admin/groups/{huge}/members", json={"employee_ids": []}),
+    ):
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"].startswith("A ")

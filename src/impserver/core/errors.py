@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,39 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = "; ".join(_describe_validation_error(e) for e in exc.errors()) or "Invalid input"
         return JSONResponse(
             {"detail": detail, "code": "invalid", "errors": errors}, status_code=422
+        )
+
+    # Ids and counts beyond what the database stores (e.g. /rooms/99999999999999999999) are bad
+    # input, not a server failure: the transaction was rolled back, nothing was written.
+    @app.exception_handler(OverflowError)
+    async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "A number in the request is out of range.", "code": "out_of_range"},
+            status_code=422,
+        )
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(_: Request, exc: DBAPIError) -> JSONResponse:
+        reason = str(exc.orig)
+        if isinstance(exc, DataError) or ("out of" in reason and "range" in reason):
+            log.info("refused data the database cannot store: %s", reason)
+            return JSONResponse(
+                {"detail": "A value in the request is out of range.", "code": "out_of_range"},
+                status_code=422,
+            )
+        if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+            log.warning("database unreachable: %s", reason)
+            return JSONResponse(
+                {
+                    "detail": "The database cannot be reached right now. Please try again shortly.",
+                    "code": "database_unavailable",
+                },
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
+        log.error("database error: %s", reason)
+        return JSONResponse(
+            {"detail": "Something went wrong.", "code": "internal"}, status_code=500
         )
 
     @app.exception_handler(StarletteHTTPException)
