@@ -8,9 +8,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
+# Scripts only from IMP itself. Images, styles and fonts may come from anywhere because the
+# co-browsing window replays the client's page, which loads them from the client's website.
 WORKSPACE_CSP = (
-    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-    "style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self' ws: wss:; "
+    "default-src 'self'; img-src 'self' data: blob: https: http:; media-src 'self' blob:; "
+    "style-src 'self' 'unsafe-inline' https: http:; font-src 'self' data: https: http:; "
+    "script-src 'self'; connect-src 'self' ws: wss:; "
     "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
 )
 
