@@ -72,3 +72,46 @@ def test_visitor_socket_with_forged_token_is_refused(server: LiveServer) -> None
 
     with connect(f"{server.ws_url}/widget?token=forged.token", open_timeout=5) as ws:
         assert "not_authenticated" in ws.recv(timeout=5)
+
+
+def test_restart_with_connected_client_and_employee_loses_nothing(server: LiveServer) -> None:
+    anna, visitor, request_id = taken(server, "anna")
+    with visitor.socket() as widget, anna.socket() as tab:
+        widget_last, tab_last = widget.ready["last_event_id"], tab.ready["last_event_id"]
+    server.stop()
+    restarted = LiveServer(server.settings, server.port).start()
+    try:
+        # Both sides write while the other is still reconnecting.
+        employee = restarted.client()
+        employee.cookies.update(anna.http.cookies)
+        employee.headers["X-CSRF-Token"] = anna.http.headers["X-CSRF-Token"]
+        anna.http = employee
+        visitor.http = restarted.client()
+        visitor.http.headers["Authorization"] = f"Bearer {visitor.token}"
+        visitor.server = restarted
+        anna.server = restarted
+        assert (
+            anna.http.post(
+                f"/api/requests/{request_id}/messages", json={"body": "После перезапуска"}
+            ).status_code
+            == 201
+        )
+        assert visitor.send("Я тоже тут").status_code == 201
+        with (
+            visitor.socket(last_event_id=widget_last) as widget,
+            anna.socket(last_event_id=tab_last) as tab,
+        ):
+            to_client = [
+                f["message"]["body"]
+                for f in widget.seen
+                if f.get("type") == "message.created" and f["id"] > widget_last
+            ]
+            to_employee = [
+                f["message"]["body"]
+                for f in tab.seen
+                if f.get("type") == "request.message" and f["id"] > tab_last
+            ]
+            assert "После перезапуска" in to_client and "Я тоже тут" in to_client
+            assert "Я тоже тут" in to_employee
+    finally:
+        restarted.stop()
