@@ -1,0 +1,118 @@
+"""Who may do what: every role against the endpoints that guard a room, a request or admin data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.api.test_requests import queue_ids
+from tests.api.test_rooms import new_room
+from tests.harness import LiveServer
+from tests.widget import visit
+
+ALLOWED = {200, 201, 204}
+
+
+def matrix_world(server: LiveServer) -> dict[str, Any]:
+    anna = server.login("anna")  # room member, serves Sales
+    emma = server.login("emma")  # serves Technical support only, not in the room
+    admin = server.login("admin")
+    room = new_room(anna, "boris", name="Matrix")
+    visitor_a, visitor_b = visit(server), visit(server)
+    visitor_a.pick(queue_ids(server)["Sales"])
+    visitor_a.send("Вопрос A")
+    request_id = visitor_a.conversation()["request"]["id"]
+    anonymous = server.client()
+    anonymous_widget = server.client()
+    return {
+        "admin": admin.http,
+        "serving employee": anna.http,
+        "employee not serving": emma.http,
+        "room member": anna.http,
+        "non-member": emma.http,
+        "visitor A": visitor_a.http,
+        "visitor B": visitor_b.http,
+        "anonymous": anonymous,
+        "anonymous widget": anonymous_widget,
+        "room": room["id"],
+        "request": request_id,
+    }
+
+
+def status(client: httpx.Client, method: str, url: str, body: Any = None) -> int:
+    return client.request(method, url, json=body).status_code
+
+
+def test_authorization_matrix(server: LiveServer) -> None:
+    world = matrix_world(server)
+    room, request = world["room"], world["request"]
+    cases: list[tuple[str, str, Any, dict[str, bool]]] = [
+        (
+            "GET",
+            "/api/admin/employees",
+            None,
+            {"admin": True, "serving employee": False, "anonymous": False, "visitor A": False},
+        ),
+        (
+            "GET",
+            f"/api/rooms/{room}/messages",
+            None,
+            {
+                "room member": True,
+                "non-member": False,
+                "admin": False,
+                "anonymous": False,
+                "visitor A": False,
+            },
+        ),
+        (
+            "POST",
+            f"/api/rooms/{room}/messages",
+            {"body": "hi"},
+            {"room member": True, "non-member": False, "anonymous": False},
+        ),
+        (
+            "GET",
+            f"/api/requests/{request}",
+            None,
+            {
+                "serving employee": True,
+                "employee not serving": False,
+                "anonymous": False,
+                "visitor B": False,
+            },
+        ),
+        (
+            "GET",
+            f"/api/requests/{request}/messages",
+            None,
+            {"serving employee": True, "employee not serving": False, "visitor A": False},
+        ),
+        (
+            "GET",
+            "/api/widget/conversation",
+            None,
+            {"visitor A": True, "visitor B": True, "anonymous widget": False},
+        ),
+        ("GET", "/api/requests/queue", None, {"serving employee": True, "anonymous": False}),
+        (
+            "GET",
+            "/api/search?q=a",
+            None,
+            {"serving employee": True, "anonymous": False, "visitor A": False},
+        ),
+    ]
+    failures = []
+    for method, url, body, expectations in cases:
+        for role, allowed in expectations.items():
+            code = status(world[role], method, url, body)
+            if (code in ALLOWED) != allowed:
+                expected = "allowed" if allowed else "refused"
+                failures.append(f"{role} {method} {url} → {code} (expected {expected})")
+    assert failures == []
+    # Visitor B's own conversation holds nothing of visitor A's.
+    bodies = [
+        m["body"] for m in world["visitor B"].get("/api/widget/conversation").json()["messages"]
+    ]
+    assert "Вопрос A" not in bodies
