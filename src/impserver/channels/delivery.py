@@ -54,8 +54,7 @@ async def _lease(services: Services, limit: int) -> list[int]:
             .order_by(ChannelDelivery.id)
             .limit(limit)
         )
-        if uow.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+        query = uow.claim(query)
         rows = list(await uow.session.scalars(query))
         for row in rows:
             row.attempts += 1

@@ -7,7 +7,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from impserver.realtime.bus import EventBus
@@ -15,6 +17,7 @@ from impserver.realtime.events import Audience, Event
 from impserver.realtime.outbox import Envelope, render_frame, store_event
 
 log = logging.getLogger(__name__)
+_Row = TypeVar("_Row")
 
 
 @dataclass
@@ -42,6 +45,13 @@ class UnitOfWork:
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._after_commit.append(callback)
+
+    def claim(self, query: Select[_Row]) -> Select[_Row]:
+        """Lock the rows ``query`` picks so that other instances skip them (due timers, queued
+        deliveries). SQLite has one writer at a time, so there the plain query is enough."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            return query.with_for_update(skip_locked=True)
+        return query
 
 
 class Database:

@@ -238,8 +238,7 @@ async def expire_unanswered(services: Services) -> int:
             .where(Call.due_at <= utcnow())
             .limit(50)
         )
-        if uow.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+        query = uow.claim(query)
         due = list(await uow.session.scalars(query))
         for call in due:
             unanswered = call.state in (STATE_INVITED, STATE_RINGING)

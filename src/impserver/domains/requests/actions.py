@@ -359,8 +359,7 @@ async def expire_topic_choices(services: Services, limit: int = 100) -> int:
             .order_by(ClientRequest.topic_due_at)
             .limit(limit)
         )
-        if uow.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+        query = uow.claim(query)
         due = list(await uow.session.scalars(query))
         for request in due:
             client = await uow.session.get(Client, request.client_id)
