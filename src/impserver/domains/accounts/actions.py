@@ -134,6 +134,8 @@ async def create_employee(
     services: Services, actor: Employee | None, data: EmployeeCreate
 ) -> EmployeeRead:
     ensure_admin(actor)
+    # Hashing is slow on purpose: do it before the transaction, not while holding it.
+    password_hash = await hash_password_async(data.password)
     async with services.db.transaction() as uow:
         exists = await uow.session.scalar(select(Employee.id).where(Employee.login == data.login))
         if exists is not None:
@@ -141,7 +143,7 @@ async def create_employee(
         employee = Employee(
             login=data.login,
             name=data.name,
-            password_hash=await hash_password_async(data.password),
+            password_hash=password_hash,
             role=data.role,
             language=data.language,
         )
