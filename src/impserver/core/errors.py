@@ -7,8 +7,10 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from impserver.core.db import database_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +116,20 @@ def install_error_handlers(app: FastAPI) -> None:
                 {"detail": "A value in the request is out of range.", "code": "out_of_range"},
                 status_code=422,
             )
-        if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+        if isinstance(exc, IntegrityError):
+            # Two requests wrote the same thing at the same moment (e.g. one send retried while
+            # the first attempt was still being written): the loser's transaction was rolled
+            # back, and trying again meets what the winner wrote.
+            log.warning("write refused by a constraint: %s", reason)
+            return JSONResponse(
+                {
+                    "detail": "This conflicts with a change made at the same moment; "
+                    "please try again.",
+                    "code": "concurrent_change",
+                },
+                status_code=409,
+            )
+        if database_unreachable(exc):
             log.warning("database unreachable: %s", reason)
             return JSONResponse(
                 {

@@ -1,10 +1,89 @@
-"""HTTP middleware: security headers and refusal of cross-site writes."""
+"""The HTTP boundary: security headers, refusal of cross-site writes, what a request may carry."""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# JSON bodies carry messages of at most 10,000 characters and lists of ids: a megabyte is far
+# beyond any real one, and keeps a client from making the server buffer an endless body.
+MAX_JSON_BODY_BYTES = 1024 * 1024
+# Lifts the JSON limit on upload routes, which hold their form to the configured upload limit
+# while it streams in (see rooms.api.read_upload_form).
+UPLOAD_BODY_BYTES = 2**62
+
+
+class ErrorRead(BaseModel):
+    """Every refusal: a sentence for people and a code for programs."""
+
+    detail: str
+    code: str
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str | None = None
+
+
+class InvalidRead(ErrorRead):
+    """Invalid input; ``errors`` names each field that is wrong, when fields are the reason."""
+
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+# What the error handlers (core/errors.py) answer, documented on every API router so that the
+# OpenAPI document describes the real bodies rather than FastAPI's default validation error.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorRead, "description": "The request could not be read"},
+    401: {"model": ErrorRead, "description": "Not signed in, or the visitor token is not valid"},
+    403: {"model": ErrorRead, "description": "Not allowed"},
+    404: {"model": ErrorRead, "description": "Not found, or not visible to the caller"},
+    409: {"model": ErrorRead, "description": "In conflict with the current state"},
+    422: {"model": InvalidRead, "description": "Invalid input"},
+    429: {"model": ErrorRead, "description": "Too many requests; try again after Retry-After"},
+    503: {"model": ErrorRead, "description": "The database cannot be reached right now"},
+}
+
+NUL_MESSAGE = "text cannot contain the NUL character (U+0000)"
+
+
+def contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(contains_nul(v) for v in value)
+    return False
+
+
+def _refuse_nul(value: str) -> str:
+    if contains_nul(value):
+        raise ValueError(NUL_MESSAGE)
+    return value
+
+
+# PostgreSQL cannot store U+0000 in text and no person types it: refusing it in every input
+# keeps both databases alike and the error readable (instead of a failed write).
+Text = Annotated[str, AfterValidator(_refuse_nul)]
+
+
+class InputModel(BaseModel):
+    """A request body: unknown fields are refused, and so is a NUL character in any text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if contains_nul(value):
+            raise ValueError(NUL_MESSAGE)
+        return value
+
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

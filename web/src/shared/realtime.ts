@@ -45,7 +45,7 @@ export class RealtimeClient {
   onFrame: ((frame: Frame) => void) | null = null
 
   constructor(private options: RealtimeOptions) {
-    const stored = sessionStorage.getItem(options.storageKey)
+    const stored = readStored(options.storageKey)
     this.lastEventId = stored ? Number(stored) : null
   }
 
@@ -148,7 +148,7 @@ export class RealtimeClient {
     }
     if (this.lastEventId === null || id > this.lastEventId) {
       this.lastEventId = id
-      sessionStorage.setItem(this.options.storageKey, String(id))
+      writeStored(this.options.storageKey, String(id))
     }
   }
 
@@ -169,4 +169,22 @@ export class RealtimeClient {
 export function socketUrl(path: string): string {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
   return `${scheme}://${location.host}${path}`
+}
+
+// The widget runs in an iframe from IMP's address; browsers that block third-party storage throw
+// on any use of it. The resume point then lives only as long as the page.
+function readStored(key: string): string | null {
+  try {
+    return sessionStorage.getItem(key)
+  } catch {
+    return null
+  }
+}
+
+function writeStored(key: string, value: string): void {
+  try {
+    sessionStorage.setItem(key, value)
+  } catch {
+    // Storage blocked: see readStored.
+  }
 }

@@ -33,13 +33,27 @@ export function embeddingOrigin(): string {
   return ancestors?.length ? ancestors[0] : (params.get('origin') ?? '')
 }
 
+// The chat is an iframe from IMP's address inside the website: a browser that blocks
+// third-party storage throws on any use of localStorage. The chat must still work then; it
+// only forgets the visitor when the page goes.
+let unsavedToken: string | null = null
+
 export function savedToken(): string | null {
-  return localStorage.getItem(tokenKey)
+  try {
+    return localStorage.getItem(tokenKey)
+  } catch {
+    return unsavedToken
+  }
 }
 
 export function saveToken(token: string | null): void {
-  if (token) localStorage.setItem(tokenKey, token)
-  else localStorage.removeItem(tokenKey)
+  unsavedToken = token
+  try {
+    if (token) localStorage.setItem(tokenKey, token)
+    else localStorage.removeItem(tokenKey)
+  } catch {
+    // Storage blocked: unsavedToken keeps it for this page.
+  }
 }
 
 export async function call<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {

@@ -2,35 +2,54 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiogram.types import Update
-from fastapi import APIRouter, Body, Depends, Header
+from fastapi import APIRouter, Depends, Header, Request
 from pydantic import ValidationError
 
 from impserver.core.errors import Forbidden, InvalidInput, NotFound
+from impserver.core.http import ERROR_RESPONSES, MAX_JSON_BODY_BYTES
 from impserver.domains.resources.models import KIND_TELEGRAM, Resource
 from impserver.services import Services, get_services
 
-router = APIRouter(prefix="/api/channels/telegram", tags=["channels"])
+router = APIRouter(
+    prefix="/api/channels/telegram",
+    tags=["channels"],
+    max_body_size=MAX_JSON_BODY_BYTES,
+    responses=ERROR_RESPONSES,
+)
+
+# Ids are 32-bit integer columns: a larger number names no bot.
+LARGEST_ID = 2**31 - 1
+UPDATE_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {"type": "object"}}},
+}
 
 
-@router.post("/{resource_id}/webhook")
+@router.post("/{resource_id}/webhook", openapi_extra={"requestBody": UPDATE_BODY})
 async def webhook(
     resource_id: int,
-    update: dict[str, Any] = Body(...),
+    request: Request,
     secret: str | None = Header(default=None, alias="X-Telegram-Bot-Api-Secret-Token"),
     services: Services = Depends(get_services),
 ) -> dict[str, bool]:
-    async with services.db.read() as session:
-        resource = await session.get(Resource, resource_id)
-    if resource is None or resource.kind != KIND_TELEGRAM or resource.deleted_at is not None:
-        raise NotFound("No such bot.")
+    # Until the secret matches, every refusal is the same and the body is not even read: a
+    # caller without it learns neither which bots exist nor how their updates are parsed.
+    resource = None
+    if 0 < resource_id <= LARGEST_ID:
+        async with services.db.read() as session:
+            resource = await session.get(Resource, resource_id)
     adapter = services.messengers[KIND_TELEGRAM]
-    if not adapter.webhook_secret_matches(resource, secret):  # type: ignore[attr-defined]
+    if (
+        resource is None
+        or resource.kind != KIND_TELEGRAM
+        or not adapter.webhook_secret_matches(resource, secret)  # type: ignore[attr-defined]
+    ):
         raise Forbidden("Wrong secret token.")
+    if resource.deleted_at is not None:
+        raise NotFound("No such bot.")
     try:
-        parsed = Update.model_validate(update)
+        parsed = Update.model_validate_json(await request.body())
     except ValidationError as exc:
         raise InvalidInput("Not a Telegram update.") from exc
     await adapter.handle(resource, parsed)  # type: ignore[attr-defined]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, WebSocket
+from fastapi import APIRouter, Depends, Query, Request, Response, WebSocket
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import select
 
 from impserver.channels.widget.visitors import (
@@ -17,12 +17,14 @@ from impserver.channels.widget.visitors import (
     visitor_token,
 )
 from impserver.core.errors import Forbidden, NotAuthenticated, NotFound
+from impserver.core.http import ERROR_RESPONSES, MAX_JSON_BODY_BYTES, UPLOAD_BODY_BYTES, InputModel
 from impserver.domains.clients import actions as client_actions
 from impserver.domains.requests import actions, queries
 from impserver.domains.requests.models import ClientRequest
 from impserver.domains.requests.schemas import NamedRef, VisitorRequestState
 from impserver.domains.resources.models import Resource
 from impserver.domains.resources.schemas import normalise_origin
+from impserver.domains.rooms.api import UPLOAD_REQUEST_BODY, uploaded_file
 from impserver.domains.rooms.files import file_response
 from impserver.domains.rooms.messaging import message_reads, save_upload
 from impserver.domains.rooms.models import Attachment, Message
@@ -31,17 +33,23 @@ from impserver.realtime.events import visitor_key
 from impserver.realtime.gateway import Connection
 from impserver.services import Services, get_services, get_ws_services
 
-router = APIRouter(prefix="/api/widget", tags=["widget"])
+router = APIRouter(
+    prefix="/api/widget",
+    tags=["widget"],
+    max_body_size=MAX_JSON_BODY_BYTES,
+    responses=ERROR_RESPONSES,
+)
 socket_router = APIRouter()
 
 SESSIONS_PER_IP_PER_MINUTE = 30
 MESSAGES_PER_VISITOR_PER_MINUTE = 30
 MESSAGES_PER_IP_PER_MINUTE = 120
+UPLOADS_PER_VISITOR_PER_MINUTE = 20
+UPLOADS_PER_IP_PER_MINUTE = 60
+TOPIC_CHOICES_PER_VISITOR_PER_MINUTE = 30
 
 
-class SessionStart(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SessionStart(InputModel):
     public_key: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     visitor_token: Annotated[str, StringConstraints(max_length=512)] | None = None
     page_url: Annotated[str, StringConstraints(max_length=2000)] = ""
@@ -65,8 +73,7 @@ class WidgetSession(BaseModel):
     blocked: bool
 
 
-class TopicChoice(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TopicChoice(InputModel):
     queue_id: int
 
 
@@ -110,13 +117,13 @@ async def start_session(
         )
     if resource is None or resource.deleted_at is not None or not resource.is_active:
         raise NotFound("This chat is not available.")
-    if resource.site_origins:
-        try:
-            origin = normalise_origin(data.embedding_origin)
-        except ValueError:
-            origin = ""
-        if origin not in resource.site_origins:
-            raise Forbidden("This chat is not enabled for this website.", code="origin")
+    # A website with no origins listed is embedded nowhere yet (the frame says the same).
+    try:
+        origin = normalise_origin(data.embedding_origin)
+    except ValueError:
+        origin = ""
+    if origin not in resource.site_origins:
+        raise Forbidden("This chat is not enabled for this website.", code="origin")
     known = await visitor_from_token(services, data.visitor_token) if data.visitor_token else None
     if data.visitor_token and known is None:
         raise NotAuthenticated(
@@ -188,21 +195,36 @@ async def choose_topic(
     visitor: Visitor = Depends(current_visitor),
     services: Services = Depends(get_services),
 ) -> VisitorRequestState | None:
+    await throttle(
+        services, f"widget-topic:{visitor.client.id}", TOPIC_CHOICES_PER_VISITOR_PER_MINUTE, 60
+    )
     request = await actions.client_picks_topic(services, visitor.client.id, data.queue_id)
     async with services.db.read() as session:
         return await queries.visitor_state(session, request)
 
 
-@router.post("/files", response_model=AttachmentRead, status_code=201)
+@router.post(
+    "/files",
+    response_model=AttachmentRead,
+    status_code=201,
+    openapi_extra={"requestBody": UPLOAD_REQUEST_BODY},
+    max_body_size=UPLOAD_BODY_BYTES,
+)
 async def upload(
-    file: UploadFile = File(...),
+    request: Request,
     visitor: Visitor = Depends(current_visitor),
     services: Services = Depends(get_services),
 ) -> AttachmentRead:
-    await throttle(services, f"widget-upload:{visitor.client.id}", 20, 60)
+    await throttle(
+        services, f"widget-upload:{visitor.client.id}", UPLOADS_PER_VISITOR_PER_MINUTE, 60
+    )
+    await throttle(
+        services, f"widget-upload-ip:{client_ip(request)}", UPLOADS_PER_IP_PER_MINUTE, 60
+    )
     if visitor.client.is_blocked:
         raise Forbidden(actions.BLOCKED_NOTICE, code="blocked")
-    return await save_upload(services, file, client_id=visitor.client.id)
+    async with uploaded_file(request, services) as file:
+        return await save_upload(services, file, client_id=visitor.client.id)
 
 
 @router.get("/files/{attachment_id}", response_class=FileResponse)
@@ -214,7 +236,9 @@ async def download(
     """Links and previews cannot carry headers, so the visitor token comes as a parameter."""
     visitor = await visitor_from_token(services, token)
     if visitor is None:
-        raise NotFound("File not found.")
+        raise NotAuthenticated(
+            "Your chat session is not valid; please reload the page.", code="visitor"
+        )
     async with services.db.read() as session:
         attachment = await session.get(Attachment, attachment_id)
         allowed = False

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from impserver.core.http import Text
 from impserver.domains.resources.models import KIND_WEBSITE, Resource
 from impserver.services import Services, get_services
+from impserver.web import static_file
 
 router = APIRouter(include_in_schema=False)
 
@@ -19,45 +22,59 @@ def _dist(services: Services) -> Path:
     return services.settings.resolved_web_dist
 
 
-def _script(services: Services, name: str) -> Response:
+def _script(services: Services, request: Request, name: str) -> Response:
     path = _dist(services) / "widget" / name
     if not path.is_file():
         return Response("/* the widget is not built: run make run */", media_type="text/javascript")
-    return FileResponse(
-        path, media_type="text/javascript", headers={"Cache-Control": "max-age=300"}
+    return static_file(
+        path,
+        request.headers.get("accept-encoding", ""),
+        media_type="text/javascript",
+        headers={"Cache-Control": "max-age=300"},
     )
 
 
 @router.get("/widget/loader.js")
-async def loader(services: Services = Depends(get_services)) -> Response:
-    return _script(services, "loader.js")
+async def loader(request: Request, services: Services = Depends(get_services)) -> Response:
+    return _script(services, request, "loader.js")
 
 
 @router.get("/widget/cobrowse.js")
-async def cobrowse_recorder(services: Services = Depends(get_services)) -> Response:
+async def cobrowse_recorder(
+    request: Request, services: Services = Depends(get_services)
+) -> Response:
     """The co-browsing recorder, fetched by the loader only once the client allows sharing."""
-    return _script(services, "cobrowse.js")
+    return _script(services, request, "cobrowse.js")
 
 
 @router.get("/widget/frame")
 async def frame(
-    key: str = Query(max_length=64), services: Services = Depends(get_services)
+    request: Request,
+    key: Annotated[Text, Query(max_length=64)],
+    services: Services = Depends(get_services),
 ) -> Response:
     """The chat UI inside the iframe; only the resource's own sites may frame it."""
     async with services.db.read() as session:
         resource = await session.scalar(select(Resource).where(Resource.public_key == key))
     page = _dist(services) / "widget.html"
-    if resource is None or not page.is_file():
+    if (
+        resource is None
+        or resource.kind != KIND_WEBSITE
+        or resource.deleted_at is not None
+        or not page.is_file()
+    ):
         return HTMLResponse("<p>This chat is not available.</p>", status_code=404)
-    ancestors = " ".join(resource.site_origins) or "*"
+    # Only the sites the administrator listed; none listed means no site yet, not every site.
+    ancestors = " ".join(resource.site_origins) or "'none'"
     csp = (
         "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
         "style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self' ws: wss:; "
         f"frame-ancestors {ancestors}; base-uri 'none'; object-src 'none'"
     )
     # X-Frame-Options cannot list origins; the CSP above governs framing instead.
-    return FileResponse(
+    return static_file(
         page,
+        request.headers.get("accept-encoding", ""),
         media_type="text/html",
         headers={
             "Content-Security-Policy": csp,
@@ -119,10 +136,6 @@ DEMO_CSP = (
     "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-src 'self'; frame-ancestors 'self'"
 )
 
-DEMO_CSP = (
-    "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-src 'self'; frame-ancestors 'self'"
-)
-
 SHOP_JS = """document.querySelector('form')?.addEventListener('submit', function (event) {
   event.preventDefault();
 });
@@ -158,14 +171,16 @@ def _demo(title: str, body: str, key: str) -> HTMLResponse:
 
 @router.get("/demo")
 async def demo_home(
-    key: str | None = Query(default=None, max_length=64), services: Services = Depends(get_services)
+    key: Annotated[Text | None, Query(max_length=64)] = None,
+    services: Services = Depends(get_services),
 ) -> HTMLResponse:
     return _demo("Главная", DEMO_HOME, await _demo_key(services, key))
 
 
 @router.get("/demo/page-2")
 async def demo_second(
-    key: str | None = Query(default=None, max_length=64), services: Services = Depends(get_services)
+    key: Annotated[Text | None, Query(max_length=64)] = None,
+    services: Services = Depends(get_services),
 ) -> HTMLResponse:
     return _demo("Доставка", DEMO_SECOND, await _demo_key(services, key))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from fastapi import Depends, Request
@@ -13,6 +14,9 @@ from impserver.domains.resources.models import Resource
 from impserver.services import Services, get_services
 
 TOKEN_PURPOSE = "visitor"
+# Every visit renews the token, so a visitor who comes back within this time keeps their
+# history; a token copied out of a browser stops working after it.
+TOKEN_MAX_AGE_SECONDS = 180 * 86400
 
 
 @dataclass(frozen=True)
@@ -23,7 +27,7 @@ class Visitor:
 
 def visitor_token(services: Services, client: Client) -> str:
     return sign(
-        {"c": client.id, "r": client.resource_id},
+        {"c": client.id, "r": client.resource_id, "t": int(time.time())},
         services.settings.resolved_secret_key,
         TOKEN_PURPOSE,
     )
@@ -31,7 +35,9 @@ def visitor_token(services: Services, client: Client) -> str:
 
 def read_token(services: Services, token: str) -> tuple[int, int] | None:
     data = unsign(token, services.settings.resolved_secret_key, TOKEN_PURPOSE)
-    if not data or not isinstance(data.get("c"), int) or not isinstance(data.get("r"), int):
+    if not data or any(type(data.get(field)) is not int for field in ("c", "r", "t")):
+        return None
+    if time.time() - data["t"] > TOKEN_MAX_AGE_SECONDS:
         return None
     return int(data["c"]), int(data["r"])
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
+from impserver.core.http import ERROR_RESPONSES, MAX_JSON_BODY_BYTES
 from impserver.domains.accounts import actions, queries
 from impserver.domains.accounts.auth import (
     CSRF_COOKIE,
@@ -26,8 +27,15 @@ from impserver.domains.accounts.schemas import (
 )
 from impserver.services import Services, get_services
 
-router = APIRouter(prefix="/api", tags=["accounts"])
-admin_router = APIRouter(prefix="/api/admin", tags=["administration"])
+router = APIRouter(
+    prefix="/api", tags=["accounts"], max_body_size=MAX_JSON_BODY_BYTES, responses=ERROR_RESPONSES
+)
+admin_router = APIRouter(
+    prefix="/api/admin",
+    tags=["administration"],
+    max_body_size=MAX_JSON_BODY_BYTES,
+    responses=ERROR_RESPONSES,
+)
 
 
 def client_ip(request: Request) -> str:

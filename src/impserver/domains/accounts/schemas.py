@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from impserver.core.http import InputModel
+
 Role = Literal["admin", "employee"]
 Language = Literal["ru", "en"]
 Theme = Literal["light", "dark"]
@@ -31,8 +33,8 @@ PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
 
 
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class StrictModel(InputModel):
+    """A request body of this domain."""
 
 
 class LoginRequest(StrictModel):

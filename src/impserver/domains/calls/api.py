@@ -6,7 +6,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 
 from impserver.channels.widget.visitors import Visitor, current_visitor
-from impserver.core.errors import InvalidInput
+from impserver.core.errors import Forbidden, InvalidInput, NotFound
+from impserver.core.http import ERROR_RESPONSES, MAX_JSON_BODY_BYTES
 from impserver.domains.accounts.auth import current_employee
 from impserver.domains.accounts.models import Employee
 from impserver.domains.calls import actions
@@ -16,7 +17,12 @@ from impserver.domains.calls.schemas import CallConfig, CallInvite, CallRead
 from impserver.realtime.gateway import Connection, Gateway
 from impserver.services import Services, get_services
 
-router = APIRouter(prefix="/api", tags=["calls"])
+router = APIRouter(
+    prefix="/api", tags=["calls"], max_body_size=MAX_JSON_BODY_BYTES, responses=ERROR_RESPONSES
+)
+
+# Ids are 32-bit integer columns: a larger number names no call.
+LARGEST_ID = 2**31 - 1
 
 
 class CallResponse(BaseModel):
@@ -124,43 +130,43 @@ def party_of(connection: Connection) -> Party:
     return Party("client", connection.client_id)
 
 
+def _call_id(frame: dict[str, Any], command: str) -> int:
+    call_id = frame.get("call_id")
+    # bool is an int in Python; a call id is not.
+    if type(call_id) is not int or not isinstance(frame.get("data"), dict):
+        raise InvalidInput(f"{command} needs call_id and data.")
+    if not 0 < call_id <= LARGEST_ID:
+        raise NotFound(actions.CALL_NOT_FOUND)
+    return call_id
+
+
 def register_socket_commands(gateway: Gateway, services: Services) -> None:
     @gateway.command("call.signal")
     async def signal(connection: Connection, frame: dict[str, Any]) -> None:
-        call_id, data = frame.get("call_id"), frame.get("data")
-        if not isinstance(call_id, int) or not isinstance(data, dict):
-            raise InvalidInput("call.signal needs call_id and data.")
-        await actions.relay_signal(services, party_of(connection), call_id, data)
+        call_id = _call_id(frame, "call.signal")
+        await actions.relay_signal(services, party_of(connection), call_id, frame["data"])
 
     @gateway.command("cobrowse.frames")
     async def frames(connection: Connection, frame: dict[str, Any]) -> None:
-        call_id, data = frame.get("call_id"), frame.get("data")
-        if (
-            connection.client_id is None
-            or not isinstance(call_id, int)
-            or not isinstance(data, dict)
-        ):
-            raise InvalidInput("cobrowse.frames needs call_id and data from the client.")
+        if connection.client_id is None:
+            raise Forbidden("cobrowse.frames comes from the client's page only.")
+        call_id = _call_id(frame, "cobrowse.frames")
         await actions.relay_signal(
             services,
             party_of(connection),
             call_id,
-            data,
+            frame["data"],
             event=CobrowseFrames,
-            size=len(str(frame.get("data"))),
+            size=len(str(frame["data"])),
         )
 
     @gateway.command("cobrowse.control")
     async def control(connection: Connection, frame: dict[str, Any]) -> None:
-        call_id, data = frame.get("call_id"), frame.get("data")
-        if (
-            connection.employee_id is None
-            or not isinstance(call_id, int)
-            or not isinstance(data, dict)
-        ):
-            raise InvalidInput("cobrowse.control needs call_id and data from the employee.")
+        if connection.employee_id is None:
+            raise Forbidden("cobrowse.control comes from the employee only.")
+        call_id = _call_id(frame, "cobrowse.control")
         await actions.relay_signal(
-            services, party_of(connection), call_id, data, event=CobrowseControl
+            services, party_of(connection), call_id, frame["data"], event=CobrowseControl
         )
 
     async def last_socket_closed(connection: Connection) -> None:

@@ -6,13 +6,19 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from impserver.core.http import ERROR_RESPONSES, MAX_JSON_BODY_BYTES
 from impserver.domains.accounts.auth import current_admin
 from impserver.domains.accounts.models import Employee
 from impserver.domains.clients.models import Client
 from impserver.domains.resources.models import Resource
 from impserver.services import Services, get_services
 
-admin_router = APIRouter(prefix="/api/admin", tags=["administration"])
+admin_router = APIRouter(
+    prefix="/api/admin",
+    tags=["administration"],
+    max_body_size=MAX_JSON_BODY_BYTES,
+    responses=ERROR_RESPONSES,
+)
 
 
 class BlockedClient(BaseModel):

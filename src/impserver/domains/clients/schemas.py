@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from impserver.core.http import InputModel
+
 ContactKind = Literal["phone", "email", "telegram", "other"]
 PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,24}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -21,9 +23,7 @@ class ContactRead(BaseModel):
     updated_at: datetime
 
 
-class ContactWrite(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ContactWrite(InputModel):
     id: int | None = None
     kind: ContactKind
     value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -37,15 +37,11 @@ class ContactWrite(BaseModel):
         return self
 
 
-class ContactsUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ContactsUpdate(InputModel):
     contacts: list[ContactWrite] = Field(max_length=50)
 
 
-class ClientUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ClientUpdate(InputModel):
     display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
 
 

@@ -5,13 +5,15 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from impserver.core.http import InputModel
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 ResourceKind = Literal["website", "telegram"]
 TopicSeconds = Annotated[int, Field(ge=0, le=86_400)]
 
 
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class StrictModel(InputModel):
+    """A request body of this domain."""
 
 
 def normalise_origin(value: str) -> str:

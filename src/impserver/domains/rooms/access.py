@@ -47,12 +47,13 @@ async def can_employee_read_room(session: AsyncSession, employee: Employee, room
 
 async def member_room(session: AsyncSession, room_id: int, employee_id: int) -> Room:
     """An employees' room the employee belongs to; anything else is "not found" to them."""
-    room = await session.get(Room, room_id)
-    if (
-        room is None
-        or room.kind == ROOM_REQUEST
-        or not await is_member(session, room_id, employee_id)
-    ):
+    room = await session.scalar(
+        select(Room)
+        .join(RoomMember, RoomMember.room_id == Room.id)
+        .where(Room.id == room_id, Room.kind != ROOM_REQUEST)
+        .where(RoomMember.employee_id == employee_id)
+    )
+    if room is None:
         raise NotFound(ROOM_NOT_FOUND)
     return room
 

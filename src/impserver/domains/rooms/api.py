@@ -1,12 +1,17 @@
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile as StarletteUploadFile
+from starlette.requests import ClientDisconnect
+from starlette.types import Message
 
-from impserver.core.errors import InvalidInput, PayloadTooLarge
+from impserver.core.errors import DomainError, Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from impserver.core.http import ERROR_RESPONSES, MAX_JSON_BODY_BYTES, UPLOAD_BODY_BYTES, Text
 from impserver.domains.accounts.auth import current_employee
 from impserver.domains.accounts.models import Employee
 from impserver.domains.rooms import access, actions, queries
@@ -29,7 +34,9 @@ from impserver.domains.rooms.search import SearchResults, search
 from impserver.realtime.gateway import Connection, Gateway
 from impserver.services import Services, get_services
 
-router = APIRouter(prefix="/api", tags=["rooms"])
+router = APIRouter(
+    prefix="/api", tags=["rooms"], max_body_size=MAX_JSON_BODY_BYTES, responses=ERROR_RESPONSES
+)
 
 
 @router.get("/rooms", response_model=list[RoomRead])
@@ -170,7 +177,7 @@ async def read_marks(
 
 @router.get("/search", response_model=SearchResults)
 async def search_everything(
-    q: str = Query(min_length=1, max_length=100),
+    q: Annotated[Text, Query(min_length=1, max_length=100)],
     employee: Employee = Depends(current_employee),
     services: Services = Depends(get_services),
 ) -> SearchResults:
@@ -194,26 +201,58 @@ UPLOAD_REQUEST_BODY = {
 }
 
 
+class UploadInterrupted(DomainError):
+    code = "upload_interrupted"
+
+
+@contextlib.asynccontextmanager
+async def uploaded_file(request: Request, services: Services) -> AsyncIterator[StarletteUploadFile]:
+    """The one file of a multipart upload.
+
+    The form is parsed here rather than by a File() parameter so that an upload over the limit
+    is refused as soon as that shows: at once when its length is announced, else once the bytes
+    received pass it, rather than after the whole body has been spooled to disk.
+    """
+    limit = services.settings.upload_max_bytes
+    body_limit = limit + MULTIPART_OVERHEAD_BYTES
+    if _declared_length(request) > body_limit:
+        raise PayloadTooLarge(too_large_message(limit))
+    received = 0
+
+    async def receive_within_limit() -> Message:
+        nonlocal received
+        message = await request.receive()
+        received += len(message.get("body", b""))
+        if received > body_limit:
+            raise PayloadTooLarge(too_large_message(limit))
+        return message
+
+    try:
+        async with Request(request.scope, receive_within_limit).form(
+            max_files=1, max_fields=10
+        ) as form:
+            upload = form.get("file")
+            if not isinstance(upload, StarletteUploadFile):
+                raise InvalidInput("file: choose a file to upload.")
+            yield upload
+    except ClientDisconnect as exc:
+        # Nobody is left to read the answer; this keeps a dropped upload out of the error log.
+        raise UploadInterrupted("The upload was interrupted; please try again.") from exc
+
+
 @router.post(
     "/files",
     response_model=AttachmentRead,
     status_code=201,
     openapi_extra={"requestBody": UPLOAD_REQUEST_BODY},
+    max_body_size=UPLOAD_BODY_BYTES,
 )
 async def upload_file(
     request: Request,
     employee: Employee = Depends(current_employee),
     services: Services = Depends(get_services),
 ) -> AttachmentRead:
-    # The form is parsed here rather than by a File() parameter so that an upload announced as
-    # too large is refused before its body is read; without a length, storage enforces the limit.
-    limit = services.settings.upload_max_bytes
-    if _declared_length(request) > limit + MULTIPART_OVERHEAD_BYTES:
-        raise PayloadTooLarge(too_large_message(limit))
-    async with request.form(max_files=1, max_fields=10) as form:
-        upload = form.get("file")
-        if not isinstance(upload, StarletteUploadFile):
-            raise InvalidInput("file: choose a file to upload.")
+    async with uploaded_file(request, services) as upload:
         return await save_upload(services, upload, employee_id=employee.id)
 
 
@@ -235,11 +274,36 @@ async def download_file(
     return file_response(services, attachment)
 
 
+# Ids are 32-bit integer columns: a larger number names no room.
+LARGEST_ID = 2**31 - 1
+# The workspace announces typing at most once every 3 seconds per room. Frames beyond these
+# limits are dropped without a reply: typing is best-effort, and an error frame for each one
+# would add to the very flood it answers.
+TYPING_PER_ROOM, TYPING_PER_ROOM_WINDOW = 3, 5
+TYPING_PER_EMPLOYEE, TYPING_PER_EMPLOYEE_WINDOW = 20, 10
+
+
+async def typing_allowed(services: Services, employee_id: int, room_id: int) -> bool:
+    for key, limit, window in (
+        (f"typing:{employee_id}", TYPING_PER_EMPLOYEE, TYPING_PER_EMPLOYEE_WINDOW),
+        (f"typing:{employee_id}:{room_id}", TYPING_PER_ROOM, TYPING_PER_ROOM_WINDOW),
+    ):
+        count, _ = await services.limiter.hit(key, window)
+        if count > limit:
+            return False
+    return True
+
+
 def register_socket_commands(gateway: Gateway, services: Services) -> None:
     @gateway.command("typing")
     async def typing(connection: Connection, frame: dict[str, Any]) -> None:
+        if connection.employee_id is None:
+            raise Forbidden("Only employees announce typing in rooms.")
         room_id = frame.get("room_id")
         # bool is an int in Python; a room id is not.
-        if connection.employee_id is None or type(room_id) is not int:
+        if type(room_id) is not int:
             raise InvalidInput("typing needs a room_id.")
-        await actions.announce_typing(services, connection.employee_id, room_id)
+        if not 0 < room_id <= LARGEST_ID:
+            raise NotFound(access.ROOM_NOT_FOUND)
+        if await typing_allowed(services, connection.employee_id, room_id):
+            await actions.announce_typing(services, connection.employee_id, room_id)

@@ -3,7 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
+
+from impserver.core.http import InputModel
 
 
 class AttachmentRead(BaseModel):
@@ -22,8 +24,8 @@ class MessageAuthor(BaseModel):
     name: str
 
 
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class StrictModel(InputModel):
+    """A request body of this domain."""
 
 
 ClientMessageId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
