@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -100,15 +102,11 @@ class SqliteTemplate:
 
 
 @dataclass
-class LiveServer:
-    """An IMP app served by uvicorn in a thread with its own event loop."""
+class Endpoint:
+    """Where a running IMP listens, and clients that talk to it."""
 
-    settings: Settings
     port: int
-    _thread: threading.Thread | None = None
-    _server: uvicorn.Server | None = None
-    _loop: asyncio.AbstractEventLoop | None = None
-    clients: list[httpx.Client] = field(default_factory=list)
+    clients: list[httpx.Client] = field(default_factory=list, kw_only=True)
 
     @property
     def base_url(self) -> str:
@@ -117,6 +115,36 @@ class LiveServer:
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws"
+
+    def client(self) -> httpx.Client:
+        client = httpx.Client(base_url=self.base_url, timeout=15)
+        self.clients.append(client)
+        return client
+
+    def login(self, login: str, password: str | None = None) -> Session:
+        client = self.client()
+        response = client.post(
+            "/api/auth/login", json={"login": login, "password": password or f"{login}-demo"}
+        )
+        assert response.status_code == 200, response.text
+        client.headers["X-CSRF-Token"] = client.cookies["imp_csrf"]
+        return Session(self, client, response.json())
+
+    def close_clients(self) -> None:
+        for client in self.clients:
+            client.close()
+        self.clients.clear()
+
+
+class LiveServer(Endpoint):
+    """An IMP app served by uvicorn in a thread with its own event loop."""
+
+    def __init__(self, settings: Settings, port: int) -> None:
+        super().__init__(port)
+        self.settings = settings
+        self._thread: threading.Thread | None = None
+        self._server: uvicorn.Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def services(self) -> Services:
@@ -151,9 +179,7 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
-        for client in self.clients:
-            client.close()
-        self.clients.clear()
+        self.close_clients()
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
@@ -166,26 +192,76 @@ class LiveServer:
         assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 
-    def client(self) -> httpx.Client:
-        client = httpx.Client(base_url=self.base_url, timeout=15)
-        self.clients.append(client)
-        return client
 
-    def login(self, login: str, password: str | None = None) -> Session:
-        client = self.client()
-        response = client.post(
-            "/api/auth/login", json={"login": login, "password": password or f"{login}-demo"}
+SERVER_COMMAND = [sys.executable, "-c", "from impserver.cli import main; main()"]
+
+
+def settings_environment(settings: Settings, **extra: str) -> dict[str, str]:
+    """``IMP_*`` variables that make ``imp`` read these settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IMP_")}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, (list, dict)):
+            text = json.dumps(value)
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        else:
+            text = str(value)
+        env[f"IMP_{name.upper()}"] = text
+    env.update(extra)
+    return env
+
+
+class ServerProcess(Endpoint):
+    """IMP started as its own process with ``imp run``, as an administrator would."""
+
+    def __init__(self, settings: Settings, port: int, log_path: Path) -> None:
+        super().__init__(port)
+        self.env = settings_environment(
+            settings, IMP_PORT=str(port), IMP_HOST="127.0.0.1", PYTHONUNBUFFERED="1"
         )
-        assert response.status_code == 200, response.text
-        client.headers["X-CSRF-Token"] = client.cookies["imp_csrf"]
-        return Session(self, client, response.json())
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def command(self, *args: str) -> None:
+        """Run another ``imp`` command with this server's settings (e.g. ``demo``)."""
+        subprocess.run([*SERVER_COMMAND, *args], env=self.env, check=True, capture_output=True)
+
+    def start(self) -> ServerProcess:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [*SERVER_COMMAND, "run"], env=self.env, stdout=log, stderr=log
+        )
+        log.close()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{self.base_url}/api/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"imp run did not start:\n{self.log_path.read_text()[-3000:]}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.close_clients()
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
 @dataclass
 class Session:
     """A logged-in employee: HTTP with cookie and CSRF header, and sockets on demand."""
 
-    server: LiveServer
+    server: Endpoint
     http: httpx.Client
     me: dict[str, Any]
 

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 from websockets.sync.client import connect
 
-from tests.harness import LiveServer, Socket
+from tests.harness import Endpoint, Socket
 
 
-def demo_site(server: LiveServer) -> dict[str, Any]:
+def demo_site(server: Endpoint) -> dict[str, Any]:
     admin = server.login("admin")
     return next(
         r for r in admin.http.get("/api/admin/resources").json() if r["name"] == "Demo website"
@@ -23,7 +23,7 @@ def demo_site(server: LiveServer) -> dict[str, Any]:
 
 @dataclass
 class Visitor:
-    server: LiveServer
+    server: Endpoint
     http: httpx.Client
     session: dict[str, Any]
 
@@ -52,7 +52,7 @@ class Visitor:
 
 
 def visit(
-    server: LiveServer,
+    server: Endpoint,
     *,
     key: str | None = None,
     token: str | None = None,

@@ -112,6 +112,7 @@ def run(
         port=settings.port,
         proxy_headers=True,
         ws_ping_interval=None,
+        access_log=settings.access_log,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from impserver.core.db import OutageLog
 from impserver.domains.calls.actions import expire_unanswered
 from impserver.domains.requests.actions import expire_topic_choices
 from impserver.services import Services
@@ -14,13 +15,16 @@ log = logging.getLogger(__name__)
 
 async def run_timers(services: Services) -> None:
     interval = services.settings.timer_interval_seconds
+    outage = OutageLog(log, "timers")
     while True:
         try:
             while await expire_topic_choices(services) > 0:
                 pass
             while await expire_unanswered(services) > 0:
                 pass
-        except Exception:
+        except Exception as exc:
             # A database hiccup must not stop the timers; the due rows are still there.
-            log.exception("topic timer failed; retrying")
+            outage.failed(exc)
+        else:
+            outage.succeeded()
         await asyncio.sleep(interval)

@@ -1,32 +1,41 @@
-"""Two IMP instances sharing one PostgreSQL and one Redis behave as one."""
+"""Two IMP instances, each its own ``imp run`` process, sharing one PostgreSQL and one Redis,
+behave as one."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from impserver.demo import seed_demo
 from tests.api.test_rooms import new_room, send
-from tests.harness import LiveServer, free_port
+from tests.harness import ServerProcess, free_port
 from tests.widget import demo_site, visit
+
+Pair = tuple[ServerProcess, ServerProcess]
 
 
 @pytest.fixture
-def pair(settings_factory: object) -> Iterator[tuple[LiveServer, LiveServer]]:
-    settings = settings_factory("postgres", timer_interval_seconds=0.2)  # type: ignore[operator]
-    first = LiveServer(settings, free_port()).start()
-    second = LiveServer(settings, free_port()).start()
-    first.run(seed_demo(first.services, site_origin="http://shop.example"))
-    yield first, second
-    first.stop()
-    second.stop()
+def pair(settings_factory: object, tmp_path: Path) -> Iterator[Pair]:
+    settings = settings_factory(  # type: ignore[operator]
+        "postgres", timer_interval_seconds=0.2, public_base_url="http://shop.example"
+    )
+    first = ServerProcess(settings, free_port(), tmp_path / "first.log")
+    second = ServerProcess(settings, free_port(), tmp_path / "second.log")
+    first.command("demo")
+    try:
+        first.start()
+        second.start()
+        yield first, second
+    finally:
+        first.stop()
+        second.stop()
 
 
 def test_message_sent_through_one_instance_reaches_a_socket_on_the_other(
-    pair: tuple[LiveServer, LiveServer],
+    pair: Pair,
 ) -> None:
     first, second = pair
     anna = first.login("anna")
@@ -37,7 +46,7 @@ def test_message_sent_through_one_instance_reaches_a_socket_on_the_other(
         assert tab.event("message.created")["message"]["body"] == "через другой экземпляр"
 
 
-def test_topic_timer_fires_once_across_instances(pair: tuple[LiveServer, LiveServer]) -> None:
+def test_topic_timer_fires_once_across_instances(pair: Pair) -> None:
     first, second = pair
     admin = first.login("admin")
     site = demo_site(first)
@@ -56,7 +65,7 @@ def test_topic_timer_fires_once_across_instances(pair: tuple[LiveServer, LiveSer
         assert [h["kind"] for h in history].count("default_queue") == 1
 
 
-def test_accept_race_across_instances_has_one_winner(pair: tuple[LiveServer, LiveServer]) -> None:
+def test_accept_race_across_instances_has_one_winner(pair: Pair) -> None:
     first, second = pair
     visitor = visit(first)
     visitor.pick(next(q["id"] for q in demo_site(first)["queues"] if q["name"] == "Sales"))

@@ -22,6 +22,7 @@ from impserver.channels.models import (
     ChannelDelivery,
 )
 from impserver.core.clock import utcnow
+from impserver.core.db import OutageLog
 from impserver.core.unit_of_work import UnitOfWork
 from impserver.domains.clients.models import Client
 from impserver.domains.requests.events import RequestMessageCreated
@@ -142,10 +143,13 @@ async def deliver_due(
 
 
 async def run_deliveries(services: Services, adapters: dict[str, MessengerAdapter]) -> None:
+    outage = OutageLog(log, "channel deliveries")
     while True:
         try:
             while await deliver_due(services, adapters) > 0:
                 pass
-        except Exception:
-            log.exception("channel delivery loop failed; retrying")
+        except Exception as exc:
+            outage.failed(exc)
+        else:
+            outage.succeeded()
         await asyncio.sleep(services.settings.timer_interval_seconds)

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     public_base_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
+    # One log line per HTTP request; usually the load balancer in front keeps that log already.
+    access_log: bool = False
     # JSON list of RTCIceServer dicts, e.g. [{"urls": "turn:turn.example.com:3478", ...}].
     ice_servers: list[dict[str, Any]] = Field(default_factory=list)
     web_dist: Path | None = None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -62,6 +64,25 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# A new server connection that takes longer than this is treated as unreachable (asyncpg would
+# otherwise wait a minute, holding the request that needed it).
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def _connect_reporting_unreachable(
+    dialect: Dialect, _record: Any, cargs: tuple[Any, ...], cparams: dict[str, Any]
+) -> Any:
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except OSError as exc:
+        # asyncpg lets socket errors (refused, reset, timed out) through as they are; as the
+        # driver's own OperationalError they become a 503, not a 500, and the pool treats them
+        # like any other lost connection.
+        raise dialect.loaded_dbapi.OperationalError(
+            f"cannot connect to the database: {exc}", exc
+        ) from exc
+
+
 def build_engine(settings: Settings) -> AsyncEngine:
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
@@ -69,7 +90,46 @@ def build_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 10})
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        # A connection the database dropped (restart, network cut) is replaced on checkout.
+        pool_pre_ping=True,
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+    )
+    event.listen(engine.sync_engine, "do_connect", _connect_reporting_unreachable)
+    return engine
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not be reached, rather than that a query failed."""
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(
+            exc, OperationalError | InterfaceError
+        )
+    return isinstance(exc, ConnectionError | TimeoutError)
+
+
+class OutageLog:
+    """Logs a background worker's lost database once, not on every retry, and its return."""
+
+    def __init__(self, logger: logging.Logger, worker: str) -> None:
+        self.logger = logger
+        self.worker = worker
+        self.down = False
+
+    def failed(self, exc: BaseException) -> None:
+        if not database_unreachable(exc):
+            self.logger.exception("%s failed; retrying", self.worker)
+        elif not self.down:
+            self.down = True
+            self.logger.warning("%s waiting for the database: %s", self.worker, exc)
+
+    def succeeded(self) -> None:
+        if self.down:
+            self.down = False
+            self.logger.warning("%s: the database is back", self.worker)
 
 
 def build_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -84,9 +84,7 @@ class Database:
                 for event, audience in uow._durable:
                     envelopes.append(await store_event(session, event, audience))
         for event, audience in uow._ephemeral:
-            envelopes.append(
-                Envelope(tuple(sorted(audience.recipients)), render_frame(event, None))
-            )
+            envelopes.append(Envelope(tuple(sorted(audience.recipients)), render_frame(event)))
         for instruction, audience in uow._controls:
             envelopes.append(Envelope(tuple(sorted(audience.recipients)), control=instruction))
         for envelope in envelopes:
@@ -100,9 +98,7 @@ class Database:
     async def publish_ephemeral(self, event: Event, audience: Audience) -> None:
         """Send an event that changes no state (typing) without a transaction."""
         if audience:
-            await self.publish(
-                Envelope(tuple(sorted(audience.recipients)), render_frame(event, None))
-            )
+            await self.publish(Envelope(tuple(sorted(audience.recipients)), render_frame(event)))
 
     async def publish(self, envelope: Envelope) -> None:
         try:

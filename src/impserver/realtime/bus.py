@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -21,6 +23,12 @@ log = logging.getLogger(__name__)
 
 Deliver = Callable[[Envelope], None]
 Resync = Callable[[], Awaitable[None]]
+
+# Envelopes that could not be published are kept to publish later, up to this many; beyond it the
+# oldest go, and other instances' sockets get those only through their resync from the database.
+UNSENT_LIMIT = 10_000
+# Redis is usually close by and quick to come back; a long pause would only delay the catch-up.
+RESUBSCRIBE_BACKOFF_MAX = 2.0
 
 
 class EventBus(Protocol):
@@ -52,6 +60,8 @@ class RedisBus:
         self._resync: Resync | None = None
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
+        self._unsent: deque[Envelope] = deque(maxlen=UNSENT_LIMIT)
+        self._flushing = asyncio.Lock()
 
     async def start(self, deliver: Deliver, resync: Resync) -> None:
         self._deliver = deliver
@@ -63,13 +73,28 @@ class RedisBus:
 
     async def publish(self, envelope: Envelope) -> None:
         try:
+            if self._unsent:
+                await self._publish_unsent()
             await self._redis.publish(self._channel, envelope.encode())
         except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
-            # Local sockets still get it now; other instances catch up from the database when
-            # their subscription is restored.
             log.warning("event bus unavailable, delivering locally only: %s", exc)
+            if envelope.event_id is not None or envelope.control:
+                if len(self._unsent) == self._unsent.maxlen:
+                    log.warning("event bus backlog full; dropping the oldest unsent event")
+                self._unsent.append(envelope)
             if self._deliver is not None:
-                self._deliver(envelope)
+                # Local sockets get it now, but without moving their resume point past events
+                # of other instances that this one is not hearing about: the resync after the
+                # outage replays from there (the client ignores ids it has already seen).
+                self._deliver(dataclasses.replace(envelope, event_id=None))
+
+    async def _publish_unsent(self) -> None:
+        """Publish what failed earlier, oldest first, so other instances hear of it late rather
+        than only on their own resync (which they skip if their subscription never broke)."""
+        async with self._flushing:
+            while self._unsent:
+                await self._redis.publish(self._channel, self._unsent[0].encode())
+                self._unsent.popleft()
 
     async def _listen(self) -> None:
         backoff = 0.2
@@ -79,6 +104,7 @@ class RedisBus:
             try:
                 await pubsub.subscribe(self._channel)
                 self._subscribed.set()
+                await self._publish_unsent()
                 if not first and self._resync is not None:
                     await self._resync()
                 first = False
@@ -100,7 +126,7 @@ class RedisBus:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                backoff = min(backoff * 2, RESUBSCRIBE_BACKOFF_MAX)
 
     async def stop(self) -> None:
         if self._listener is not None:

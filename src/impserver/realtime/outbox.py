@@ -10,7 +10,18 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, delete, func, select
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,7 +39,8 @@ class StoredEvent(Base):
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
     )
     type: Mapped[str] = mapped_column(String(64))
-    # The exact text sent to sockets, serialised once for all recipients.
+    # The event serialised once for all recipients, without its id (known only once inserted):
+    # ``frame_with_id`` puts the id in front when it is sent.
     frame: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
@@ -66,21 +78,28 @@ class Envelope:
         return cls(tuple(data["r"]), data.get("f") or "", data.get("i"), data.get("c"))
 
 
-def render_frame(event: Event, event_id: int | None) -> str:
-    body = event.model_dump(mode="json")
-    if event_id is not None:
-        body = {"id": event_id, **body}
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+def render_frame(event: Event) -> str:
+    return json.dumps(event.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False)
+
+
+def frame_with_id(frame: str, event_id: int) -> str:
+    """``{"type":...}`` → ``{"id":N,"type":...}`` without parsing the frame again."""
+    if frame.startswith('{"id":'):  # stored before frames were kept without their id
+        return frame
+    return f'{{"id":{event_id},{frame[1:]}'
 
 
 async def store_event(session: AsyncSession, event: Event, audience: Audience) -> Envelope:
-    stored = StoredEvent(type=event.type, frame="")
-    session.add(stored)
-    await session.flush()
-    stored.frame = render_frame(event, stored.id)
+    frame = render_frame(event)
+    event_id = await session.scalar(
+        insert(StoredEvent).values(type=event.type, frame=frame).returning(StoredEvent.id)
+    )
+    assert event_id is not None
     recipients = tuple(sorted(audience.recipients))
-    session.add_all(StoredEventRecipient(recipient=r, event_id=stored.id) for r in recipients)
-    return Envelope(recipients=recipients, frame=stored.frame, event_id=stored.id)
+    await session.execute(
+        insert(StoredEventRecipient), [{"recipient": r, "event_id": event_id} for r in recipients]
+    )
+    return Envelope(recipients=recipients, frame=frame_with_id(frame, event_id), event_id=event_id)
 
 
 # Commits on PostgreSQL may become visible out of id order; replaying this far back as well
@@ -111,7 +130,7 @@ async def events_since(session: AsyncSession, recipient: str, last_event_id: int
         .order_by(StoredEvent.id)
         .limit(REPLAY_LIMIT + 1)
     )
-    frames = [(row.id, row.frame) for row in rows]
+    frames = [(row.id, frame_with_id(row.frame, row.id)) for row in rows]
     if len(frames) > REPLAY_LIMIT:
         return Replay([], too_old=True)
     return Replay(frames, too_old=False)

@@ -104,7 +104,9 @@ async def _viewers(session: AsyncSession, request_id: int, state: Snapshot) -> s
     return viewers
 
 
-async def _announce(uow: UnitOfWork, request: ClientRequest, before: Snapshot | None) -> None:
+async def _announce(
+    uow: UnitOfWork, request: ClientRequest, before: Snapshot | None, *, tell_visitor: bool = True
+) -> None:
     await uow.session.flush()
     now_viewers = await _viewers(uow.session, request.id, snapshot(request))
     before_viewers = await _viewers(uow.session, request.id, before) if before else set()
@@ -113,6 +115,8 @@ async def _announce(uow: UnitOfWork, request: ClientRequest, before: Snapshot | 
         uow.emit(RequestUpdated(request=card), Audience.employees(now_viewers))
     if gone := before_viewers - now_viewers:
         uow.emit(RequestRemoved(request_id=request.id), Audience.employees(gone))
+    if not tell_visitor:
+        return
     state = await queries.visitor_state(
         uow.session, request if request.status != STATUS_CLOSED else None
     )
@@ -313,7 +317,13 @@ async def client_sends(
         if is_new:
             await _route_new_request(uow, request, client, resource)
         await _deliver_message(uow, request, message)
-        await _announce(uow, request, None if is_new else before)
+        # Another message in the same request changes its card, not what the visitor sees.
+        await _announce(
+            uow,
+            request,
+            None if is_new else before,
+            tell_visitor=is_new or snapshot(request) != before,
+        )
         return message, request
 
 

@@ -39,29 +39,37 @@ def attachment_read(attachment: Attachment) -> AttachmentRead:
     )
 
 
-async def message_reads(session: AsyncSession, messages: list[Message]) -> list[MessageRead]:
-    """Serialise messages with their authors and attachments in a fixed number of queries."""
+async def message_reads(
+    session: AsyncSession, messages: list[Message], *, known_without_attachments: bool = False
+) -> list[MessageRead]:
+    """Serialise messages with their authors and attachments in a fixed number of queries
+    (fewer when the caller knows the messages carry no files)."""
     ids = [m.id for m in messages]
     attachments: dict[int, list[AttachmentRead]] = defaultdict(list)
-    for attachment in await session.scalars(
-        select(Attachment).where(Attachment.message_id.in_(ids)).order_by(Attachment.id)
-    ):
-        assert attachment.message_id is not None
-        attachments[attachment.message_id].append(attachment_read(attachment))
+    if ids and not known_without_attachments:
+        for attachment in await session.scalars(
+            select(Attachment).where(Attachment.message_id.in_(ids)).order_by(Attachment.id)
+        ):
+            assert attachment.message_id is not None
+            attachments[attachment.message_id].append(attachment_read(attachment))
     employee_ids = {m.author_employee_id for m in messages if m.author_employee_id}
     client_ids = {m.author_client_id for m in messages if m.author_client_id}
-    employee_names: dict[int, str] = {
-        row.id: row.name
-        for row in await session.execute(
-            select(Employee.id, Employee.name).where(Employee.id.in_(employee_ids))
-        )
-    }
-    client_names: dict[int, str] = {
-        row.id: row.display_name
-        for row in await session.execute(
-            select(Client.id, Client.display_name).where(Client.id.in_(client_ids))
-        )
-    }
+    employee_names: dict[int, str] = {}
+    if employee_ids:
+        employee_names = {
+            row.id: row.name
+            for row in await session.execute(
+                select(Employee.id, Employee.name).where(Employee.id.in_(employee_ids))
+            )
+        }
+    client_names: dict[int, str] = {}
+    if client_ids:
+        client_names = {
+            row.id: row.display_name
+            for row in await session.execute(
+                select(Client.id, Client.display_name).where(Client.id.in_(client_ids))
+            )
+        }
     reads = []
     for m in messages:
         if m.author_employee_id:
@@ -145,8 +153,10 @@ async def append_message(
         raise InvalidInput(f"At most {MAX_ATTACHMENTS} files can go with one message.")
     if not body and not attachment_ids and kind == "text":
         raise InvalidInput("The message is empty.")
-    attachments = list(
-        await session.scalars(select(Attachment).where(Attachment.id.in_(attachment_ids)))
+    attachments = (
+        list(await session.scalars(select(Attachment).where(Attachment.id.in_(attachment_ids))))
+        if attachment_ids
+        else []
     )
     usable = {
         a.id
@@ -178,7 +188,8 @@ async def append_message(
     room.last_message_id = message.id
     room.last_message_at = message.created_at or utcnow()
     await session.flush()
-    return (await message_reads(session, [message]))[0], True
+    reads = await message_reads(session, [message], known_without_attachments=not attachment_ids)
+    return reads[0], True
 
 
 async def save_upload(
