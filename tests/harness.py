@@ -26,6 +26,7 @@ import uvicorn
 from websockets.sync.client import ClientConnection, connect
 
 from impserver.app import create_app
+from impserver.cli import serving_options
 from impserver.core.config import Settings
 from impserver.core.migrations import upgrade_database
 from impserver.services import Services
@@ -153,13 +154,9 @@ class LiveServer(Endpoint):
         return app.state.services  # type: ignore[no-any-return, union-attr]
 
     def start(self) -> LiveServer:
+        options = {**serving_options(self.settings), "host": "127.0.0.1", "port": self.port}
         config = uvicorn.Config(
-            create_app(self.settings),
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            ws_ping_interval=None,
-            lifespan="on",
+            create_app(self.settings), **options, log_level="warning", lifespan="on"
         )
         self._server = uvicorn.Server(config)
         self._loop = asyncio.new_event_loop()

@@ -6,7 +6,7 @@ import asyncio
 import getpass
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import typer
 
@@ -106,14 +106,20 @@ def run(
     typer.echo(f"IMP is starting at {settings.public_base_url}")
     if demo_data:
         _print_demo_logins(settings)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        proxy_headers=True,
-        ws_ping_interval=None,
-        access_log=settings.access_log,
-    )
+    uvicorn.run(create_app(settings), **serving_options(settings))
+
+
+def serving_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn serves IMP (the tests' servers use the same)."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "proxy_headers": True,
+        # The gateway sends its own heartbeat, which the browser's code can see and answer.
+        "ws_ping_interval": None,
+        "ws_per_message_deflate": settings.ws_compression,
+        "access_log": settings.access_log,
+    }
 
 
 def main() -> None:

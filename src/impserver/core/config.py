@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     port: int = 8000
     # One log line per HTTP request; usually the load balancer in front keeps that log already.
     access_log: bool = False
+    # permessage-deflate on WebSockets. Off by default: each compressed socket keeps zlib state
+    # of about 40 KB on the server and costs a compression per recipient of every event, while
+    # most frames are small JSON. Worth turning on where bandwidth is dearer than memory (slow
+    # links with heavy co-browsing).
+    ws_compression: bool = False
     # JSON list of RTCIceServer dicts, e.g. [{"urls": "turn:turn.example.com:3478", ...}].
     ice_servers: list[dict[str, Any]] = Field(default_factory=list)
     web_dist: Path | None = None
