@@ -129,6 +129,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(RefuseCrossSiteWrites, public_base_url=settings.public_base_url)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(
+        realtime_routes.SocketEndpoints,
+        handlers={
+            "/ws": realtime_routes.employee_socket,
+            "/ws/widget": widget_api.visitor_socket,
+        },
+    )
     for router in (
         accounts_api.router,
         accounts_api.admin_router,
@@ -138,11 +145,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         requests_api.router,
         clients_api.admin_router,
         widget_api.router,
-        widget_api.socket_router,
         widget_pages.router,
         telegram_api.router,
         calls_api.router,
-        realtime_routes.router,
     ):
         app.include_router(router)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from fastapi import Request, WebSocket
+from fastapi import Request
 
 from impserver.core.config import Settings
 from impserver.core.ratelimit import RateLimiter
@@ -28,11 +28,6 @@ class Services:
     messengers: dict[str, MessengerAdapter] = field(default_factory=dict)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
-    return services
-
-
-def get_ws_services(websocket: WebSocket) -> Services:
-    services: Services = websocket.app.state.services
     return services

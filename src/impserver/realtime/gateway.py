@@ -16,7 +16,7 @@ import contextlib
 import json
 import logging
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +35,40 @@ HELLO_TIMEOUT = 10.0
 PING_FRAME = '{"type":"ping"}'
 
 
+OutboxItem = tuple[int | None, str] | None
+
+
+class Outbox:
+    """Frames waiting for one socket's writer, in order, at most ``limit``.
+
+    An asyncio.Queue would do, but it keeps four deques and an Event for each of thousands of
+    mostly idle sockets; this keeps one deque and, only while the writer waits, one future.
+    """
+
+    __slots__ = ("_items", "_limit", "_waiter")
+
+    def __init__(self, limit: int) -> None:
+        self._items: deque[OutboxItem] = deque()
+        self._limit = limit
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: OutboxItem) -> None:
+        if len(self._items) >= self._limit:
+            raise asyncio.QueueFull
+        self._items.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def get(self) -> OutboxItem:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
+
+
 @dataclass(eq=False)
 class Connection:
     websocket: WebSocket
@@ -46,9 +80,7 @@ class Connection:
     client_id: int | None = None
     last_sent_id: int = 0
     last_received: float = field(default_factory=time.monotonic)
-    outbox: asyncio.Queue[tuple[int | None, str] | None] = field(
-        default_factory=lambda: asyncio.Queue(QUEUE_LIMIT)
-    )
+    outbox: Outbox = field(default_factory=lambda: Outbox(QUEUE_LIMIT))
     closing: bool = False
 
     def offer(self, event_id: int | None, frame: str) -> None:

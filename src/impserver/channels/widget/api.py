@@ -31,7 +31,7 @@ from impserver.domains.rooms.models import Attachment, Message
 from impserver.domains.rooms.schemas import AttachmentRead, MessageCreate, MessageRead
 from impserver.realtime.events import visitor_key
 from impserver.realtime.gateway import Connection
-from impserver.services import Services, get_services, get_ws_services
+from impserver.services import Services, get_services
 
 router = APIRouter(
     prefix="/api/widget",
@@ -39,7 +39,6 @@ router = APIRouter(
     max_body_size=MAX_JSON_BODY_BYTES,
     responses=ERROR_RESPONSES,
 )
-socket_router = APIRouter()
 
 SESSIONS_PER_IP_PER_MINUTE = 30
 MESSAGES_PER_VISITOR_PER_MINUTE = 30
@@ -259,10 +258,8 @@ async def download(
     return file_response(services, attachment)
 
 
-@socket_router.websocket("/ws/widget")
-async def visitor_socket(
-    websocket: WebSocket, services: Services = Depends(get_ws_services)
-) -> None:
+async def visitor_socket(websocket: WebSocket, services: Services) -> None:
+    """The widget's socket (``/ws/widget?token=…``), authenticated by the visitor token."""
     await websocket.accept()
     visitor = await visitor_from_token(services, websocket.query_params.get("token"))
     if visitor is None:
