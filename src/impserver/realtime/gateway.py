@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketState
 
 from impserver.core.config import Settings
 from impserver.core.errors import DomainError
@@ -109,6 +109,25 @@ class Connection:
         await asyncio.sleep(0.5)
         with contextlib.suppress(Exception):
             await self.websocket.close(code, reason)
+
+
+def _parse_command(message: Any) -> tuple[dict[str, Any] | None, str]:
+    """The command object in a received frame, or why there is none.
+
+    Every frame that is not a command gets an answer instead of silence or a dropped socket,
+    so a client with a bug learns what it sent wrong and its other commands keep working.
+    """
+    text = message.get("text")
+    if text is None:
+        return None, "Frames must be JSON text, not binary."
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        # RecursionError: nesting deeper than the parser goes is just as unreadable.
+        return None, "Not JSON."
+    if not isinstance(data, dict):
+        return None, "A command must be a JSON object."
+    return data, ""
 
 
 CommandHandler = Callable[[Connection, dict[str, Any]], Awaitable[None]]
@@ -207,11 +226,12 @@ class Gateway:
         """Run an accepted, authenticated socket until it closes."""
         websocket = connection.websocket
         try:
-            hello = await asyncio.wait_for(websocket.receive_json(), timeout=HELLO_TIMEOUT)
-        except (TimeoutError, WebSocketDisconnect, ValueError, KeyError):
+            first = await asyncio.wait_for(websocket.receive(), timeout=HELLO_TIMEOUT)
+        except (TimeoutError, RuntimeError):
             await self._close(websocket, 4400, "expected hello")
             return
-        if not isinstance(hello, dict) or hello.get("type") != "hello":
+        hello = _parse_command(first)[0] if first["type"] == "websocket.receive" else None
+        if hello is None or hello.get("type") != "hello":
             await self._close(websocket, 4400, "expected hello")
             return
         last_event_id = hello.get("last_event_id")
@@ -273,16 +293,15 @@ class Gateway:
         websocket = connection.websocket
         while True:
             try:
-                message = await websocket.receive_text()
-            except (WebSocketDisconnect, RuntimeError):
+                message = await websocket.receive()
+            except RuntimeError:
+                return
+            if message["type"] == "websocket.disconnect":
                 return
             connection.last_received = time.monotonic()
-            try:
-                data = json.loads(message)
-            except ValueError:
-                connection.offer(None, json.dumps({"type": "error", "detail": "Not JSON."}))
-                continue
-            if not isinstance(data, dict):
+            data, refusal = _parse_command(message)
+            if data is None:
+                connection.offer(None, json.dumps({"type": "error", "detail": refusal}))
                 continue
             kind = data.get("type")
             if kind in ("pong", "ping"):
