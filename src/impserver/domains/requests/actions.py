@@ -40,6 +40,7 @@ from impserver.domains.requests.models import (
 )
 from impserver.domains.resources.models import Group, GroupMember, Queue, QueueAccess, Resource
 from impserver.domains.resources.queries import queue_server_ids
+from impserver.domains.rooms.idempotency import send_idempotently
 from impserver.domains.rooms.messaging import append_message
 from impserver.domains.rooms.models import ROOM_REQUEST, Room, RoomMember
 from impserver.domains.rooms.schemas import MessageAuthor, MessageRead
@@ -286,6 +287,28 @@ async def client_sends(
     meta: dict[str, Any] | None = None,
 ) -> tuple[MessageRead, ClientRequest]:
     """A client's message: joins their open request, or opens a new one (W-1)."""
+    return await send_idempotently(
+        client_message_id,
+        lambda: _client_sends_once(
+            services,
+            client_id,
+            body=body,
+            attachment_ids=attachment_ids,
+            client_message_id=client_message_id,
+            meta=meta,
+        ),
+    )
+
+
+async def _client_sends_once(
+    services: Services,
+    client_id: int,
+    *,
+    body: str,
+    attachment_ids: list[int] | None,
+    client_message_id: str | None,
+    meta: dict[str, Any] | None,
+) -> tuple[MessageRead, ClientRequest]:
     async with services.db.transaction() as uow:
         client = await uow.session.get(Client, client_id)
         if client is None:
@@ -603,6 +626,29 @@ async def transfer_to_specialist(
 
 
 async def employee_replies(
+    services: Services,
+    actor: Employee,
+    request_id: int,
+    *,
+    body: str,
+    attachment_ids: list[int],
+    client_message_id: str | None,
+) -> tuple[MessageRead, bool]:
+    """An employee's reply to the client; a retry with the same id returns the first one."""
+    return await send_idempotently(
+        client_message_id,
+        lambda: _employee_replies_once(
+            services,
+            actor,
+            request_id,
+            body=body,
+            attachment_ids=attachment_ids,
+            client_message_id=client_message_id,
+        ),
+    )
+
+
+async def _employee_replies_once(
     services: Services,
     actor: Employee,
     request_id: int,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 
 from impserver.core.clock import utcnow
 from impserver.core.errors import Forbidden, InvalidInput, NotFound
@@ -22,6 +21,7 @@ from impserver.domains.rooms.events import (
     RoomUpdated,
     Typing,
 )
+from impserver.domains.rooms.idempotency import send_idempotently
 from impserver.domains.rooms.messaging import append_message, message_reads
 from impserver.domains.rooms.models import (
     ROOM_DIRECT,
@@ -171,14 +171,9 @@ async def post_message(
     services: Services, actor: Employee, room_id: int, data: MessageCreate
 ) -> tuple[MessageRead, bool]:
     """Send a message; a retry with the same ``client_message_id`` returns the first one."""
-    try:
-        return await _post_message_once(services, actor, room_id, data)
-    except IntegrityError:
-        if not data.client_message_id:
-            raise
-        # Two copies of one send raced past the duplicate check (PostgreSQL: separate
-        # transactions); the other copy committed, so this retry finds it and emits nothing.
-        return await _post_message_once(services, actor, room_id, data)
+    return await send_idempotently(
+        data.client_message_id, lambda: _post_message_once(services, actor, room_id, data)
+    )
 
 
 async def _post_message_once(
