@@ -117,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await services.gateway.stop()
             if isinstance(services.limiter, RedisRateLimiter):
                 await services.limiter.close()
-            await services.db.engine.dispose()
+            await services.db.close()
 
     app = FastAPI(
         title="IMP — Instant Messaging Platform",

@@ -27,7 +27,7 @@ def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]])
         try:
             return await work(services)
         finally:
-            await services.db.engine.dispose()
+            await services.db.close()
 
     return asyncio.run(main())
 

@@ -9,15 +9,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from impserver.core.db import OutageLog, database_unreachable
 from impserver.realtime.bus import EventBus
 from impserver.realtime.events import Audience, Event
-from impserver.realtime.outbox import Envelope, render_frame, store_event
+from impserver.realtime.outbox import Envelope, StoredEvent, render_frame, store_event
 
 log = logging.getLogger(__name__)
 _Row = TypeVar("_Row")
+
+# How often to ask, while the database is still out of reach, whether an in-doubt commit happened:
+# soon enough that live sockets hear of it about when the database is back.
+SETTLE_BACKOFF_MAX = 1.0
 
 
 @dataclass
@@ -54,6 +59,23 @@ class UnitOfWork:
         return query
 
 
+@dataclass
+class _InDoubtCommit:
+    """A transaction whose COMMIT was sent but whose answer never came: it may have happened."""
+
+    # One of its stored events: they are all in the log if it committed, and none is if not.
+    event_id: int
+    # What would have been published after it (its events, its gateway instructions).
+    envelopes: list[Envelope]
+    after_commit: list[Callable[[], Awaitable[None]]]
+
+
+def _commit_outcome_unknown(exc: BaseException) -> bool:
+    """Whether a failed COMMIT may still have happened: the connection was lost (or the commit
+    abandoned) after it was sent, rather than the database refusing it."""
+    return database_unreachable(exc) or isinstance(exc, asyncio.CancelledError)
+
+
 class Database:
     def __init__(
         self,
@@ -67,6 +89,8 @@ class Database:
         # SQLite allows one writer; serialising our own write transactions avoids "database is
         # locked" errors when a read-then-write transaction would otherwise race another writer.
         self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._in_doubt: list[_InDoubtCommit] = []
+        self._settling: asyncio.Task[None] | None = None
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -79,21 +103,85 @@ class Database:
         envelopes: list[Envelope] = []
         async with lock, self.sessionmaker() as session:
             uow = UnitOfWork(session)
-            async with session.begin():
-                yield uow
-                for event, audience in uow._durable:
-                    envelopes.append(await store_event(session, event, audience))
+            committing = False
+            try:
+                async with session.begin():
+                    yield uow
+                    for event, audience in uow._durable:
+                        envelopes.append(await store_event(session, event, audience))
+                    committing = True
+            except BaseException as exc:
+                # The caller still fails (a 503 for a request), but if the commit did happen its
+                # events must not wait for each socket's next reconnect. Only a transaction with
+                # stored events can be told apart later; without them there is nothing to look up.
+                if committing and envelopes and _commit_outcome_unknown(exc):
+                    self._settle_later(
+                        _InDoubtCommit(
+                            event_id=envelopes[0].event_id or 0,
+                            envelopes=envelopes + _control_envelopes(uow),
+                            after_commit=list(uow._after_commit),
+                        )
+                    )
+                raise
         for event, audience in uow._ephemeral:
             envelopes.append(Envelope(tuple(sorted(audience.recipients)), render_frame(event)))
-        for instruction, audience in uow._controls:
-            envelopes.append(Envelope(tuple(sorted(audience.recipients)), control=instruction))
+        envelopes.extend(_control_envelopes(uow))
         for envelope in envelopes:
             await self.publish(envelope)
-        for callback in uow._after_commit:
+        await _run_after_commit(uow._after_commit)
+
+    def _settle_later(self, commit: _InDoubtCommit) -> None:
+        log.warning(
+            "commit of event %s may or may not have happened; will find out", commit.event_id
+        )
+        self._in_doubt.append(commit)
+        if self._settling is None or self._settling.done():
+            self._settling = asyncio.get_running_loop().create_task(
+                self._settle(), name="in-doubt-commits"
+            )
+
+    async def _settle(self) -> None:
+        """Once the database answers again, look up whether each in-doubt commit happened, and
+        publish what those that did would have published. It goes out on the bus like any event,
+        so sockets on every instance get it, not only this one's."""
+        outage = OutageLog(log, "settling in-doubt commits")
+        delay = 0.2
+        while self._in_doubt:
+            await asyncio.sleep(delay)
+            pending = list(self._in_doubt)
             try:
-                await callback()
-            except Exception:
-                log.exception("after-commit callback failed")
+                async with self.read() as session:
+                    found = set(
+                        await session.scalars(
+                            select(StoredEvent.id).where(
+                                StoredEvent.id.in_([c.event_id for c in pending])
+                            )
+                        )
+                    )
+            except Exception as exc:
+                outage.failed(exc)
+                delay = min(delay * 2, SETTLE_BACKOFF_MAX)
+                continue
+            outage.succeeded()
+            # A COMMIT that reached the server is done well within the time it takes to notice
+            # the lost connection and connect again, and one that did not is rolled back with
+            # that connection; so the answer is taken as final. (A commit held up for longer,
+            # e.g. by a synchronous standby, reaches sockets on their next resume, as before.)
+            del self._in_doubt[: len(pending)]
+            for commit in pending:
+                if commit.event_id not in found:
+                    continue
+                log.warning("the commit of event %s did happen; publishing it", commit.event_id)
+                for envelope in commit.envelopes:
+                    await self.publish(envelope)
+                await _run_after_commit(commit.after_commit)
+
+    async def close(self) -> None:
+        if self._settling is not None:
+            self._settling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._settling
+        await self.engine.dispose()
 
     async def publish_ephemeral(self, event: Event, audience: Audience) -> None:
         """Send an event that changes no state (typing) without a transaction."""
@@ -106,3 +194,18 @@ class Database:
         except Exception:
             # The event is in the database; clients receive it on their next resume.
             log.exception("publishing event %s failed", envelope.event_id)
+
+
+def _control_envelopes(uow: UnitOfWork) -> list[Envelope]:
+    return [
+        Envelope(tuple(sorted(audience.recipients)), control=instruction)
+        for instruction, audience in uow._controls
+    ]
+
+
+async def _run_after_commit(callbacks: list[Callable[[], Awaitable[None]]]) -> None:
+    for callback in callbacks:
+        try:
+            await callback()
+        except Exception:
+            log.exception("after-commit callback failed")
