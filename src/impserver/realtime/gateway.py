@@ -235,6 +235,8 @@ class Gateway:
             await self._close(websocket, 4400, "expected hello")
             return
         last_event_id = hello.get("last_event_id")
+        # This frame lives as long as the socket: keep only what it needs.
+        del first, hello
         self._by_recipient[connection.recipient].add(connection)
         for callback in self.on_connect:
             try:
