@@ -131,6 +131,14 @@ class Deployment:
         if self.postgres and self.database:
             psql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server processes have used so far."""
+        total = 0
+        for process in self.processes:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+        return total / os.sysconf("SC_CLK_TCK")
+
     def memory(self, index: int = 0) -> int:
         """Resident memory of one server process, in bytes."""
         status = Path(f"/proc/{self.processes[index].pid}/status").read_text()
@@ -475,6 +483,7 @@ class RunResult:
     p99: float
     max: float
     ack_p99: float
+    cpu_ms_per_message: float
     errors: dict[str, int]
 
     @property
@@ -534,6 +543,7 @@ async def run_rate(population: Population, rate: float, seconds: float) -> RunRe
     global _next_seq
     pending: set[asyncio.Task[None]] = set()
     sent = 0
+    cpu_before = population.deployment.cpu_seconds()
     started = time.perf_counter()
     while (elapsed := time.perf_counter() - started) < seconds:
         due = int(elapsed * rate)
@@ -552,6 +562,7 @@ async def run_rate(population: Population, rate: float, seconds: float) -> RunRe
     while RECORDER.missing() and time.monotonic() < drain_deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.1)
     latencies = RECORDER.latencies_ms
+    cpu = population.deployment.cpu_seconds() - cpu_before
     return RunResult(
         rate=rate,
         seconds=seconds,
@@ -564,22 +575,26 @@ async def run_rate(population: Population, rate: float, seconds: float) -> RunRe
         p99=percentile(latencies, 0.99),
         max=max(latencies, default=float("nan")),
         ack_p99=percentile(RECORDER.ack_ms, 0.99),
+        cpu_ms_per_message=cpu * 1000 / max(1, len(RECORDER.acknowledged)),
         errors=dict(RECORDER.errors),
     )
 
 
 def print_runs(title: str, runs: list[RunResult]) -> None:
     print(f"\n{title}")
-    print(
-        f"  {'rate/s':>7} {'sent':>7} {'acked':>7} {'delivered':>9} {'lost':>5} "
-        f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7} {'ack p99':>8}  errors"
-    )
+    columns = "rate/s sent acked delivered lost p50_ms p95_ms p99_ms max_ms ack_p99 cpu_ms/msg"
+    print("  " + " ".join(f"{c:>10}" for c in columns.split()) + "  errors")
     for r in runs:
-        print(
-            f"  {r.rate:>7.0f} {r.sent:>7} {r.acknowledged:>7} {r.deliveries:>9} {r.missing:>5} "
-            f"{r.p50:>7.1f} {r.p95:>7.1f} {r.p99:>7.1f} {r.max:>7.1f} {r.ack_p99:>8.1f}  "
-            f"{r.errors or '-'}"
-        )
+        cells = [
+            f"{r.rate:.0f}",
+            r.sent,
+            r.acknowledged,
+            r.deliveries,
+            r.missing,
+            *(f"{v:.1f}" for v in (r.p50, r.p95, r.p99, r.max, r.ack_p99)),
+            f"{r.cpu_ms_per_message:.2f}",
+        ]
+        print("  " + " ".join(f"{c:>10}" for c in cells) + f"  {r.errors or '-'}")
 
 
 async def delivery(population: Population, rate: float, seconds: float) -> RunResult:
