@@ -4,29 +4,14 @@ from __future__ import annotations
 
 import gzip
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
-import pytest
 
-from impserver.demo import seed_demo
-from tests.harness import LiveServer, free_port
+from tests.harness import LiveServer
 
 LOADER_BUDGET = 5 * 1024
 WIDGET_UI_BUDGET = 60 * 1024
-
-
-@pytest.fixture
-def built(settings_factory: object) -> Iterator[LiveServer]:
-    """IMP serving the real build in web/dist (``make test`` builds it first)."""
-    settings = settings_factory("sqlite", web_dist=None)  # type: ignore[operator]
-    if not (settings.resolved_web_dist / "widget.html").is_file():
-        pytest.fail("web/dist is not built; run `make web`")
-    live = LiveServer(settings, free_port()).start()
-    live.run(seed_demo(live.services, site_origin="http://shop.example"))
-    yield live
-    live.stop()
 
 
 @dataclass
