@@ -197,7 +197,11 @@ SESSIONS: list[aiohttp.ClientSession] = []
 def new_http(base_url: str) -> aiohttp.ClientSession:
     session = aiohttp.ClientSession(
         base_url=base_url,
-        connector=aiohttp.TCPConnector(local_addr=(source_address(), 0), limit=0),
+        # Below uvicorn's 5 s keep-alive, so an idle connection is never reused just as the
+        # server closes it.
+        connector=aiohttp.TCPConnector(
+            local_addr=(source_address(), 0), limit=0, keepalive_timeout=3
+        ),
         # IMP's cookies are set for a numeric host, which a browser accepts too.
         cookie_jar=aiohttp.CookieJar(unsafe=True),
         timeout=aiohttp.ClientTimeout(total=60),
