@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 QUEUE_LIMIT = 2000
 HELLO_TIMEOUT = 10.0
 PING_FRAME = '{"type":"ping"}'
+HEARTBEAT_SLICES = 20
 
 
 OutboxItem = tuple[int | None, str] | None
@@ -82,6 +84,8 @@ class Connection:
     last_received: float = field(default_factory=time.monotonic)
     outbox: Outbox = field(default_factory=lambda: Outbox(QUEUE_LIMIT))
     closing: bool = False
+    # Which of the heartbeat's slices this socket is pinged in (spread at random).
+    heartbeat_slice: int = field(default_factory=lambda: random.randrange(HEARTBEAT_SLICES))
 
     def offer(self, event_id: int | None, frame: str) -> None:
         if self.closing:
@@ -342,11 +346,17 @@ class Gateway:
     # -- liveness --------------------------------------------------------------------------
 
     async def _heartbeat_loop(self) -> None:
+        # Each socket is pinged once per ws_ping_seconds, but a slice of them at a time: pinging
+        # thousands at once (and reading their pongs) would stall every delivery of that moment.
+        tick = 0
         while True:
-            await asyncio.sleep(self.settings.ws_ping_seconds)
+            await asyncio.sleep(self.settings.ws_ping_seconds / HEARTBEAT_SLICES)
+            tick = (tick + 1) % HEARTBEAT_SLICES
             now = time.monotonic()
             wall = time.time()
             for connection in self.connections():
+                if connection.heartbeat_slice != tick:
+                    continue
                 if now - connection.last_received > self.settings.ws_dead_after_seconds:
                     connection.close_soon(4408, "no heartbeat")
                     continue
