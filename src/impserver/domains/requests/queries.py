@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TypeVar
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +27,27 @@ from impserver.domains.requests.schemas import (
 from impserver.domains.resources.models import Queue, QueueAccess, Resource
 from impserver.domains.rooms.messaging import message_reads
 from impserver.domains.rooms.models import Message, Room
+
+_Model = TypeVar("_Model", Client, Resource, Queue, Room)
+
+
+async def _by_id(
+    session: AsyncSession, model: type[_Model], ids: Iterable[int]
+) -> dict[int, _Model]:
+    """Rows by id, taking those the session already holds as they are (in a transaction that
+    just changed them, they are the current state) and querying only for the rest."""
+    found: dict[int, _Model] = {}
+    missing = []
+    for row_id in set(ids):
+        held = session.identity_map.get(session.identity_key(model, row_id))
+        if held is not None:
+            found[row_id] = held
+        else:
+            missing.append(row_id)
+    if missing:
+        for row in await session.scalars(select(model).where(model.id.in_(missing))):
+            found[row.id] = row
+    return found
 
 
 def browser_of(user_agent: str) -> str:
@@ -52,20 +76,9 @@ async def cards(
 ) -> list[RequestCard]:
     if not requests:
         return []
-    clients = {
-        c.id: c
-        for c in await session.scalars(
-            select(Client).where(Client.id.in_({r.client_id for r in requests}))
-        )
-    }
-    resources = {
-        r.id: r
-        for r in await session.scalars(
-            select(Resource).where(Resource.id.in_({r.resource_id for r in requests}))
-        )
-    }
-    queue_ids = {r.queue_id for r in requests if r.queue_id}
-    queues = {q.id: q for q in await session.scalars(select(Queue).where(Queue.id.in_(queue_ids)))}
+    clients = await _by_id(session, Client, (r.client_id for r in requests))
+    resources = await _by_id(session, Resource, (r.resource_id for r in requests))
+    queues = await _by_id(session, Queue, (r.queue_id for r in requests if r.queue_id))
     assignee_ids = {r.assignee_id for r in requests if r.assignee_id}
     names = {
         row.id: row.name
@@ -73,12 +86,7 @@ async def cards(
             select(Employee.id, Employee.name).where(Employee.id.in_(assignee_ids))
         )
     }
-    rooms = {
-        room.id: room
-        for room in await session.scalars(
-            select(Room).where(Room.id.in_({r.room_id for r in requests}))
-        )
-    }
+    rooms = await _by_id(session, Room, (r.room_id for r in requests))
     # The preview is what a person wrote last, not a system notice.
     last_ids = list(
         await session.scalars(
