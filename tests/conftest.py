@@ -52,6 +52,9 @@ def settings_factory(
             "web_dist": tmp_path / "no-dist",
             "ws_ping_seconds": 1.0,
             "ws_dead_after_seconds": 5.0,
+            # Real Argon2, at its lowest cost: the suite hashes and checks thousands of passwords.
+            "password_hash_time_cost": 1,
+            "password_hash_memory_kib": 1024,
         }
         if backend == "postgres":
             database: PostgresDatabase = request.getfixturevalue("postgres_database")

@@ -21,6 +21,7 @@ from impserver.core.db import build_engine, build_sessionmaker
 from impserver.core.errors import install_error_handlers
 from impserver.core.http import RefuseCrossSiteWrites, SecurityHeaders
 from impserver.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from impserver.core.security import configure_password_hashing
 from impserver.core.storage import LocalFileStorage
 from impserver.core.unit_of_work import Database
 from impserver.domains.accounts import api as accounts_api
@@ -45,6 +46,7 @@ MAINTENANCE_INTERVAL_SECONDS = 600
 
 
 def build_services(settings: Settings) -> Services:
+    configure_password_hashing(settings.password_hash_time_cost, settings.password_hash_memory_kib)
     engine = build_engine(settings)
     bus: EventBus
     limiter: RateLimiter

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 
 from impserver.realtime.gateway import Outbox
+
+T = TypeVar("T")
+
+
+def run(scenario: Coroutine[Any, Any, T]) -> T:
+    """Run on a loop of its own, in its own thread: another test in this worker may have left
+    a loop running in the main thread (Playwright's does)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, scenario).result(timeout=10)
 
 
 def test_frames_come_out_in_the_order_they_went_in() -> None:
@@ -17,7 +29,7 @@ def test_frames_come_out_in_the_order_they_went_in() -> None:
         outbox.put_nowait(None)
         return [await outbox.get() for _ in range(4)]
 
-    assert asyncio.run(scenario()) == [(0, "frame 0"), (1, "frame 1"), (2, "frame 2"), None]
+    assert run(scenario()) == [(0, "frame 0"), (1, "frame 1"), (2, "frame 2"), None]
 
 
 def test_a_waiting_writer_wakes_for_the_next_frame() -> None:
@@ -29,7 +41,7 @@ def test_a_waiting_writer_wakes_for_the_next_frame() -> None:
         outbox.put_nowait((7, "late"))
         return await asyncio.wait_for(writer, 1)
 
-    assert asyncio.run(scenario()) == (7, "late")
+    assert run(scenario()) == (7, "late")
 
 
 def test_a_full_outbox_refuses_more_and_a_cancelled_writer_leaves_it_usable() -> None:
@@ -45,4 +57,4 @@ def test_a_full_outbox_refuses_more_and_a_cancelled_writer_leaves_it_usable() ->
             outbox.put_nowait((3, "c"))
         return [await outbox.get(), await outbox.get()]
 
-    assert asyncio.run(scenario()) == [(1, "a"), (2, "b")]
+    assert run(scenario()) == [(1, "a"), (2, "b")]

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
 
     session_idle_hours: float = 12.0
     session_max_days: float = 30.0
+    # Argon2 cost of new password hashes (argon2-cffi's defaults: 3 passes over 64 MiB).
+    password_hash_time_cost: int = Field(default=3, ge=1, le=50)
+    password_hash_memory_kib: int = Field(default=65536, ge=1024, le=4 * 1024 * 1024)
     login_attempts_per_login: int = 5
     login_attempts_per_ip: int = 30
     login_window_seconds: int = 900

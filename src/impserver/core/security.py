@@ -17,7 +17,18 @@ _hasher = PasswordHasher()
 
 # Verifying against this when the login is unknown keeps the response time the same, so that
 # timing does not reveal which logins exist.
-_DUMMY_HASH = _hasher.hash("not a real password")
+_dummy_hash = _hasher.hash("not a real password")
+
+
+def configure_password_hashing(time_cost: int, memory_kib: int) -> None:
+    """Set Argon2's cost for new hashes (a stored hash is verified with the cost it was made
+    with). The defaults are argon2-cffi's, RFC 9106's low-memory choice; the test suite, which
+    hashes thousands of throwaway passwords, lowers them."""
+    global _hasher, _dummy_hash
+    if (time_cost, memory_kib) == (_hasher.time_cost, _hasher.memory_cost):
+        return
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+    _dummy_hash = _hasher.hash("not a real password")
 
 
 def hash_password(password: str) -> str:
@@ -26,7 +37,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
