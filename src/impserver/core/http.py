@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+from fastapi import APIRouter
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -47,6 +48,18 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     429: {"model": ErrorRead, "description": "Too many requests; try again after Retry-After"},
     503: {"model": ErrorRead, "description": "The database cannot be reached right now"},
 }
+
+# Ids are 32-bit integer columns: a larger number names nothing, and is answered as such rather
+# than sent to the database (where it would not fit the column).
+LARGEST_ID = 2**31 - 1
+
+
+def api_router(prefix: str, tag: str) -> APIRouter:
+    """A router of the HTTP API: JSON bodies held to MAX_JSON_BODY_BYTES, refusals documented."""
+    return APIRouter(
+        prefix=prefix, tags=[tag], max_body_size=MAX_JSON_BODY_BYTES, responses=ERROR_RESPONSES
+    )
+
 
 NUL_MESSAGE = "text cannot contain the NUL character (U+0000)"
 

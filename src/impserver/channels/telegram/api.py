@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 from aiogram.types import Update
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import Depends, Header, Request
 from pydantic import ValidationError
 
 from impserver.core.errors import Forbidden, InvalidInput, NotFound
-from impserver.core.http import ERROR_RESPONSES, MAX_JSON_BODY_BYTES
+from impserver.core.http import LARGEST_ID, api_router
 from impserver.domains.resources.models import KIND_TELEGRAM, Resource
 from impserver.services import Services, get_services
 
-router = APIRouter(
-    prefix="/api/channels/telegram",
-    tags=["channels"],
-    max_body_size=MAX_JSON_BODY_BYTES,
-    responses=ERROR_RESPONSES,
-)
+router = api_router("/api/channels/telegram", "channels")
 
-# Ids are 32-bit integer columns: a larger number names no bot.
-LARGEST_ID = 2**31 - 1
 UPDATE_BODY = {
     "required": True,
     "content": {"application/json": {"schema": {"type": "object"}}},

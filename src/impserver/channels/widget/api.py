@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, WebSocket
+from fastapi import Depends, Query, Request, Response, WebSocket
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from impserver.channels.widget.visitors import (
     visitor_token,
 )
 from impserver.core.errors import Forbidden, NotAuthenticated, NotFound
-from impserver.core.http import ERROR_RESPONSES, MAX_JSON_BODY_BYTES, UPLOAD_BODY_BYTES, InputModel
+from impserver.core.http import UPLOAD_BODY_BYTES, InputModel, api_router
 from impserver.domains.clients import actions as client_actions
 from impserver.domains.requests import actions, queries
 from impserver.domains.requests.models import ClientRequest
@@ -33,12 +33,7 @@ from impserver.realtime.events import visitor_key
 from impserver.realtime.gateway import Connection
 from impserver.services import Services, get_services
 
-router = APIRouter(
-    prefix="/api/widget",
-    tags=["widget"],
-    max_body_size=MAX_JSON_BODY_BYTES,
-    responses=ERROR_RESPONSES,
-)
+router = api_router("/api/widget", "widget")
 
 SESSIONS_PER_IP_PER_MINUTE = 30
 MESSAGES_PER_VISITOR_PER_MINUTE = 30

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import Depends, Request, Response, status
 
-from impserver.core.http import ERROR_RESPONSES, MAX_JSON_BODY_BYTES
+from impserver.core.http import api_router
 from impserver.domains.accounts import actions, queries
 from impserver.domains.accounts.auth import (
     CSRF_COOKIE,
@@ -27,15 +27,8 @@ from impserver.domains.accounts.schemas import (
 )
 from impserver.services import Services, get_services
 
-router = APIRouter(
-    prefix="/api", tags=["accounts"], max_body_size=MAX_JSON_BODY_BYTES, responses=ERROR_RESPONSES
-)
-admin_router = APIRouter(
-    prefix="/api/admin",
-    tags=["administration"],
-    max_body_size=MAX_JSON_BODY_BYTES,
-    responses=ERROR_RESPONSES,
-)
+router = api_router("/api", "accounts")
+admin_router = api_router("/api/admin", "administration")
 
 
 def client_ip(request: Request) -> str:

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel, ConfigDict
 
 from impserver.channels.widget.visitors import Visitor, current_visitor
 from impserver.core.errors import Forbidden, InvalidInput, NotFound
-from impserver.core.http import ERROR_RESPONSES, MAX_JSON_BODY_BYTES
+from impserver.core.http import LARGEST_ID, api_router
 from impserver.domains.accounts.auth import current_employee
 from impserver.domains.accounts.models import Employee
 from impserver.domains.calls import actions
@@ -17,12 +17,7 @@ from impserver.domains.calls.schemas import CallConfig, CallInvite, CallRead
 from impserver.realtime.gateway import Connection, Gateway
 from impserver.services import Services, get_services
 
-router = APIRouter(
-    prefix="/api", tags=["calls"], max_body_size=MAX_JSON_BODY_BYTES, responses=ERROR_RESPONSES
-)
-
-# Ids are 32-bit integer columns: a larger number names no call.
-LARGEST_ID = 2**31 - 1
+router = api_router("/api", "calls")
 
 
 class CallResponse(BaseModel):

@@ -2,23 +2,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from impserver.core.http import ERROR_RESPONSES, MAX_JSON_BODY_BYTES
+from impserver.core.http import api_router
 from impserver.domains.accounts.auth import current_admin
 from impserver.domains.accounts.models import Employee
 from impserver.domains.clients.models import Client
 from impserver.domains.resources.models import Resource
 from impserver.services import Services, get_services
 
-admin_router = APIRouter(
-    prefix="/api/admin",
-    tags=["administration"],
-    max_body_size=MAX_JSON_BODY_BYTES,
-    responses=ERROR_RESPONSES,
-)
+admin_router = api_router("/api/admin", "administration")
 
 
 class BlockedClient(BaseModel):

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 from sqlalchemy import select
 
-from impserver.core.http import ERROR_RESPONSES, MAX_JSON_BODY_BYTES
+from impserver.core.http import api_router
 from impserver.domains.accounts.auth import current_employee
 from impserver.domains.accounts.models import Employee
 from impserver.domains.clients import actions as client_actions
@@ -25,9 +25,7 @@ from impserver.domains.rooms.messaging import history_page
 from impserver.domains.rooms.schemas import MessageCreate, MessageRead
 from impserver.services import Services, get_services
 
-router = APIRouter(
-    prefix="/api", tags=["requests"], max_body_size=MAX_JSON_BODY_BYTES, responses=ERROR_RESPONSES
-)
+router = api_router("/api", "requests")
 
 
 @router.get("/requests/queue", response_model=list[RequestCard])

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
-from impserver.core.http import ERROR_RESPONSES, MAX_JSON_BODY_BYTES
+from impserver.core.http import api_router
 from impserver.domains.accounts.auth import current_admin, current_employee
 from impserver.domains.accounts.models import Employee
 from impserver.domains.resources import actions, queries
@@ -22,15 +22,8 @@ from impserver.domains.resources.schemas import (
 )
 from impserver.services import Services, get_services
 
-router = APIRouter(
-    prefix="/api", tags=["resources"], max_body_size=MAX_JSON_BODY_BYTES, responses=ERROR_RESPONSES
-)
-admin_router = APIRouter(
-    prefix="/api/admin",
-    tags=["administration"],
-    max_body_size=MAX_JSON_BODY_BYTES,
-    responses=ERROR_RESPONSES,
-)
+router = api_router("/api", "resources")
+admin_router = api_router("/api/admin", "administration")
 
 
 @router.get("/queues", response_model=list[ServedQueueRead])

@@ -4,14 +4,14 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.requests import ClientDisconnect
 from starlette.types import Message
 
 from impserver.core.errors import DomainError, Forbidden, InvalidInput, NotFound, PayloadTooLarge
-from impserver.core.http import ERROR_RESPONSES, MAX_JSON_BODY_BYTES, UPLOAD_BODY_BYTES, Text
+from impserver.core.http import LARGEST_ID, UPLOAD_BODY_BYTES, Text, api_router
 from impserver.domains.accounts.auth import current_employee
 from impserver.domains.accounts.models import Employee
 from impserver.domains.rooms import access, actions, queries
@@ -34,9 +34,7 @@ from impserver.domains.rooms.search import SearchResults, search
 from impserver.realtime.gateway import Connection, Gateway
 from impserver.services import Services, get_services
 
-router = APIRouter(
-    prefix="/api", tags=["rooms"], max_body_size=MAX_JSON_BODY_BYTES, responses=ERROR_RESPONSES
-)
+router = api_router("/api", "rooms")
 
 
 @router.get("/rooms", response_model=list[RoomRead])
@@ -274,8 +272,6 @@ async def download_file(
     return file_response(services, attachment)
 
 
-# Ids are 32-bit integer columns: a larger number names no room.
-LARGEST_ID = 2**31 - 1
 # The workspace announces typing at most once every 3 seconds per room. Frames beyond these
 # limits are dropped without a reply: typing is best-effort, and an error frame for each one
 # would add to the very flood it answers.
