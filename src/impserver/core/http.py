@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -59,6 +59,17 @@ def api_router(prefix: str, tag: str) -> APIRouter:
     return APIRouter(
         prefix=prefix, tags=[tag], max_body_size=MAX_JSON_BODY_BYTES, responses=ERROR_RESPONSES
     )
+
+
+def client_ip(request: Request) -> str:
+    """The address a request came from: what the per-address rate limits count, and what a
+    session records.
+
+    uvicorn serves IMP with proxy headers on (cli.serving_options), so behind a proxy it trusts
+    (uvicorn's forwarded_allow_ips, 127.0.0.1 unless set) this is the address the proxy names in
+    X-Forwarded-For rather than the proxy's own. Empty when the peer is not known.
+    """
+    return request.client.host if request.client else ""
 
 
 NUL_MESSAGE = "text cannot contain the NUL character (U+0000)"

@@ -17,7 +17,7 @@ from impserver.channels.widget.visitors import (
     visitor_token,
 )
 from impserver.core.errors import Forbidden, NotAuthenticated, NotFound
-from impserver.core.http import UPLOAD_BODY_BYTES, InputModel, api_router
+from impserver.core.http import UPLOAD_BODY_BYTES, InputModel, api_router, client_ip
 from impserver.domains.clients import actions as client_actions
 from impserver.domains.requests import actions, queries
 from impserver.domains.requests.models import ClientRequest
@@ -75,10 +75,6 @@ class Conversation(BaseModel):
     request: VisitorRequestState | None
     messages: list[MessageRead]
     has_older: bool = Field(default=False)
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
 
 
 async def _session_payload(services: Services, visitor: Visitor, token: str) -> WidgetSession:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import Depends, Request, Response, status
 
-from impserver.core.http import api_router
+from impserver.core.http import api_router, client_ip
 from impserver.domains.accounts import actions, queries
 from impserver.domains.accounts.auth import (
     CSRF_COOKIE,
@@ -29,10 +29,6 @@ from impserver.services import Services, get_services
 
 router = api_router("/api", "accounts")
 admin_router = api_router("/api/admin", "administration")
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
 
 
 @router.post("/auth/login", response_model=MeRead)
