@@ -6,7 +6,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from impserver.demo import seed_demo
 from tests.harness import LiveServer, free_port
@@ -26,12 +33,23 @@ CHROMIUM_ARGS = [
     "--auto-select-desktop-capture-source=Entire screen",
     "--auto-accept-this-tab-capture",
 ]
+# How long a step waits for the page (an action, a navigation, an expect) before it fails. Most
+# steps wait on the server: a round trip, an event over the socket. On a machine busy with the
+# rest of the suite running in parallel these can take several seconds, past Playwright's own
+# 5 s default for expect; a step that works still ends as soon as it holds.
+WAIT_MS = 15_000
 
 
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
+
+
+@pytest.fixture(scope="session", autouse=True)
+def patient_expect() -> None:
+    """expect() has a default of its own, which a context's default timeout does not change."""
+    expect.set_options(timeout=WAIT_MS)
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +86,7 @@ def new_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
 
     def make(**options: object) -> BrowserContext:
         context = browser.new_context(**options)  # type: ignore[arg-type]
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(WAIT_MS)
         contexts.append(context)
         return context
 

@@ -66,7 +66,7 @@ def test_voice_call_decline_then_accept_mute_and_hang_up(
         frame.get_by_role("button", name="Разрешить").click()
     call_window = popup_info.value
     call_window.get_by_role("button", name="Принять звонок").click()
-    expect(anna.get_by_text("Идёт звонок")).to_be_visible(timeout=15_000)
+    expect(anna.get_by_text("Идёт звонок")).to_be_visible()
     expect(call_window.get_by_text("Идёт звонок")).to_be_visible()
     grows(anna, "audio")
     grows(call_window, "audio")
@@ -98,7 +98,7 @@ def test_video_call_shows_the_camera_and_either_side_ends_it(
 
     anna.get_by_role("button", name="Видеозвонок").click()
     frame.get_by_role("button", name="Принять").click()
-    expect(anna.get_by_text("Идёт звонок")).to_be_visible(timeout=15_000)
+    expect(anna.get_by_text("Идёт звонок")).to_be_visible()
     grows(anna, "video")
     grows(anna, "frames")
     expect(frame.get_by_role("region", name="Видеозвонок")).to_be_visible()
@@ -118,7 +118,7 @@ def test_unanswered_call_times_out(
     anna, _, frame = set_up(app_server, new_context, logged_in, "Не отвечу")
     anna.get_by_role("button", name="Видеозвонок").click()
     expect(frame.get_by_role("button", name="Принять")).to_be_visible()
-    expect(anna.get_by_text("Клиент не ответил.")).to_be_visible(timeout=15_000)
+    expect(anna.get_by_text("Клиент не ответил.")).to_be_visible()
     expect(frame.get_by_role("button", name="Принять")).to_have_count(0)
 
 
@@ -134,7 +134,7 @@ def test_screen_sharing_shows_the_screen_and_ends_from_either_side(
 
     anna.get_by_role("button", name="Попросить показать экран").click()
     frame.get_by_role("button", name="Принять").click()
-    expect(anna.get_by_text("Идёт звонок")).to_be_visible(timeout=15_000)
+    expect(anna.get_by_text("Идёт звонок")).to_be_visible()
     grows(anna, "video")
     grows(anna, "frames")
     sharing = frame.get_by_role("region", name="Вы показываете экран")
@@ -164,7 +164,7 @@ def connect(anna: Page, page: Page, frame: FrameLocator, kind: str) -> Page | Fr
     else:
         frame.get_by_role("button", name="Принять", exact=True).click()
         controls = frame
-    expect(anna.get_by_text("Идёт звонок")).to_be_visible(timeout=15_000)
+    expect(anna.get_by_text("Идёт звонок")).to_be_visible()
     return controls
 
 
@@ -220,5 +220,5 @@ def test_unanswered_invitation_of_each_kind_times_out(
         "button", name="Разрешить" if kind == "voice" else "Принять", exact=True
     )
     expect(answer).to_be_visible()
-    expect(anna.get_by_text("Клиент не ответил.")).to_be_visible(timeout=15_000)
+    expect(anna.get_by_text("Клиент не ответил.")).to_be_visible()
     expect(answer).to_have_count(0)

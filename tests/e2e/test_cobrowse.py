@@ -53,9 +53,7 @@ def test_cobrowse_live_control_masking_and_navigation(
     expect(frame.get_by_text("Эта страница показывается сотруднику")).to_be_visible()
 
     replay = window.frame_locator(".cobrowse-stage iframe")
-    expect(replay.get_by_role("heading", name="Добро пожаловать в демо-магазин")).to_be_visible(
-        timeout=10_000
-    )
+    expect(replay.get_by_role("heading", name="Добро пожаловать в демо-магазин")).to_be_visible()
 
     # The client types: the employee sees it; the password never leaves the client's browser.
     page.get_by_label("Имя").fill("Мария")
@@ -94,7 +92,7 @@ def test_cobrowse_live_control_masking_and_navigation(
 
     # Navigation to another page of the site continues the session.
     page.get_by_role("link", name="Доставка").click()
-    expect(replay.get_by_role("heading", name="Доставка")).to_be_visible(timeout=10_000)
+    expect(replay.get_by_role("heading", name="Доставка")).to_be_visible()
 
     # The client stops from the floating element: it ends for both.
     page.get_by_role("button", name="Остановить").click()
@@ -116,6 +114,6 @@ def test_employee_ends_cobrowsing(
         window.frame_locator(".cobrowse-stage iframe").get_by_role(
             "heading", name="Добро пожаловать в демо-магазин"
         )
-    ).to_be_visible(timeout=10_000)
+    ).to_be_visible()
     window.get_by_role("button", name="Завершить просмотр").click()
     expect(page.get_by_text("Эта страница показывается сотруднику")).to_have_count(0)

@@ -85,7 +85,7 @@ def test_no_topic_goes_to_the_default_queue_after_the_timeout(
     _, frame = open_widget(app_server, new_context)
     client_says(frame, "Просто вопрос")
     expect(frame.get_by_text("Уточните тему")).to_be_visible()
-    expect(frame.get_by_text("Пожалуйста, подождите")).to_be_visible(timeout=15_000)
+    expect(frame.get_by_text("Пожалуйста, подождите")).to_be_visible()
     olga.get_by_role("link", name="Очередь").click()
     expect(olga.get_by_role("listitem").filter(has_text="Просто вопрос")).to_contain_text(
         "General questions"
