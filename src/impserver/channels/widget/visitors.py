@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from fastapi import Depends, Request
+from sqlalchemy import select
 
 from impserver.core.errors import NotAuthenticated, TooManyRequests
 from impserver.core.security import sign, unsign
@@ -48,12 +49,17 @@ async def visitor_from_token(services: Services, token: str | None) -> Visitor |
         return None
     client_id, resource_id = ids
     async with services.db.read() as session:
-        client = await session.get(Client, client_id)
-        resource = await session.get(Resource, resource_id)
-    if client is None or resource is None or client.resource_id != resource.id:
+        found = (
+            await session.execute(
+                select(Client, Resource)
+                .join(Resource, Resource.id == Client.resource_id)
+                .where(Client.id == client_id, Resource.id == resource_id)
+                .where(Resource.deleted_at.is_(None))
+            )
+        ).first()
+    if found is None:
         return None
-    if resource.deleted_at is not None:
-        return None
+    client, resource = found
     return Visitor(client, resource)
 
 

@@ -41,7 +41,7 @@ from impserver.domains.requests.models import (
 from impserver.domains.resources.models import Group, GroupMember, Queue, QueueAccess, Resource
 from impserver.domains.resources.queries import queue_server_ids
 from impserver.domains.rooms.idempotency import send_idempotently
-from impserver.domains.rooms.messaging import append_message
+from impserver.domains.rooms.messaging import append_message, author_has_read
 from impserver.domains.rooms.models import ROOM_REQUEST, Room, RoomMember
 from impserver.domains.rooms.schemas import MessageAuthor, MessageRead
 from impserver.realtime.events import Audience
@@ -50,6 +50,8 @@ from impserver.services import Services
 OPEN_STATUSES = (STATUS_CHOOSING, STATUS_WAITING, STATUS_ASSIGNED)
 REQUEST_NOT_FOUND = "Request not found."
 BLOCKED_NOTICE = "Sorry, you can no longer send messages here."
+# A client's last_seen_at is refreshed at most this often by their messages.
+LAST_SEEN_PRECISION = timedelta(minutes=1)
 
 WAIT_TEXT = {
     "ru": "Спасибо! Пожалуйста, подождите: скоро вам ответит сотрудник.",
@@ -106,13 +108,20 @@ async def _viewers(session: AsyncSession, request_id: int, state: Snapshot) -> s
 
 
 async def _announce(
-    uow: UnitOfWork, request: ClientRequest, before: Snapshot | None, *, tell_visitor: bool = True
+    uow: UnitOfWork,
+    request: ClientRequest,
+    before: Snapshot | None,
+    *,
+    tell_visitor: bool = True,
+    newest: MessageRead | None = None,
 ) -> None:
+    """Tell those who see the request of its new state. ``newest`` is a text message just
+    added to it, if any: the card's preview."""
     await uow.session.flush()
     now_viewers = await _viewers(uow.session, request.id, snapshot(request))
     before_viewers = await _viewers(uow.session, request.id, before) if before else set()
     if now_viewers:
-        card = await queries.card(uow.session, request)
+        card = await queries.card(uow.session, request, newest=newest)
         uow.emit(RequestUpdated(request=card), Audience.employees(now_viewers))
     if gone := before_viewers - now_viewers:
         uow.emit(RequestRemoved(request_id=request.id), Audience.employees(gone))
@@ -333,10 +342,14 @@ async def _client_sends_once(
             attachment_ids=attachment_ids,
             client_message_id=client_message_id,
             meta=meta,
+            author_name=client.display_name,
         )
         if not created:
             return message, request
-        client.last_seen_at = utcnow()
+        now = utcnow()
+        # Refreshed now and then, not on every message: it is a row update each time.
+        if now - client.last_seen_at > LAST_SEEN_PRECISION:
+            client.last_seen_at = now
         if is_new:
             await _route_new_request(uow, request, client, resource)
         await _deliver_message(uow, request, message)
@@ -346,6 +359,7 @@ async def _client_sends_once(
             request,
             None if is_new else before,
             tell_visitor=is_new or snapshot(request) != before,
+            newest=message if message.kind == "text" else None,
         )
         return message, request
 
@@ -668,11 +682,10 @@ async def _employee_replies_once(
             author_employee_id=actor.id,
             attachment_ids=attachment_ids,
             client_message_id=client_message_id,
+            author_name=actor.name,
         )
         if created:
-            member = await uow.session.get(RoomMember, (room.id, actor.id))
-            if member is not None:
-                member.last_read_message_id = message.id
+            await author_has_read(uow, message)
             await _deliver_message(uow, request, message)
         return message, created
 

@@ -27,6 +27,7 @@ from impserver.domains.requests.schemas import (
 from impserver.domains.resources.models import Queue, QueueAccess, Resource
 from impserver.domains.rooms.messaging import message_reads
 from impserver.domains.rooms.models import Message, Room
+from impserver.domains.rooms.schemas import MessageRead
 
 _Model = TypeVar("_Model", Client, Resource, Queue, Room)
 
@@ -72,8 +73,13 @@ def browser_of(user_agent: str) -> str:
 
 
 async def cards(
-    session: AsyncSession, requests: list[ClientRequest], viewer_id: int | None = None
+    session: AsyncSession,
+    requests: list[ClientRequest],
+    viewer_id: int | None = None,
+    newest: Iterable[MessageRead] = (),
 ) -> list[RequestCard]:
+    """Cards for ``requests``; ``newest`` are messages the caller knows to be their rooms' last
+    text messages (just sent), which saves looking them up."""
     if not requests:
         return []
     clients = await _by_id(session, Client, (r.client_id for r in requests))
@@ -86,23 +92,21 @@ async def cards(
             select(Employee.id, Employee.name).where(Employee.id.in_(assignee_ids))
         )
     }
-    rooms = await _by_id(session, Room, (r.room_id for r in requests))
-    # The preview is what a person wrote last, not a system notice.
-    last_ids = list(
-        await session.scalars(
-            select(func.max(Message.id))
-            .where(Message.room_id.in_(list(rooms)))
-            .where(Message.kind == "text")
-            .where(Message.deleted_at.is_(None))
-            .group_by(Message.room_id)
+    last = {m.room_id: m for m in newest}
+    room_ids = {r.room_id for r in requests} - set(last)
+    if room_ids:
+        # The preview is what a person wrote last, not a system notice.
+        last_ids = list(
+            await session.scalars(
+                select(func.max(Message.id))
+                .where(Message.room_id.in_(room_ids))
+                .where(Message.kind == "text")
+                .where(Message.deleted_at.is_(None))
+                .group_by(Message.room_id)
+            )
         )
-    )
-    last = {
-        m.room_id: m
-        for m in await message_reads(
-            session, list(await session.scalars(select(Message).where(Message.id.in_(last_ids))))
-        )
-    }
+        messages = list(await session.scalars(select(Message).where(Message.id.in_(last_ids))))
+        last.update((m.room_id, m) for m in await message_reads(session, messages))
     unread = await unread_by_room(session, viewer_id) if viewer_id else {}
     result = []
     for r in requests:
@@ -140,9 +144,12 @@ async def cards(
 
 
 async def card(
-    session: AsyncSession, request: ClientRequest, viewer_id: int | None = None
+    session: AsyncSession,
+    request: ClientRequest,
+    viewer_id: int | None = None,
+    newest: MessageRead | None = None,
 ) -> RequestCard:
-    return (await cards(session, [request], viewer_id))[0]
+    return (await cards(session, [request], viewer_id, [newest] if newest else []))[0]
 
 
 async def waiting_for(session: AsyncSession, employee_id: int) -> list[RequestCard]:

@@ -18,7 +18,13 @@ from impserver.core.errors import Conflict, InvalidInput, PayloadTooLarge
 from impserver.core.unit_of_work import UnitOfWork
 from impserver.domains.accounts.models import Employee
 from impserver.domains.clients.models import Client
-from impserver.domains.rooms.models import Attachment, Message, Room, search_text_of
+from impserver.domains.rooms.models import (
+    Attachment,
+    Message,
+    Room,
+    RoomMember,
+    search_text_of,
+)
 from impserver.domains.rooms.schemas import AttachmentRead, MessageAuthor, MessageRead
 from impserver.services import Services
 
@@ -39,6 +45,38 @@ def attachment_read(attachment: Attachment) -> AttachmentRead:
     )
 
 
+async def _names_by_id(
+    session: AsyncSession, id_column: Any, name_column: Any, ids: set[int]
+) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(id_column, name_column).where(id_column.in_(ids)))
+    return {row_id: name for row_id, name in rows}
+
+
+def _message_read(m: Message, author_name: str, attachments: list[AttachmentRead]) -> MessageRead:
+    if m.author_employee_id:
+        author = MessageAuthor(kind="employee", id=m.author_employee_id, name=author_name)
+    elif m.author_client_id:
+        author = MessageAuthor(kind="client", id=m.author_client_id, name=author_name)
+    else:
+        author = MessageAuthor(kind="system", id=None, name="")
+    deleted = m.deleted_at is not None
+    return MessageRead(
+        id=m.id,
+        room_id=m.room_id,
+        kind=m.kind,
+        body="" if deleted else m.body,
+        author=author,
+        attachments=[] if deleted else attachments,
+        client_message_id=m.client_message_id,
+        meta=m.meta or {},
+        created_at=m.created_at,
+        edited_at=m.edited_at,
+        deleted=deleted,
+    )
+
+
 async def message_reads(
     session: AsyncSession, messages: list[Message], *, known_without_attachments: bool = False
 ) -> list[MessageRead]:
@@ -52,55 +90,28 @@ async def message_reads(
         ):
             assert attachment.message_id is not None
             attachments[attachment.message_id].append(attachment_read(attachment))
-    employee_ids = {m.author_employee_id for m in messages if m.author_employee_id}
-    client_ids = {m.author_client_id for m in messages if m.author_client_id}
-    employee_names: dict[int, str] = {}
-    if employee_ids:
-        employee_names = {
-            row.id: row.name
-            for row in await session.execute(
-                select(Employee.id, Employee.name).where(Employee.id.in_(employee_ids))
-            )
-        }
-    client_names: dict[int, str] = {}
-    if client_ids:
-        client_names = {
-            row.id: row.display_name
-            for row in await session.execute(
-                select(Client.id, Client.display_name).where(Client.id.in_(client_ids))
-            )
-        }
-    reads = []
-    for m in messages:
-        if m.author_employee_id:
-            author = MessageAuthor(
-                kind="employee",
-                id=m.author_employee_id,
-                name=employee_names.get(m.author_employee_id, ""),
-            )
-        elif m.author_client_id:
-            author = MessageAuthor(
-                kind="client", id=m.author_client_id, name=client_names.get(m.author_client_id, "")
-            )
-        else:
-            author = MessageAuthor(kind="system", id=None, name="")
-        deleted = m.deleted_at is not None
-        reads.append(
-            MessageRead(
-                id=m.id,
-                room_id=m.room_id,
-                kind=m.kind,
-                body="" if deleted else m.body,
-                author=author,
-                attachments=[] if deleted else attachments[m.id],
-                client_message_id=m.client_message_id,
-                meta=m.meta or {},
-                created_at=m.created_at,
-                edited_at=m.edited_at,
-                deleted=deleted,
-            )
+    employee_names = await _names_by_id(
+        session,
+        Employee.id,
+        Employee.name,
+        {m.author_employee_id for m in messages if m.author_employee_id},
+    )
+    client_names = await _names_by_id(
+        session,
+        Client.id,
+        Client.display_name,
+        {m.author_client_id for m in messages if m.author_client_id},
+    )
+    return [
+        _message_read(
+            m,
+            employee_names.get(m.author_employee_id, "")
+            if m.author_employee_id
+            else client_names.get(m.author_client_id or 0, ""),
+            attachments[m.id],
         )
-    return reads
+        for m in messages
+    ]
 
 
 async def history_page(
@@ -125,11 +136,13 @@ async def append_message(
     client_message_id: str | None = None,
     kind: str = "text",
     meta: dict[str, Any] | None = None,
+    author_name: str | None = None,
 ) -> tuple[MessageRead, bool]:
     """Add a message to ``room``; returns it and whether it is new.
 
     A ``client_message_id`` already used in the room returns the earlier message instead
     (a retried send), so the caller must not emit it again when ``created`` is False.
+    ``author_name`` is the author's current name if the caller holds it, saving a lookup.
     """
     session = uow.session
     body = body.strip()
@@ -188,8 +201,26 @@ async def append_message(
     room.last_message_id = message.id
     room.last_message_at = message.created_at or utcnow()
     await session.flush()
-    reads = await message_reads(session, [message], known_without_attachments=not attachment_ids)
-    return reads[0], True
+    if author_name is None and author_employee_id:
+        names = await _names_by_id(session, Employee.id, Employee.name, {author_employee_id})
+        author_name = names.get(author_employee_id)
+    elif author_name is None and author_client_id:
+        names = await _names_by_id(session, Client.id, Client.display_name, {author_client_id})
+        author_name = names.get(author_client_id)
+    files = [attachment_read(a) for a in sorted(attachments, key=lambda a: a.id)]
+    return _message_read(message, author_name or "", files), True
+
+
+async def author_has_read(uow: UnitOfWork, message: MessageRead) -> None:
+    """Move the employee author's read mark to their new message (the room's newest, so no
+    comparison is needed). Nothing happens if they are not a member of the room."""
+    if message.author.kind != "employee" or message.author.id is None:
+        return
+    await uow.session.execute(
+        update(RoomMember)
+        .where(RoomMember.room_id == message.room_id, RoomMember.employee_id == message.author.id)
+        .values(last_read_message_id=message.id)
+    )
 
 
 async def save_upload(
