@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from impserver.core.db import OutageLog, database_unreachable
 from impserver.realtime.bus import EventBus
 from impserver.realtime.events import Audience, Event
-from impserver.realtime.outbox import Envelope, StoredEvent, render_frame, store_event
+from impserver.realtime.outbox import Envelope, StoredEvent, render_frame, store_events
 
 log = logging.getLogger(__name__)
 _Row = TypeVar("_Row")
@@ -85,6 +85,17 @@ class Database:
     ) -> None:
         self.engine = engine
         self.sessionmaker = sessionmaker
+        # PostgreSQL reads run without BEGIN and ROLLBACK around them: under READ COMMITTED
+        # each statement sees its own snapshot anyway, and those are two round trips of three
+        # for a read of one statement (every request's session check). SQLite's single-writer
+        # locking is left as it is.
+        self._read_sessionmaker = (
+            sessionmaker
+            if engine.dialect.name == "sqlite"
+            else async_sessionmaker(
+                engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+            )
+        )
         self.bus = bus
         # SQLite allows one writer; serialising our own write transactions avoids "database is
         # locked" errors when a read-then-write transaction would otherwise race another writer.
@@ -94,7 +105,8 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessionmaker() as session:
+        """A session for queries only: actions write through ``transaction``."""
+        async with self._read_sessionmaker() as session:
             yield session
 
     @contextlib.asynccontextmanager
@@ -107,8 +119,7 @@ class Database:
             try:
                 async with session.begin():
                     yield uow
-                    for event, audience in uow._durable:
-                        envelopes.append(await store_event(session, event, audience))
+                    envelopes.extend(await store_events(session, uow._durable))
                     committing = True
             except BaseException as exc:
                 # The caller still fails (a 503 for a request), but if the commit did happen its

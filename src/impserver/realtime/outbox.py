@@ -90,46 +90,64 @@ def frame_with_id(frame: str, event_id: int) -> str:
     return f'{{"id":{event_id},{frame[1:]}'
 
 
-# PostgreSQL stores an event and all its recipients in one statement (one round trip, one
-# statement for the driver to bind) instead of one more INSERT per recipient.
-_STORE_EVENT_POSTGRES = text(
+# PostgreSQL stores all of a transaction's events with their recipients in one statement: one
+# round trip however many events and recipients there are. Ids are drawn in the events' order.
+_STORE_EVENTS_POSTGRES = text(
     """
-    WITH stored AS (
-        INSERT INTO realtime_events (type, frame, created_at)
-        VALUES (:type, :frame, :created_at)
-        RETURNING id
+    WITH input AS (
+        SELECT nextval('realtime_events_id_seq') AS id, type, frame, n
+        FROM unnest(CAST(:types AS varchar[]), CAST(:frames AS text[]))
+            WITH ORDINALITY AS t(type, frame, n)
+    ), stored AS (
+        INSERT INTO realtime_events (id, type, frame, created_at)
+        SELECT id, type, frame, :created_at FROM input
     ), recipients AS (
         INSERT INTO realtime_event_recipients (recipient, event_id)
-        SELECT recipient, stored.id FROM stored, unnest(CAST(:recipients AS varchar[])) recipient
+        SELECT r.recipient, input.id
+        FROM unnest(CAST(:recipients AS varchar[]), CAST(:numbers AS bigint[])) AS r(recipient, n)
+        JOIN input USING (n)
     )
-    SELECT id FROM stored
+    SELECT id FROM input ORDER BY n
     """
 )
 
 
-async def store_event(session: AsyncSession, event: Event, audience: Audience) -> Envelope:
-    frame = render_frame(event)
-    recipients = tuple(sorted(audience.recipients))
+async def store_events(
+    session: AsyncSession, events: list[tuple[Event, Audience]]
+) -> list[Envelope]:
+    """Store events in the log, each with its recipients; envelopes ready to publish."""
+    if not events:
+        return []
+    frames = [render_frame(event) for event, _ in events]
+    audiences = [tuple(sorted(audience.recipients)) for _, audience in events]
     if session.get_bind().dialect.name == "postgresql":
-        event_id = await session.scalar(
-            _STORE_EVENT_POSTGRES,
+        rows = await session.scalars(
+            _STORE_EVENTS_POSTGRES,
             {
-                "type": event.type,
-                "frame": frame,
+                "types": [event.type for event, _ in events],
+                "frames": frames,
                 "created_at": utcnow(),
-                "recipients": list(recipients),
+                "recipients": [r for recipients in audiences for r in recipients],
+                "numbers": [n for n, rs in enumerate(audiences, start=1) for _ in rs],
             },
         )
+        ids = list(rows)
     else:
-        event_id = await session.scalar(
-            insert(StoredEvent).values(type=event.type, frame=frame).returning(StoredEvent.id)
-        )
-        await session.execute(
-            insert(StoredEventRecipient),
-            [{"recipient": r, "event_id": event_id} for r in recipients],
-        )
-    assert event_id is not None
-    return Envelope(recipients=recipients, frame=frame_with_id(frame, event_id), event_id=event_id)
+        ids = []
+        for (event, _), frame, recipients in zip(events, frames, audiences, strict=True):
+            event_id = await session.scalar(
+                insert(StoredEvent).values(type=event.type, frame=frame).returning(StoredEvent.id)
+            )
+            assert event_id is not None
+            await session.execute(
+                insert(StoredEventRecipient),
+                [{"recipient": r, "event_id": event_id} for r in recipients],
+            )
+            ids.append(event_id)
+    return [
+        Envelope(recipients=recipients, frame=frame_with_id(frame, event_id), event_id=event_id)
+        for event_id, frame, recipients in zip(ids, frames, audiences, strict=True)
+    ]
 
 
 # Commits on PostgreSQL may become visible out of id order; replaying this far back as well

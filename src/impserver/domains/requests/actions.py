@@ -319,13 +319,19 @@ async def _client_sends_once(
     meta: dict[str, Any] | None,
 ) -> tuple[MessageRead, ClientRequest]:
     async with services.db.transaction() as uow:
-        client = await uow.session.get(Client, client_id)
-        if client is None:
+        found = (
+            await uow.session.execute(
+                select(Client, Resource)
+                .join(Resource, Resource.id == Client.resource_id)
+                .where(Client.id == client_id)
+            )
+        ).first()
+        if found is None:
             raise NotFound("Unknown client.")
+        client, resource = found
         if client.is_blocked:
             raise Forbidden(BLOCKED_NOTICE, code="blocked")
-        resource = await uow.session.get(Resource, client.resource_id)
-        if resource is None or not resource.is_active or resource.deleted_at is not None:
+        if not resource.is_active or resource.deleted_at is not None:
             raise Conflict("This site is not taking requests right now.")
         request = await open_request_of(uow.session, client.id)
         is_new = request is None

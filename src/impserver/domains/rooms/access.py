@@ -58,6 +58,23 @@ async def member_room(session: AsyncSession, room_id: int, employee_id: int) -> 
     return room
 
 
+async def member_room_with_members(
+    session: AsyncSession, room_id: int, employee_id: int
+) -> tuple[Room, list[int]]:
+    """``member_room`` and ``member_ids`` in one query, for posting (the busiest path)."""
+    rows = (
+        await session.execute(
+            select(Room, RoomMember.employee_id)
+            .join(RoomMember, RoomMember.room_id == Room.id)
+            .where(Room.id == room_id, Room.kind != ROOM_REQUEST)
+        )
+    ).all()
+    members = sorted(member for _, member in rows)
+    if employee_id not in members:
+        raise NotFound(ROOM_NOT_FOUND)
+    return rows[0][0], members
+
+
 async def member_ids(session: AsyncSession, room_id: int) -> list[int]:
     rows = await session.scalars(
         select(RoomMember.employee_id).where(RoomMember.room_id == room_id)

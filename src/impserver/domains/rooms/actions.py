@@ -180,7 +180,7 @@ async def _post_message_once(
     services: Services, actor: Employee, room_id: int, data: MessageCreate
 ) -> tuple[MessageRead, bool]:
     async with services.db.transaction() as uow:
-        room = await access.member_room(uow.session, room_id, actor.id)
+        room, members = await access.member_room_with_members(uow.session, room_id, actor.id)
         message, created = await append_message(
             uow,
             room,
@@ -192,10 +192,7 @@ async def _post_message_once(
         )
         if created:
             await author_has_read(uow, message)
-            uow.emit(
-                MessageCreated(message=message),
-                Audience.employees(await access.member_ids(uow.session, room.id)),
-            )
+            uow.emit(MessageCreated(message=message), Audience.employees(members))
     return message, created
 
 
