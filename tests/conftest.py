@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +8,14 @@ import redis
 
 from impserver.core.config import Settings
 from impserver.demo import seed_demo
-from tests.harness import REDIS_URL, LiveServer, PostgresDatabase, SqliteTemplate, free_port
+from tests.harness import (
+    REDIS_URL,
+    LiveServer,
+    PostgresDatabase,
+    SqliteTemplate,
+    free_port,
+    server_settings,
+)
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -45,28 +51,12 @@ def settings_factory(
     """Settings for a fresh, migrated, empty database of the test's backend."""
 
     def make(backend: str, **overrides: object) -> Settings:
-        data_dir = tmp_path / "data"
-        base: dict[str, object] = {
-            "data_dir": data_dir,
-            "secret_key": "test-secret",
-            "web_dist": tmp_path / "no-dist",
-            "ws_ping_seconds": 1.0,
-            "ws_dead_after_seconds": 5.0,
-            # Real Argon2, at its lowest cost: the suite hashes and checks thousands of passwords.
-            "password_hash_time_cost": 1,
-            "password_hash_memory_kib": 1024,
-        }
         if backend == "postgres":
             database: PostgresDatabase = request.getfixturevalue("postgres_database")
             request.getfixturevalue("redis_available")
-            database.truncate()
-            base["database_url"] = database.url
-            base["redis_url"] = REDIS_URL
-            base["redis_prefix"] = f"imp-test-{uuid.uuid4().hex[:12]}"
-        else:
-            sqlite_template.copy_to(data_dir)
-        base.update(overrides)
-        return Settings(**base)  # type: ignore[arg-type]
+            return server_settings(tmp_path, database, **overrides)
+        sqlite_template.copy_to(tmp_path / "data")
+        return server_settings(tmp_path, **overrides)
 
     return make
 

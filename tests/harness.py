@@ -88,6 +88,33 @@ class PostgresDatabase:
         psql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
+def server_settings(
+    tmp_path: Path, postgres: PostgresDatabase | None = None, /, **overrides: object
+) -> Settings:
+    """Settings of a test's server, its files under ``tmp_path``.
+
+    With ``postgres`` the database is emptied here and Redis keys get a prefix of their own;
+    without it the caller provides the SQLite file in ``tmp_path / "data"``.
+    """
+    base: dict[str, object] = {
+        "data_dir": tmp_path / "data",
+        "secret_key": "test-secret",
+        "web_dist": tmp_path / "no-dist",
+        "ws_ping_seconds": 1.0,
+        "ws_dead_after_seconds": 5.0,
+        # Real Argon2, at its lowest cost: the suite hashes and checks thousands of passwords.
+        "password_hash_time_cost": 1,
+        "password_hash_memory_kib": 1024,
+    }
+    if postgres is not None:
+        postgres.truncate()
+        base["database_url"] = postgres.url
+        base["redis_url"] = REDIS_URL
+        base["redis_prefix"] = f"imp-test-{uuid.uuid4().hex[:12]}"
+    base.update(overrides)
+    return Settings(**base)  # type: ignore[arg-type]
+
+
 class SqliteTemplate:
     """A migrated SQLite file, copied for each test (faster than migrating each time)."""
 
