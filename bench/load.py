@@ -133,11 +133,27 @@ class Deployment:
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system) the server processes have used so far."""
-        total = 0
-        for process in self.processes:
-            fields = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
-        return total / os.sysconf("SC_CLK_TCK")
+        return sum(process_cpu_seconds(process.pid) for process in self.processes)
+
+    def database_cpu_seconds(self) -> float:
+        """CPU time of the PostgreSQL backends serving this deployment's database, or of
+        nothing on SQLite (there the database works inside the server processes)."""
+        if not self.postgres:
+            return 0.0
+        total = 0.0
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                if f" {self.database} ".encode() in cmdline.read_bytes():
+                    total += process_cpu_seconds(int(cmdline.parent.name))
+            except (OSError, ValueError):
+                continue  # a backend that ended meanwhile
+        return total
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
     def memory(self, index: int = 0) -> int:
         """Resident memory of one server process, in bytes."""
@@ -488,6 +504,8 @@ class RunResult:
     max: float
     ack_p99: float
     cpu_ms_per_message: float
+    database_cpu_ms_per_message: float
+    generator_cpu_ms_per_message: float
     errors: dict[str, int]
 
     @property
@@ -548,6 +566,8 @@ async def run_rate(population: Population, rate: float, seconds: float) -> RunRe
     pending: set[asyncio.Task[None]] = set()
     sent = 0
     cpu_before = population.deployment.cpu_seconds()
+    database_cpu_before = population.deployment.database_cpu_seconds()
+    generator_cpu_before = process_cpu_seconds(os.getpid())
     started = time.perf_counter()
     while (elapsed := time.perf_counter() - started) < seconds:
         due = int(elapsed * rate)
@@ -567,6 +587,9 @@ async def run_rate(population: Population, rate: float, seconds: float) -> RunRe
         await asyncio.sleep(0.1)
     latencies = RECORDER.latencies_ms
     cpu = population.deployment.cpu_seconds() - cpu_before
+    database_cpu = population.deployment.database_cpu_seconds() - database_cpu_before
+    generator_cpu = process_cpu_seconds(os.getpid()) - generator_cpu_before
+    per_message = 1000 / max(1, len(RECORDER.acknowledged))
     return RunResult(
         rate=rate,
         seconds=seconds,
@@ -579,14 +602,21 @@ async def run_rate(population: Population, rate: float, seconds: float) -> RunRe
         p99=percentile(latencies, 0.99),
         max=max(latencies, default=float("nan")),
         ack_p99=percentile(RECORDER.ack_ms, 0.99),
-        cpu_ms_per_message=cpu * 1000 / max(1, len(RECORDER.acknowledged)),
+        cpu_ms_per_message=cpu * per_message,
+        database_cpu_ms_per_message=database_cpu * per_message,
+        generator_cpu_ms_per_message=generator_cpu * per_message,
         errors=dict(RECORDER.errors),
     )
 
 
 def print_runs(title: str, runs: list[RunResult]) -> None:
     print(f"\n{title}")
-    columns = "rate/s sent acked delivered lost p50_ms p95_ms p99_ms max_ms ack_p99 cpu_ms/msg"
+    # CPU per message, in ms: the IMP server processes, the PostgreSQL backends serving them
+    # and this load generator, which all share the machine.
+    columns = (
+        "rate/s sent acked delivered lost p50_ms p95_ms p99_ms max_ms ack_p99 "
+        "server_cpu db_cpu loader_cpu"
+    )
     print("  " + " ".join(f"{c:>10}" for c in columns.split()) + "  errors")
     for r in runs:
         cells = [
@@ -596,7 +626,14 @@ def print_runs(title: str, runs: list[RunResult]) -> None:
             r.deliveries,
             r.missing,
             *(f"{v:.1f}" for v in (r.p50, r.p95, r.p99, r.max, r.ack_p99)),
-            f"{r.cpu_ms_per_message:.2f}",
+            *(
+                f"{v:.2f}"
+                for v in (
+                    r.cpu_ms_per_message,
+                    r.database_cpu_ms_per_message,
+                    r.generator_cpu_ms_per_message,
+                )
+            ),
         ]
         print("  " + " ".join(f"{c:>10}" for c in cells) + f"  {r.errors or '-'}")
 
