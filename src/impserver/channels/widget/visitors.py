@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from impserver.core.errors import NotAuthenticated, TooManyRequests
 from impserver.core.security import sign, unsign
@@ -43,6 +43,15 @@ def read_token(services: Services, token: str) -> tuple[int, int] | None:
     return int(data["c"]), int(data["r"])
 
 
+# Built once: every widget request runs it.
+_CLIENT_AND_SITE = (
+    select(Client, Resource)
+    .join(Resource, Resource.id == Client.resource_id)
+    .where(Client.id == bindparam("client_id"), Resource.id == bindparam("resource_id"))
+    .where(Resource.deleted_at.is_(None))
+)
+
+
 async def visitor_from_token(services: Services, token: str | None) -> Visitor | None:
     ids = read_token(services, token or "")
     if ids is None:
@@ -51,10 +60,7 @@ async def visitor_from_token(services: Services, token: str | None) -> Visitor |
     async with services.db.read() as session:
         found = (
             await session.execute(
-                select(Client, Resource)
-                .join(Resource, Resource.id == Client.resource_id)
-                .where(Client.id == client_id, Resource.id == resource_id)
-                .where(Resource.deleted_at.is_(None))
+                _CLIENT_AND_SITE, {"client_id": client_id, "resource_id": resource_id}
             )
         ).first()
     if found is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impserver.core.errors import NotFound
@@ -58,17 +58,19 @@ async def member_room(session: AsyncSession, room_id: int, employee_id: int) -> 
     return room
 
 
+_ROOM_WITH_MEMBERS = (
+    select(Room, RoomMember.employee_id)
+    .join(RoomMember, RoomMember.room_id == Room.id)
+    .where(Room.id == bindparam("room_id"), Room.kind != ROOM_REQUEST)
+)
+
+
 async def member_room_with_members(
     session: AsyncSession, room_id: int, employee_id: int
 ) -> tuple[Room, list[int]]:
-    """``member_room`` and ``member_ids`` in one query, for posting (the busiest path)."""
-    rows = (
-        await session.execute(
-            select(Room, RoomMember.employee_id)
-            .join(RoomMember, RoomMember.room_id == Room.id)
-            .where(Room.id == room_id, Room.kind != ROOM_REQUEST)
-        )
-    ).all()
+    """``member_room`` and ``member_ids`` in one query (built once), for posting: the busiest
+    path."""
+    rows = (await session.execute(_ROOM_WITH_MEMBERS, {"room_id": room_id})).all()
     members = sorted(member for _, member in rows)
     if employee_id not in members:
         raise NotFound(ROOM_NOT_FOUND)
