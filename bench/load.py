@@ -68,6 +68,7 @@ class Deployment:
     workdir: Path
     instances: int = 1
     postgres: bool = False
+    workers: int = 1
     ports: list[int] = field(default_factory=list)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     database: str = ""
@@ -99,6 +100,7 @@ class Deployment:
             )
             env["IMP_REDIS_URL"] = "redis://127.0.0.1:6379/0"
             env["IMP_REDIS_PREFIX"] = f"imp-bench-{self.database}"
+            env["IMP_WORKERS"] = str(self.workers)
         return env
 
     def start(self) -> None:
@@ -132,22 +134,59 @@ class Deployment:
             psql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
 
     def cpu_seconds(self) -> float:
-        """CPU time (user + system) the server processes have used so far."""
-        return sum(process_cpu_seconds(process.pid) for process in self.processes)
+        """CPU time (user + system) the server processes (their workers included) have used
+        so far."""
+        return sum(
+            process_cpu_seconds(pid)
+            for process in self.processes
+            for pid in [process.pid, *child_processes(process.pid)]
+        )
 
-    def database_cpu_seconds(self) -> float:
-        """CPU time of the PostgreSQL backends serving this deployment's database, or of
-        nothing on SQLite (there the database works inside the server processes)."""
+    def database_processes(self) -> list[int]:
+        """The PostgreSQL backends serving this deployment's database (none on SQLite, where
+        the database works inside the server processes)."""
         if not self.postgres:
-            return 0.0
-        total = 0.0
+            return []
+        found = []
         for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
             try:
                 if f" {self.database} ".encode() in cmdline.read_bytes():
-                    total += process_cpu_seconds(int(cmdline.parent.name))
+                    found.append(int(cmdline.parent.name))
             except (OSError, ValueError):
                 continue  # a backend that ended meanwhile
-        return total
+        return found
+
+
+class CpuMeter:
+    """CPU time used by a changing set of processes since the meter started. A process that
+    ends in between takes its time with it; one that starts counts from zero."""
+
+    def __init__(self, processes: Callable[[], list[int]]) -> None:
+        self.processes = processes
+        self.start = self.read()
+
+    def read(self) -> dict[int, float]:
+        times = {}
+        for pid in self.processes():
+            try:
+                times[pid] = process_cpu_seconds(pid)
+            except (OSError, ValueError):
+                continue
+        return times
+
+    def seconds(self) -> float:
+        return sum(max(0.0, t - self.start.get(pid, 0.0)) for pid, t in self.read().items())
+
+
+def child_processes(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rpartition(")")[2].split()[1]) == pid:
+                children.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue  # a process that ended meanwhile
+    return children
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -566,7 +605,7 @@ async def run_rate(population: Population, rate: float, seconds: float) -> RunRe
     pending: set[asyncio.Task[None]] = set()
     sent = 0
     cpu_before = population.deployment.cpu_seconds()
-    database_cpu_before = population.deployment.database_cpu_seconds()
+    database_cpu = CpuMeter(population.deployment.database_processes)
     generator_cpu_before = process_cpu_seconds(os.getpid())
     started = time.perf_counter()
     while (elapsed := time.perf_counter() - started) < seconds:
@@ -587,7 +626,7 @@ async def run_rate(population: Population, rate: float, seconds: float) -> RunRe
         await asyncio.sleep(0.1)
     latencies = RECORDER.latencies_ms
     cpu = population.deployment.cpu_seconds() - cpu_before
-    database_cpu = population.deployment.database_cpu_seconds() - database_cpu_before
+    database_seconds = database_cpu.seconds()
     generator_cpu = process_cpu_seconds(os.getpid()) - generator_cpu_before
     per_message = 1000 / max(1, len(RECORDER.acknowledged))
     return RunResult(
@@ -603,7 +642,7 @@ async def run_rate(population: Population, rate: float, seconds: float) -> RunRe
         max=max(latencies, default=float("nan")),
         ack_p99=percentile(RECORDER.ack_ms, 0.99),
         cpu_ms_per_message=cpu * per_message,
-        database_cpu_ms_per_message=database_cpu * per_message,
+        database_cpu_ms_per_message=database_seconds * per_message,
         generator_cpu_ms_per_message=generator_cpu * per_message,
         errors=dict(RECORDER.errors),
     )
@@ -768,13 +807,21 @@ async def widget_cost(deployment: Deployment, site: dict[str, Any], runs: int) -
 
 # -- main ------------------------------------------------------------------------------------
 
-CONFIGS = {"sqlite": (1, False), "pg": (1, True), "pg2": (2, True)}
+# Instances, PostgreSQL + Redis or SQLite, worker processes per instance.
+CONFIGS = {
+    "sqlite": (1, False, 1),
+    "pg": (1, True, 1),
+    "pg2": (2, True, 1),
+    "pg-workers2": (1, True, 2),
+}
 
 
 async def bench(config: str, args: argparse.Namespace) -> None:
-    instances, postgres = CONFIGS[config]
+    instances, postgres, workers = CONFIGS[config]
     workdir = Path(tempfile.mkdtemp(prefix=f"imp-bench-{config}-"))
-    deployment = Deployment(config, workdir, instances=instances, postgres=postgres)
+    deployment = Deployment(
+        config, workdir, instances=instances, postgres=postgres, workers=workers
+    )
     workloads = set(args.workloads.split(","))
     stack = "PostgreSQL + Redis" if postgres else "SQLite, in-process bus"
     print(f"\n=== {config}: {instances} instance(s), {stack} ===")

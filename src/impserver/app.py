@@ -19,6 +19,7 @@ from impserver.core.clock import utcnow
 from impserver.core.config import Settings, load_settings
 from impserver.core.db import build_engine, build_sessionmaker
 from impserver.core.errors import install_error_handlers
+from impserver.core.heap import settle_after_start
 from impserver.core.http import RefuseCrossSiteWrites, SecurityHeaders
 from impserver.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from impserver.core.security import configure_password_hashing
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ]
         for messenger in services.messengers.values():
             await messenger.start()
+        settle_after_start()
         try:
             yield
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -106,7 +107,19 @@ def run(
     typer.echo(f"IMP is starting at {settings.public_base_url}")
     if demo_data:
         _print_demo_logins(settings)
-    uvicorn.run(create_app(settings), **serving_options(settings))
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), **serving_options(settings))
+        return
+    # Each worker builds its app from the environment: the command line's choices go there, and
+    # a generated secret key is made now, once, for all of them to read.
+    os.environ.update({"IMP_HOST": settings.host, "IMP_PORT": str(settings.port)})
+    settings.resolved_secret_key  # noqa: B018
+    uvicorn.run(
+        "impserver.app:create_app",
+        factory=True,
+        workers=settings.workers,
+        **serving_options(settings),
+    )
 
 
 def serving_options(settings: Settings) -> dict[str, Any]:

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     port: int = 8000
     # One log line per HTTP request; usually the load balancer in front keeps that log already.
     access_log: bool = False
+    # Server processes on the one port, each an instance of its own (one Python process uses
+    # one core). Above 1 needs PostgreSQL and Redis, as several instances do.
+    workers: int = Field(default=1, ge=1, le=64)
     # permessage-deflate on WebSockets. Off by default: each compressed socket keeps zlib state
     # of about 40 KB on the server and costs a compression per recipient of every event, while
     # most frames are small JSON. Worth turning on where bandwidth is dearer than memory (slow
@@ -64,6 +67,15 @@ class Settings(BaseSettings):
     call_answer_seconds: float = 45.0
     # A call whose party lost every socket ends unless they are back within this time.
     call_reconnect_grace_seconds: float = 10.0
+
+    @model_validator(mode="after")
+    def _workers_share_through_services(self) -> Settings:
+        if self.workers > 1 and (self.is_sqlite or not self.redis_url):
+            raise ValueError(
+                "IMP_WORKERS above 1 needs PostgreSQL (IMP_DATABASE_URL) and Redis "
+                "(IMP_REDIS_URL): worker processes reach each other's sockets through them"
+            )
+        return self
 
     @model_validator(mode="after")
     def _default_base_url(self) -> Settings:
