@@ -156,6 +156,14 @@ class Deployment:
                 continue  # a backend that ended meanwhile
         return found
 
+    def memory(self, index: int = 0) -> int:
+        """Resident memory of one server process, in bytes."""
+        status = Path(f"/proc/{self.processes[index].pid}/status").read_text()
+        kilobytes = next(
+            line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")
+        )
+        return int(kilobytes) * 1024
+
 
 class CpuMeter:
     """CPU time used by a changing set of processes since the meter started. A process that
@@ -193,14 +201,6 @@ def process_cpu_seconds(pid: int) -> float:
     """CPU time (user + system) process ``pid`` has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
-
-    def memory(self, index: int = 0) -> int:
-        """Resident memory of one server process, in bytes."""
-        status = Path(f"/proc/{self.processes[index].pid}/status").read_text()
-        kilobytes = next(
-            line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")
-        )
-        return int(kilobytes) * 1024
 
 
 def psql(sql: str) -> None:
