@@ -238,6 +238,31 @@ def test_a_change_whose_commit_was_lost_reaches_no_socket(imp: LiveServer, link:
         assert tab.bodies(room["id"]) == {"после"}
 
 
+@pytest.mark.parametrize("committed", [True, False], ids=["lost-answer", "lost-commit"])
+def test_a_logout_whose_commit_is_in_doubt_still_closes_its_sockets(
+    imp: LiveServer, link: TcpProxy, committed: bool
+) -> None:
+    anna = imp.login("anna")
+    with tabs(employee_tab(anna)) as (tab,):
+        link.break_at_commit(b"DELETE FROM employee_sessions", committed=committed)
+        assert anna.http.post("/api/auth/logout").status_code == 503
+        link.restore()
+
+        def revoked() -> bool:
+            return any(
+                f.get("type") == "closed" and f.get("reason") == "session_revoked"
+                for f in tab.snapshot()
+            )
+
+        # Whether the logout happened cannot be known: its socket is closed either way.
+        wait_until(revoked, 3, "the socket of the logged-out session closed")
+        still_signed_in = anna.http.get("/api/me").status_code == 200
+        assert still_signed_in is not committed
+        if not committed:
+            # The session lives on, and its tab comes back on its own.
+            wait_until(lambda: tab.connects == 2, 5, "the tab back on its session")
+
+
 def test_sockets_ride_out_the_outage_or_resume_after_it(imp: LiveServer, link: TcpProxy) -> None:
     anna, boris = imp.login("anna"), imp.login("boris")
     room = new_room(anna, "boris")

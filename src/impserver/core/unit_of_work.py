@@ -125,14 +125,22 @@ class Database:
                 # The caller still fails (a 503 for a request), but if the commit did happen its
                 # events must not wait for each socket's next reconnect. Only a transaction with
                 # stored events can be told apart later; without them there is nothing to look up.
-                if committing and envelopes and _commit_outcome_unknown(exc):
-                    self._settle_later(
-                        _InDoubtCommit(
-                            event_id=envelopes[0].event_id or 0,
-                            envelopes=envelopes + _control_envelopes(uow),
-                            after_commit=list(uow._after_commit),
+                if committing and _commit_outcome_unknown(exc):
+                    if envelopes:
+                        self._settle_later(
+                            _InDoubtCommit(
+                                event_id=envelopes[0].event_id or 0,
+                                envelopes=envelopes + _control_envelopes(uow),
+                                after_commit=list(uow._after_commit),
+                            )
                         )
-                    )
+                    else:
+                        # Gateway instructions alone (a revoked session's sockets to close)
+                        # leave nothing to look up, so they are carried out now: closing the
+                        # sockets of a session that lives on costs them a reconnect, while
+                        # leaving those of a revoked one open would go on serving it.
+                        for envelope in _control_envelopes(uow):
+                            await self.publish(envelope)
                 raise
         for event, audience in uow._ephemeral:
             envelopes.append(Envelope(tuple(sorted(audience.recipients)), render_frame(event)))
