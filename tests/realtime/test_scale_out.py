@@ -20,6 +20,8 @@ from tests.harness import PostgresDatabase, ServerProcess, free_port, server_set
 from tests.widget import demo_site, visit
 
 Pair = tuple[ServerProcess, ServerProcess]
+# On one test worker, so that the module starts its pair of processes once, not once a worker.
+pytestmark = pytest.mark.xdist_group("scale-out")
 
 
 @pytest.fixture(scope="module")
