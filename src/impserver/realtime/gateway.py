@@ -71,7 +71,8 @@ class Outbox:
         return self._items.popleft()
 
 
-@dataclass(eq=False)
+# Slots: one of these lives as long as each socket, ten thousand of them on a busy instance.
+@dataclass(eq=False, slots=True)
 class Connection:
     websocket: WebSocket
     recipient: str
