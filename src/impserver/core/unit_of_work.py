@@ -123,8 +123,8 @@ class Database:
                     committing = True
             except BaseException as exc:
                 # The caller still fails (a 503 for a request), but if the commit did happen its
-                # events must not wait for each socket's next reconnect. Only a transaction with
-                # stored events can be told apart later; without them there is nothing to look up.
+                # events must not wait for each socket's next reconnect. A transaction with
+                # stored events can be told apart later by looking one of them up.
                 if committing and _commit_outcome_unknown(exc):
                     if envelopes:
                         self._settle_later(

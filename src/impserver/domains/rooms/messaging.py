@@ -213,14 +213,11 @@ async def append_message(
     room.last_message_id = message.id
     room.last_message_at = message.created_at or utcnow()
     await session.flush()
-    if author_name is None and author_employee_id:
-        names = await _names_by_id(session, Employee.id, Employee.name, {author_employee_id})
-        author_name = names.get(author_employee_id)
-    elif author_name is None and author_client_id:
-        names = await _names_by_id(session, Client.id, Client.display_name, {author_client_id})
-        author_name = names.get(author_client_id)
+    if author_name is None:
+        reads = await message_reads(session, [message], known_without_attachments=not attachments)
+        return reads[0], True
     files = [attachment_read(a) for a in sorted(attachments, key=lambda a: a.id)]
-    return _message_read(message, author_name or "", files), True
+    return _message_read(message, author_name, files), True
 
 
 async def author_has_read(uow: UnitOfWork, message: MessageRead) -> None:
