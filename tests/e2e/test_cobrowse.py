@@ -110,10 +110,13 @@ def test_employee_ends_cobrowsing(
         anna.get_by_role("button", name="Совместный просмотр").click()
     window = popup.value
     frame.get_by_role("button", name="Разрешить").click()
-    expect(
-        window.frame_locator(".cobrowse-stage iframe").get_by_role(
-            "heading", name="Добро пожаловать в демо-магазин"
-        )
-    ).to_be_visible()
+    heading = window.frame_locator(".cobrowse-stage iframe").get_by_role(
+        "heading", name="Добро пожаловать в демо-магазин"
+    )
+    expect(heading).to_be_visible()
+    # Frames are relayed, not kept: a window that connects after the first snapshot went out
+    # (here, reloaded) gets a fresh one from the client's page.
+    window.reload()
+    expect(heading).to_be_visible()
     window.get_by_role("button", name="Завершить просмотр").click()
     expect(page.get_by_text("Эта страница показывается сотруднику")).to_have_count(0)

@@ -8,7 +8,7 @@ import { record } from 'rrweb'
 type Send = (events: unknown[]) => void
 
 interface Control {
-  action: 'click' | 'input' | 'scroll' | 'pointer'
+  action: 'click' | 'input' | 'scroll' | 'pointer' | 'snapshot'
   id?: number
   value?: string
   dx?: number
@@ -68,6 +68,11 @@ function nodeOf(id: number | undefined): HTMLElement | null {
 
 function control(command: Control): void {
   switch (command.action) {
+    case 'snapshot':
+      // The employee's window connected after the first snapshot went out: it needs a whole
+      // page to apply the changes to.
+      if (stopRecording) record.takeFullSnapshot(true)
+      return
     case 'click': {
       const node = nodeOf(command.id)
       if (!node) return
