@@ -29,6 +29,8 @@ export interface RealtimeOptions {
 
 const SILENCE_LIMIT_MS = 45_000
 const RECENT_IDS = 500
+/** The server is stopping and asks its sockets to come back at once (to another instance). */
+const RESTARTING = 'restarting'
 
 export class RealtimeClient {
   readonly state: Ref<RealtimeState> = ref('connecting')
@@ -40,6 +42,9 @@ export class RealtimeClient {
   private retryTimer: ReturnType<typeof setTimeout> | undefined
   private stopped = false
   private resuming = false
+  /** The server said it is restarting: reconnect without waiting, once (see scheduleReconnect). */
+  private restartNotice = false
+  private reconnectedAtOnce = false
   readonly received: Frame[] = []
   /** Sees every frame, events without an id (typing) included. */
   onFrame: ((frame: Frame) => void) | null = null
@@ -114,6 +119,8 @@ export class RealtimeClient {
         return
       case 'ready':
         this.state.value = 'connected'
+        this.restartNotice = false
+        this.reconnectedAtOnce = false
         if (typeof frame.last_event_id === 'number') this.remember(frame.last_event_id, false)
         this.options.onReady?.(this.resuming)
         return
@@ -122,6 +129,11 @@ export class RealtimeClient {
         this.options.onReset()
         return
       case 'closed':
+        if (frame.reason === RESTARTING) {
+          // Not an ending: the socket closes next and the client resumes from its last event.
+          this.restartNotice = true
+          return
+        }
         this.stopped = true
         this.state.value = 'closed'
         this.options.onClosed(String(frame.reason ?? ''))
@@ -159,6 +171,13 @@ export class RealtimeClient {
   }
 
   private scheduleReconnect(): void {
+    if (this.restartNotice && !this.reconnectedAtOnce) {
+      // The first try goes at once; should it land on a server that is stopping too (the
+      // balancer has not noticed yet) the usual back-off applies from then on.
+      this.reconnectedAtOnce = true
+      this.connect()
+      return
+    }
     const base = Math.min(10_000, 500 * 2 ** this.attempts)
     this.attempts += 1
     const delay = base / 2 + Math.random() * (base / 2)
