@@ -21,8 +21,11 @@ from impserver.core.db import build_engine, build_sessionmaker
 from impserver.core.errors import install_error_handlers
 from impserver.core.heap import settle_after_start
 from impserver.core.http import RefuseCrossSiteWrites, SecurityHeaders
+from impserver.core.metrics import watch_pool, worker_stopped
+from impserver.core.observability import ObserveRequests
 from impserver.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from impserver.core.security import configure_password_hashing
+from impserver.core.shutdown import GracefulStop
 from impserver.core.storage import LocalFileStorage
 from impserver.core.unit_of_work import Database
 from impserver.domains.accounts import api as accounts_api
@@ -33,6 +36,8 @@ from impserver.domains.requests import api as requests_api
 from impserver.domains.resources import api as resources_api
 from impserver.domains.resources.models import KIND_TELEGRAM
 from impserver.domains.rooms import api as rooms_api
+from impserver.monitoring import HealthChecks
+from impserver.monitoring import router as monitoring_router
 from impserver.realtime import routes as realtime_routes
 from impserver.realtime.bus import EventBus, MemoryBus, RedisBus
 from impserver.realtime.gateway import Connection, Gateway
@@ -44,11 +49,15 @@ from impserver.web import mount_workspace
 log = logging.getLogger(__name__)
 
 MAINTENANCE_INTERVAL_SECONDS = 600
+# On a stop, how long the sockets get to hear that they should reconnect elsewhere and close
+# (well under a second normally: the notice is one frame, the close one round trip).
+SOCKET_DRAIN_SECONDS = 5.0
 
 
 def build_services(settings: Settings) -> Services:
     configure_password_hashing(settings.password_hash_time_cost, settings.password_hash_memory_kib)
     engine = build_engine(settings)
+    watch_pool(engine)
     bus: EventBus
     limiter: RateLimiter
     if settings.redis_url:
@@ -100,7 +109,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings)
         app.state.services = services
+        app.state.health_checks = HealthChecks(settings.redis_url)
         await services.gateway.start()
+        graceful_stop = GracefulStop(
+            lambda: services.gateway.announce_restart(SOCKET_DRAIN_SECONDS)
+        )
+        graceful_stop.install()
         background = [
             asyncio.create_task(_maintenance(services), name="maintenance"),
             asyncio.create_task(run_timers(services), name="timers"),
@@ -112,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            graceful_stop.uninstall()
             for task in background:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -122,6 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if isinstance(services.limiter, RedisRateLimiter):
                 await services.limiter.close()
             await services.db.close()
+            await app.state.health_checks.close()
+            worker_stopped()
 
     app = FastAPI(
         title="IMP — Instant Messaging Platform",
@@ -140,6 +157,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "/ws/widget": widget_api.visitor_socket,
         },
     )
+    # Outermost: the request id is set before anything else can log, and the time measured
+    # is the whole answer's.
+    app.add_middleware(ObserveRequests)
     for router in (
         accounts_api.router,
         accounts_api.admin_router,
@@ -152,11 +172,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         widget_pages.router,
         telegram_api.router,
         calls_api.router,
+        monitoring_router,
     ):
         app.include_router(router)
 
     @app.get("/api/health", tags=["service"])
     async def health() -> dict[str, str]:
+        """Liveness: the process answers (restart it if not). Readiness is ``/api/ready``."""
         return {"status": "ok"}
 
     mount_workspace(app, settings.resolved_web_dist)

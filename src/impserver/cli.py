@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import logging
+import logging.config
 import os
-from collections.abc import Awaitable, Callable
+import shutil
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import typer
 
 from impserver.core.config import Settings, load_settings
 from impserver.core.errors import DomainError
+from impserver.core.logs import logging_config
+from impserver.core.metrics import MULTIPROCESS_DIR_VARIABLE
 from impserver.core.migrations import upgrade_database
 from impserver.services import Services
 
 app = typer.Typer(help="IMP — Instant Messaging Platform", no_args_is_help=True)
 T = TypeVar("T")
+log = logging.getLogger("impserver")
 
 
 def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
@@ -36,9 +43,10 @@ def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]])
 def _print_demo_logins(settings: Settings) -> None:
     from impserver.demo import DEMO_LOGINS
 
-    typer.echo("Demo logins (login / password):")
-    for person in DEMO_LOGINS:
-        typer.echo(f"  {person.login:<8} {person.password:<12} {person.role}")
+    lines = [f"  {p.login:<8} {p.password:<12} {p.role}" for p in DEMO_LOGINS]
+    # With JSON logs every line the server writes is a log record, for the collector to parse.
+    say = log.info if settings.log_format == "json" else typer.echo
+    say("Demo logins (login / password):\n" + "\n".join(lines))
 
 
 @app.command()
@@ -98,28 +106,43 @@ def run(
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v}
     settings = load_settings(**overrides)
+    log_config = logging_config(settings)
+    logging.config.dictConfig(log_config)
     upgrade_database(settings)
     if demo_data:
         from impserver.demo import seed_demo
 
         _with_services(settings, lambda s: seed_demo(s, site_origin=settings.public_base_url))
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    typer.echo(f"IMP is starting at {settings.public_base_url}")
+    log.info("IMP is starting at %s", settings.public_base_url)
     if demo_data:
         _print_demo_logins(settings)
+    options = {**serving_options(settings), "log_config": log_config}
     if settings.workers == 1:
-        uvicorn.run(create_app(settings), **serving_options(settings))
+        uvicorn.run(create_app(settings), **options)
         return
     # Each worker builds its app from the environment: the command line's choices go there, and
     # a generated secret key is made now, once, for all of them to read.
     os.environ.update({"IMP_HOST": settings.host, "IMP_PORT": str(settings.port)})
     settings.resolved_secret_key  # noqa: B018
-    uvicorn.run(
-        "impserver.app:create_app",
-        factory=True,
-        workers=settings.workers,
-        **serving_options(settings),
-    )
+    with _shared_metrics_directory():
+        uvicorn.run("impserver.app:create_app", factory=True, workers=settings.workers, **options)
+
+
+@contextlib.contextmanager
+def _shared_metrics_directory() -> Iterator[None]:
+    """Workers on one port are scraped through that port, by whichever worker accepts: they
+    keep their figures in files of one directory (prometheus_client's multiprocess mode) so
+    that each scrape adds up all of them. A directory given in PROMETHEUS_MULTIPROC_DIR is
+    used as it is; otherwise a fresh one lives as long as this run."""
+    if os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="imp-metrics-")
+    os.environ[MULTIPROCESS_DIR_VARIABLE] = directory
+    try:
+        yield
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def serving_options(settings: Settings) -> dict[str, Any]:
@@ -132,6 +155,8 @@ def serving_options(settings: Settings) -> dict[str, Any]:
         "ws_ping_interval": None,
         "ws_per_message_deflate": settings.ws_compression,
         "access_log": settings.access_log,
+        # Requests in flight at a stop get this long to finish (sockets are closed before).
+        "timeout_graceful_shutdown": settings.shutdown_timeout_seconds,
     }
 
 

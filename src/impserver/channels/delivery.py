@@ -23,6 +23,7 @@ from impserver.channels.models import (
 )
 from impserver.core.clock import utcnow
 from impserver.core.db import OutageLog
+from impserver.core.metrics import CHANNEL_DELIVERIES
 from impserver.core.unit_of_work import UnitOfWork
 from impserver.domains.clients.models import Client
 from impserver.domains.requests.events import RequestMessageCreated
@@ -99,12 +100,18 @@ async def _send_one(
     except Exception as exc:  # an unexpected error must not lose the message: retry with back-off
         log.exception("delivery %s failed", delivery_id)
         outcome, error, retry_in = DELIVERY_PENDING, str(exc), 0.0
-    await _record(services, delivery_id, outcome, error, retry_in)
+    outcome = await _record(services, delivery_id, outcome, error, retry_in)
+    CHANNEL_DELIVERIES.labels(resource.kind, OUTCOME_LABELS[outcome]).inc()
+
+
+# How /metrics names each outcome of an attempt.
+OUTCOME_LABELS = {DELIVERY_SENT: "sent", DELIVERY_PENDING: "retry", DELIVERY_FAILED: "failed"}
 
 
 async def _record(
     services: Services, delivery_id: int, outcome: str, error: str, retry_in: float
-) -> None:
+) -> str:
+    """Store an attempt's outcome; returns it (a last failed attempt becomes ``failed``)."""
     async with services.db.transaction() as uow:
         delivery = await uow.session.get(ChannelDelivery, delivery_id)
         assert delivery is not None
@@ -118,7 +125,7 @@ async def _record(
         message = await uow.session.get(Message, delivery.message_id)
         request = await uow.session.get(ClientRequest, delivery.request_id)
         if message is None or request is None or outcome == DELIVERY_PENDING:
-            return
+            return outcome
         message.meta = {
             **(message.meta or {}),
             "delivery": outcome,
@@ -130,6 +137,7 @@ async def _record(
         uow.emit(
             RequestMessageCreated(request_id=request.id, message=read), Audience.employees(viewers)
         )
+    return outcome
 
 
 async def deliver_due(

@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     port: int = 8000
     # One log line per HTTP request; usually the load balancer in front keeps that log already.
     access_log: bool = False
+    # "json": one JSON object a line (for log collectors); "text" for people reading a terminal.
+    log_format: Literal["text", "json"] = "text"
+    # Bearer token that /metrics asks for; unset, /metrics does not exist (answers 404).
+    metrics_token: str = ""
+    # On SIGTERM/SIGINT requests already being served get this long to finish before they are
+    # cut (sockets are told to reconnect elsewhere at once and do not wait for it).
+    shutdown_timeout_seconds: float = Field(default=30.0, gt=0)
     # Server processes on the one port, each an instance of its own (one Python process uses
     # one core). Above 1 needs PostgreSQL and Redis, as several instances do.
     workers: int = Field(default=1, ge=1, le=64)

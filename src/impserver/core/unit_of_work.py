@@ -13,6 +13,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from impserver.core.db import OutageLog, database_unreachable
+from impserver.core.metrics import EVENTS_PUBLISHED
 from impserver.realtime.bus import EventBus
 from impserver.realtime.events import Audience, Event
 from impserver.realtime.outbox import Envelope, StoredEvent, render_frame, store_events
@@ -208,6 +209,8 @@ class Database:
             await self.publish(Envelope(tuple(sorted(audience.recipients)), render_frame(event)))
 
     async def publish(self, envelope: Envelope) -> None:
+        if not envelope.control:
+            EVENTS_PUBLISHED.labels("durable" if envelope.event_id else "ephemeral").inc()
         try:
             await self.bus.publish(envelope)
         except Exception:

@@ -26,6 +26,7 @@ from starlette.websockets import WebSocket, WebSocketState
 
 from impserver.core.config import Settings
 from impserver.core.errors import DomainError
+from impserver.core.metrics import EVENTS_DELIVERED, SOCKETS_OPEN, socket_kind
 from impserver.core.unit_of_work import Database
 from impserver.realtime.outbox import Envelope, events_since, latest_event_id
 
@@ -35,6 +36,8 @@ QUEUE_LIMIT = 2000
 HELLO_TIMEOUT = 10.0
 PING_FRAME = '{"type":"ping"}'
 HEARTBEAT_SLICES = 20
+# The reason of the ``closed`` notice that asks a client to reconnect at once.
+RESTARTING = "restarting"
 
 
 OutboxItem = tuple[int | None, str] | None
@@ -150,6 +153,9 @@ class Gateway:
         # Called when a recipient's last socket on this instance closes (e.g. to end their calls).
         self.on_last_disconnect: list[Callable[[Connection], Awaitable[None]]] = []
         self.on_connect: list[Callable[[Connection], Awaitable[None]]] = []
+        # Set when the server is stopping: every socket is being told to reconnect elsewhere.
+        self.stopping = False
+        self._all_closed = asyncio.Event()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -163,8 +169,24 @@ class Gateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._heartbeat
         for connection in list(self.connections()):
-            connection.close_soon(1012, "server restarting")
+            connection.close_soon(1012, "server restarting", notice=RESTARTING)
         await self.db.bus.stop()
+
+    async def announce_restart(self, wait_seconds: float) -> None:
+        """Tell every socket that this server is going away, before it goes: the clients
+        reconnect at once (to another instance behind the balancer) and resume from their last
+        event, instead of noticing a dropped socket. Waits up to ``timeout`` for them to close.
+        """
+        self.stopping = True
+        for connection in self.connections():
+            connection.close_soon(1012, "server restarting", notice=RESTARTING)
+        self._note_if_all_closed()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._all_closed.wait(), wait_seconds)
+
+    def _note_if_all_closed(self) -> None:
+        if self.stopping and not self._by_recipient:
+            self._all_closed.set()
 
     def connections(self) -> list[Connection]:
         return [c for conns in self._by_recipient.values() for c in conns]
@@ -186,9 +208,13 @@ class Gateway:
         if envelope.control:
             self._apply_control(envelope)
             return
+        delivered = 0
         for recipient in envelope.recipients:
             for connection in self._by_recipient.get(recipient, ()):
                 connection.offer(envelope.event_id, envelope.frame)
+                delivered += 1
+        if delivered:
+            EVENTS_DELIVERED.inc(delivered)
 
     def _apply_control(self, envelope: Envelope) -> None:
         instruction = envelope.control or ""
@@ -242,7 +268,15 @@ class Gateway:
         last_event_id = hello.get("last_event_id")
         # This frame lives as long as the socket: keep only what it needs.
         del first, hello
+        if self.stopping:
+            # Opened while this server stops (the balancer had not noticed yet): off elsewhere.
+            with contextlib.suppress(Exception):
+                await websocket.send_text(json.dumps({"type": "closed", "reason": RESTARTING}))
+            await self._close(websocket, 1012, "server restarting")
+            return
         self._by_recipient[connection.recipient].add(connection)
+        sockets_open = SOCKETS_OPEN.labels(socket_kind(employee=connection.employee_id is not None))
+        sockets_open.inc()
         for callback in self.on_connect:
             try:
                 await callback(connection)
@@ -267,6 +301,8 @@ class Gateway:
                 writer.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await writer
+            sockets_open.dec()
+            self._note_if_all_closed()
 
     async def _send_backlog(self, connection: Connection, last_event_id: Any) -> None:
         websocket = connection.websocket
