@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed
 
 from tests.faults.tools import wait_until
@@ -24,6 +26,7 @@ from tests.widget import visit
 RESTARTING = {"type": "closed", "reason": "restarting"}
 # uvicorn's line once it has stopped listening and waits for the requests still being served.
 WAITING_FOR_REQUESTS = "Waiting for connections to close"
+METRICS_TOKEN = "shutdown-test-scrape"
 
 
 @pytest.fixture(params=[1, 2], ids=["one-process-sqlite", "two-workers-postgres"])
@@ -37,7 +40,9 @@ def stoppable_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
         settings = make_settings(tmp_path, postgres, workers=request.param)
     port = free_port()
     # The widget's embed origin: the demo website allows the server's own address.
-    settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
+    settings = settings.model_copy(
+        update={"public_base_url": f"http://127.0.0.1:{port}", "metrics_token": METRICS_TOKEN}
+    )
     server = ServerProcess(settings, port, tmp_path / "server.log")
     server.command("demo")
     server.start()
@@ -83,6 +88,19 @@ class UploadInFlight:
         self.connection.close()
 
 
+def open_sockets(server: ServerProcess) -> dict[str, float]:
+    response = httpx.get(
+        f"{server.base_url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
+    assert response.status_code == 200, response.text
+    return {
+        sample.labels["kind"]: sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+        if sample.name == "imp_sockets_open"
+    }
+
+
 def assert_told_to_reconnect(tab: Socket) -> None:
     notice = tab.receive_until(lambda f: f.get("type") == "closed", timeout=15)
     assert notice == RESTARTING
@@ -113,6 +131,9 @@ def test_a_stop_tells_every_socket_to_reconnect_and_finishes_requests_in_flight(
             tabs.append(tab)
             holders.add(_worker_holding(workers, server.port, tab))
         widget = stack.enter_context(visitor.socket())
+        # Whichever worker answers a scrape counts every worker's sockets (multiprocess mode).
+        for _ in range(4):
+            assert open_sockets(server) == {"employee": len(tabs), "visitor": 1}
         upload = UploadInFlight(anna, server.port)
         stack.callback(upload.close)
 
