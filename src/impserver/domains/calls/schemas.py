@@ -73,7 +73,9 @@ class CobrowseControlData(BaseModel):
     action: Literal["click", "input", "scroll", "pointer", "snapshot"]
     # rrweb's id of the page element clicked or typed into.
     id: Annotated[StrictInt, Field(ge=0, le=2**31 - 1)] | None = None
-    value: Annotated[StrictStr, Field(max_length=100_000)] | None = None
+    # Any text, half an emoji included (what a backspace leaves of one): the frame's own size
+    # limit bounds it, and relayed frames are always encodable (realtime/outbox.render_frame).
+    value: StrictStr | None = None
     dx: PageOffset | None = None
     dy: PageOffset | None = None
     x: PageOffset | None = None
