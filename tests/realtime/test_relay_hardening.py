@@ -201,13 +201,17 @@ def test_a_viewer_that_cannot_keep_up_gets_a_fresh_page_not_an_endless_queue(
         assert max(server.run(queued_bytes())) <= QUEUE_BYTES_LIMIT
         widget.ws.send(page_frame(call["id"], "after-the-flood"))
         seen = slow.receive_until(
-            lambda f: f.get("type") == "cobrowse.frames"
-            and f["data"]["events"][0]["marker"] == "after-the-flood",
+            lambda f: (
+                f.get("type") == "cobrowse.frames"
+                and f["data"]["events"][0]["marker"] == "after-the-flood"
+            ),
             timeout=60,
         )
         assert seen["call_id"] == call["id"]
         received = [
-            f["data"]["events"][0]["marker"] for f in slow.seen if f.get("type") == "cobrowse.frames"
+            f["data"]["events"][0]["marker"]
+            for f in slow.seen
+            if f.get("type") == "cobrowse.frames"
         ]
         # Some of the flood was dropped for this viewer rather than queued for it.
         assert len(received) < FLOOD_FRAMES + 1
