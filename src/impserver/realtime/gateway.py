@@ -2,7 +2,8 @@
 
 Protocol (JSON text frames):
   client → ``{"type": "hello", "last_event_id": N | null}`` first, ``{"type": "pong"}`` on ping,
-           and commands registered by domains (``{"type": "<command>", ...}``).
+           and commands registered by domains (``{"type": "<command>", ...}``), each checked
+           against its command's schema (a Pydantic model) before its handler sees it.
   server → ``{"type": "ready", "last_event_id": N}`` once missed events are replayed,
            events ``{"id": N, "type": "...", ...}``, ``{"type": "ping"}``, ``{"type": "reset"}``
            (too far behind: reload state), ``{"type": "closed", "reason": "..."}``,
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, ValidationError
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from impserver.core.config import Settings
 from impserver.core.errors import DomainError
@@ -472,8 +473,10 @@ class Gateway:
             event_id, frame, _ = item
             try:
                 await websocket.send_text(frame)
+            except (WebSocketDisconnect, OSError, RuntimeError):
+                return  # the socket went away (or is closing): its reader ends it
             except Exception as exc:
-                if not connection.closing and websocket.client_state == WebSocketState.CONNECTED:
+                if not connection.closing:
                     # Not a socket that went away: this frame could not be sent (it could not
                     # be encoded, say). The socket is closed rather than left with a writer that
                     # no longer writes, so the client reconnects and resumes at once.
