@@ -105,3 +105,13 @@ def test_a_lane_too_far_behind_is_dropped_and_everything_else_kept() -> None:
         (2, None),
     ]
     assert size_after < 5 * sys.getsizeof("p" * 10_000)
+
+
+def test_a_single_lane_frame_beyond_the_lane_share_still_goes_when_nothing_of_it_waits() -> None:
+    """Dropping a lane with nothing queued would only ask for the same big page again."""
+    page = "p" * 100_000
+    outbox = Outbox(1000, byte_limit=10**9, lane_limit=sys.getsizeof(page) // 2)
+    outbox.put_nowait((1, "message", None))
+    assert outbox.put_nowait((None, page, "cobrowse:1")) is True
+    assert outbox.put_nowait((None, page, "cobrowse:1")) is False
+    assert outbox.size == sys.getsizeof("message")

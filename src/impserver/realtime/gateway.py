@@ -84,8 +84,9 @@ class Outbox:
         socket is too far behind for anything else."""
         size = sys.getsizeof(item[1]) if item is not None else 0
         lane = item[2] if item is not None else None
-        if lane is not None and self.size + size > self._lane_limit:
-            self._drop_lane(lane)
+        # Dropping only helps when the lane has a backlog: a single frame bigger than the lane's
+        # share (a whole large page) still goes, within the socket's byte limit.
+        if lane is not None and self.size + size > self._lane_limit and self._drop_lane(lane):
             return False
         if len(self._items) >= self._limit or self.size + size > self._byte_limit:
             raise OutboxFull
@@ -95,14 +96,17 @@ class Outbox:
             self._waiter.set_result(None)
         return True
 
-    def _drop_lane(self, lane: str) -> None:
+    def _drop_lane(self, lane: str) -> int:
+        """Drop the lane's queued frames; how many there were."""
         kept: deque[OutboxItem] = deque()
         for item in self._items:
             if item is not None and item[2] == lane:
                 self.size -= sys.getsizeof(item[1])
             else:
                 kept.append(item)
+        dropped = len(self._items) - len(kept)
         self._items = kept
+        return dropped
 
     async def get(self) -> OutboxItem:
         while not self._items:
