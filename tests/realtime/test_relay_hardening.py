@@ -255,3 +255,25 @@ def test_co_browsing_frames_beyond_the_session_rate_are_refused_then_the_page_is
             ]
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_deeply_nested_page_is_relayed_and_an_infinite_number_refused(
+    server: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A page's recorded DOM nests two levels per element: a deep page must still pass."""
+    anna, visitor, _, call = invite(server, "cobrowse")
+    depth = 900
+    deep_text = '{"type":2,"node":' + "[" * depth + "]" * depth + "}"
+    with anna.socket() as tab, visitor.socket() as widget:
+        head = f'{{"type":"cobrowse.frames","call_id":{call["id"]},"data":{{"events":['
+        widget.ws.send(head + deep_text + "]}}")
+        relayed = tab.event("cobrowse.frames")["data"]["events"][0]
+        node, levels = relayed["node"], 0
+        while node:
+            node, levels = node[0], levels + 1
+        assert levels == depth - 1
+        widget.ws.send(f'{{"type":"call.signal","call_id":{call["id"]},"data":{{"sdp":1e400}}}}')
+        assert widget.event("error")["detail"] == "This message cannot be passed on as JSON."
+        tab.assert_silent("call.signal")
+    assert tracebacks(caplog) == []

@@ -81,7 +81,7 @@ class JsonFuzzer:
 
     def deep(self) -> Any:
         nested: Any = self.scalar()
-        for _ in range(self.random.choice([50, 200, 600])):
+        for _ in range(self.random.choice([50, 300, 900])):
             nested = [nested] if self.random.random() < 0.5 else {"a": nested}
         return nested
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from impserver.core.clock import utcnow
 from impserver.core.db import Base
-from impserver.realtime.events import Audience, Event
+from impserver.realtime.events import Audience, Event, RelayedEvent
 
 
 class StoredEvent(Base):
@@ -104,11 +104,12 @@ def render_frame(event: Event) -> str:
     those frames are written with escapes, which the browser's JSON.parse turns back into the
     very same characters, so a relayed page or signal arrives exactly as it was sent.
     """
-    # mode="json" also turns infinite and NaN numbers, which JSON has no words for, into null.
-    payload = event.model_dump(mode="json")
-    frame = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    # mode="json" also turns infinite and NaN numbers, which JSON has no words for, into null;
+    # a relayed event has them refused instead (ValueError), as the sender's mistake.
+    payload = dict(event) if isinstance(event, RelayedEvent) else event.model_dump(mode="json")
+    frame = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     if not frame.isascii() and _SURROGATE.search(frame):
-        frame = json.dumps(payload, separators=(",", ":"))
+        frame = json.dumps(payload, separators=(",", ":"), allow_nan=False)
     return frame
 
 

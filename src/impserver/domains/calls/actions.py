@@ -232,7 +232,11 @@ async def relay_signal(
         if party.kind == "employee"
         else Audience.employee(row.employee_id)
     )
-    await services.db.publish_ephemeral(event, audience, lane=lane)
+    try:
+        await services.db.publish_ephemeral(event, audience, lane=lane)
+    except (ValueError, RecursionError) as exc:
+        # Rendering refused it: an infinite number, or nesting deeper than JSON is written.
+        raise InvalidInput("This message cannot be passed on as JSON.") from exc
 
 
 async def request_snapshot(services: Services, call_id: int) -> None:

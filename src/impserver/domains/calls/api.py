@@ -175,7 +175,8 @@ def register_socket_commands(gateway: Gateway, services: Services) -> None:
             raise TooManyRequests(
                 "Too many co-browsing frames; the page will be sent again whole.", retry_after=1
             )
-        event = CobrowseFrames(call_id=call_id, data=command.data.model_dump())
+        # The events as parsed, not copied through the schema's serializer (see RelayedEvent).
+        event = CobrowseFrames(call_id=call_id, data={"events": command.data.events})
         await actions.relay_signal(
             services, party_of(connection), call_id, event, lane=f"{COBROWSE_LANE}:{call_id}"
         )
