@@ -220,6 +220,7 @@ async def relay_signal(
                 .where(Call.id == call_id)
                 .where(Call.state.in_(ACTIVE_STATES))
                 .where(ClientRequest.status == STATUS_ASSIGNED)
+                .where(ClientRequest.client_id == Call.client_id)
             )
         ).one_or_none()
     if row is None or row.assignee_id != row.employee_id:
