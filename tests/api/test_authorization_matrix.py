@@ -91,6 +91,17 @@ def test_authorization_matrix(server: LiveServer) -> None:
         ),
         (
             "GET",
+            f"/api/requests/{request}/calls/active",
+            None,
+            {
+                "serving employee": True,
+                "employee not serving": False,
+                "anonymous": False,
+                "visitor A": False,
+            },
+        ),
+        (
+            "GET",
             "/api/widget/conversation",
             None,
             {"visitor A": True, "visitor B": True, "anonymous widget": False},

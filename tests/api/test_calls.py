@@ -147,3 +147,129 @@ def test_hanging_up_before_an_answer_cancels(server: LiveServer) -> None:
     anna, _, request_id, call = invite(server, "voice")
     assert anna.http.post(f"/api/calls/{call['id']}/hangup").json()["outcome"] == "cancelled"
     assert anna.http.get(f"/api/requests/{request_id}/calls/active").json() is None
+
+
+# -- a request that stops being the employee's ends its calls -------------------------------------
+
+
+def _close(anna, request_id: int, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    assert anna.http.post(f"/api/requests/{request_id}/close").status_code == 204
+
+
+def _block(anna, request_id: int, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    assert anna.http.post(f"/api/requests/{request_id}/block").status_code == 204
+
+
+def _return(anna, request_id: int, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    assert anna.http.post(f"/api/requests/{request_id}/return").status_code == 204
+
+
+def _to_queue(anna, request_id: int, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    from tests.api.test_requests import queue_ids
+
+    response = anna.http.post(
+        f"/api/requests/{request_id}/transfer-queue",
+        json={"queue_id": queue_ids(server)["General questions"]},
+    )
+    assert response.status_code == 204, response.text
+
+
+def _to_specialist(anna, request_id: int, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    options = anna.http.get(f"/api/requests/{request_id}/transfer-options").json()
+    group = next(
+        g for g in options["groups"] if any(m["id"] != anna.me["id"] for m in g["members"])
+    )
+    member = next(m for m in group["members"] if m["id"] != anna.me["id"])
+    response = anna.http.post(
+        f"/api/requests/{request_id}/transfer-employee",
+        json={"group_id": group["id"], "employee_id": member["id"]},
+    )
+    assert response.status_code == 204, response.text
+
+
+TRANSITIONS = {
+    "close": _close,
+    "block": _block,
+    "return to queue": _return,
+    "transfer to queue": _to_queue,
+    "transfer to specialist": _to_specialist,
+}
+
+
+@pytest.mark.parametrize("transition", list(TRANSITIONS))
+@pytest.mark.parametrize("kind", ["video", "cobrowse"])
+def test_a_request_leaving_the_employee_ends_its_call_and_its_relays(
+    server: LiveServer, transition: str, kind: str
+) -> None:
+    anna, visitor, request_id, call = invite(server, kind)
+    visitor.http.post(f"/api/widget/calls/{call['id']}/respond", json={"response": "accept"})
+    assert anna.http.post(f"/api/calls/{call['id']}/connected").json()["state"] == "connected"
+    with anna.socket() as tab, visitor.socket() as widget:
+        TRANSITIONS[transition](anna, request_id, server)
+        # Both sides are told, in the same transaction as the transition.
+        for side in (tab, widget):
+            ended = side.receive_until(
+                lambda f: f.get("type") == "call.updated" and f["call"]["state"] == "ended"
+            )["call"]
+            assert (ended["id"], ended["outcome"]) == (call["id"], "request_released")
+        # Nothing the former assignee sends reaches the client's page any more, and back.
+        control = {"action": "click", "id": 1}
+        tab.send({"type": "cobrowse.control", "call_id": call["id"], "data": control})
+        assert tab.event("error")["detail"] == "Call not found."
+        tab.send({"type": "call.signal", "call_id": call["id"], "data": {"candidate": "c"}})
+        assert tab.event("error")["detail"] == "Call not found."
+        widget.send({"type": "call.signal", "call_id": call["id"], "data": {"candidate": "v"}})
+        assert widget.event("error")["detail"] == "Call not found."
+        widget.assert_silent("cobrowse.control")
+        widget.assert_silent("call.signal")
+        tab.assert_silent("call.signal")
+    # The history records the call's end as for any call.
+    assert server.run(_call_history(server, request_id)) == [
+        ("request_released", "request_released")
+    ]
+
+
+async def _call_history(server: LiveServer, request_id: int) -> list[tuple[str | None, str]]:
+    from sqlalchemy import select
+
+    from impserver.domains.calls.models import Call
+    from impserver.domains.requests.models import RequestTransition
+
+    async with server.services.db.read() as session:
+        outcomes = list(
+            await session.scalars(select(Call.outcome).where(Call.request_id == request_id))
+        )
+        recorded = [
+            t.details["outcome"]
+            for t in await session.scalars(
+                select(RequestTransition)
+                .where(RequestTransition.request_id == request_id)
+                .where(RequestTransition.kind == "call")
+            )
+        ]
+    return list(zip(outcomes, recorded, strict=True))
+
+
+def test_relays_check_that_the_employee_still_holds_the_request(server: LiveServer) -> None:
+    """Even a call left running (a transition racing a relay) relays nothing once the request
+    is someone else's."""
+    anna, visitor, request_id, call = invite(server, "cobrowse")
+    boris_id = server.login("boris").me["id"]
+
+    async def hand_over_without_ending_the_call() -> None:
+        from impserver.domains.requests.models import ClientRequest
+
+        async with server.services.db.transaction() as uow:
+            request = await uow.session.get(ClientRequest, request_id)
+            assert request is not None
+            request.assignee_id = boris_id
+
+    with anna.socket() as tab, visitor.socket() as widget:
+        tab.send({"type": "cobrowse.control", "call_id": call["id"], "data": {"action": "click"}})
+        assert widget.event("cobrowse.control")["data"] == {"action": "click"}
+        server.run(hand_over_without_ending_the_call())
+        tab.send({"type": "cobrowse.control", "call_id": call["id"], "data": {"action": "click"}})
+        assert tab.event("error")["detail"] == "Call not found."
+        widget.send({"type": "call.signal", "call_id": call["id"], "data": {"x": 1}})
+        assert widget.event("error")["detail"] == "Call not found."
+        widget.assert_silent("cobrowse.control")

@@ -222,3 +222,25 @@ def test_unanswered_invitation_of_each_kind_times_out(
     expect(answer).to_be_visible()
     expect(anna.get_by_text("Клиент не ответил.")).to_be_visible()
     expect(answer).to_have_count(0)
+
+
+def test_transferring_the_request_ends_a_live_call_for_both(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    anna, page, frame = set_up(app_server, new_context, logged_in, "Передадите с видео")
+    connect(anna, page, frame, "video")
+    grows(anna, "video")
+    expect(frame.get_by_role("region", name="Видеозвонок")).to_be_visible()
+
+    anna.get_by_role("button", name="Передать в очередь").click()
+    anna.get_by_role("dialog").get_by_label("Очередь").select_option(label="Technical support")
+    anna.get_by_role("dialog").get_by_role("button", name="Передать").click()
+    anna.wait_for_url("**/requests")
+
+    # The call ends with the request leaving Anna: the client's call window closes, and Anna's
+    # side hangs up its connection (her request view is gone, so the media must stop too).
+    expect(frame.get_by_role("region", name="Видеозвонок")).to_have_count(0)
+    anna.wait_for_function("() => window.__impCall?.pc.connectionState === 'closed'")
+    expect(anna.get_by_text("Идёт звонок")).to_have_count(0)

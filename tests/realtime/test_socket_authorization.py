@@ -373,6 +373,15 @@ def error_reply(socket: Socket, timeout: float = 5) -> Frame:
 COMMANDS = {"typing", "call.signal", "cobrowse.frames", "cobrowse.control"}
 
 
+def marked_data(kind: str, marker: str) -> Frame:
+    """The data of a relay command of ``kind`` that fits its schema and carries ``marker``."""
+    if kind == "cobrowse.frames":
+        return {"events": [{"type": 3, "marker": marker}]}
+    if kind == "cobrowse.control":
+        return {"action": "input", "id": 7, "value": marker}
+    return {"marker": marker}
+
+
 def test_commands_are_refused_for_whoever_may_not_use_them(quiet_server: LiveServer) -> None:
     # A command registered later must be added to the cases below (and to COMMANDS).
     assert set(quiet_server.services.gateway._commands) == COMMANDS
@@ -381,7 +390,7 @@ def test_commands_are_refused_for_whoever_may_not_use_them(quiet_server: LiveSer
     not_found = "Call not found."
 
     def signal(marker: str, kind: str = "call.signal", call: int = call_id) -> Frame:
-        return {"type": kind, "call_id": call, "data": {"marker": marker}}
+        return {"type": kind, "call_id": call, "data": marked_data(kind, marker)}
 
     # (who sends, the frame, the error they get back)
     cases: list[tuple[str, Frame, str]] = [
@@ -451,7 +460,7 @@ def test_commands_are_refused_for_whoever_may_not_use_them(quiet_server: LiveSer
 
 
 BIG_SIGNAL = "s" * (65 * 1024)
-BIG_PAGE = "p" * (4 * 1024 * 1024 + 1)
+BIG_PAGE = "p" * (4 * 1024 * 1024 + 1024)
 
 
 def test_malformed_frames_get_an_error_and_change_nothing(quiet_server: LiveServer) -> None:
@@ -498,6 +507,25 @@ def test_malformed_frames_get_an_error_and_change_nothing(quiet_server: LiveServ
             "Message too large.",
         ),
         ("serving employee", signal(None, marker, "cobrowse.control"), "needs call_id and data"),
+        # Relayed data fits its command's schema too: the other party's page acts on it.
+        ("visitor A", signal(call_id, marker, "cobrowse.frames"), "data with events"),
+        ("visitor A", signal(call_id, {"events": marker}, "cobrowse.frames"), "data with events"),
+        ("serving employee", signal(call_id, marker, "cobrowse.control"), "with an action"),
+        (
+            "serving employee",
+            signal(call_id, {"action": "malformed"}, "cobrowse.control"),
+            "with an action",
+        ),
+        (
+            "serving employee",
+            signal(call_id, {"action": "click", "id": True, **marker}, "cobrowse.control"),
+            "with an action",
+        ),
+        (
+            "serving employee",
+            signal(call_id, {"action": "scroll", "dy": 2**70, **marker}, "cobrowse.control"),
+            "with an action",
+        ),
     ]
     with contextlib.ExitStack() as stack:
         sockets = Sockets(cw.world, stack)

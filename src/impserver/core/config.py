@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     call_answer_seconds: float = 45.0
     # A call whose party lost every socket ends unless they are back within this time.
     call_reconnect_grace_seconds: float = 10.0
+    # What one co-browsing session may relay from the client's page: a burst of this many bytes
+    # (a whole page or two), then this many a second on average.
+    cobrowse_burst_bytes: int = Field(default=12 * 1024 * 1024, ge=64 * 1024)
+    cobrowse_bytes_per_second: int = Field(default=2 * 1024 * 1024, ge=1)
 
     @model_validator(mode="after")
     def _workers_share_through_services(self) -> Settings:

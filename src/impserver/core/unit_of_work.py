@@ -203,10 +203,14 @@ class Database:
                 await self._settling
         await self.engine.dispose()
 
-    async def publish_ephemeral(self, event: Event, audience: Audience) -> None:
-        """Send an event that changes no state (typing) without a transaction."""
+    async def publish_ephemeral(
+        self, event: Event, audience: Audience, *, lane: str | None = None
+    ) -> None:
+        """Send an event that changes no state (typing) without a transaction. Events of a
+        ``lane`` may be dropped for a socket that falls behind (see Gateway.lane_dropped)."""
         if audience:
-            await self.publish(Envelope(tuple(sorted(audience.recipients)), render_frame(event)))
+            recipients = tuple(sorted(audience.recipients))
+            await self.publish(Envelope(recipients, render_frame(event), lane=lane))
 
     async def publish(self, envelope: Envelope) -> None:
         if not envelope.control:

@@ -18,6 +18,13 @@ class Event(BaseModel):
     type: str
 
 
+class RelayedEvent(Event):
+    """An event that passes on what one party sent another: its fields hold plain JSON values
+    as parsed from the sender's frame. It is written out as they are, without pydantic's
+    serializer, which gives up on nesting deeper than a few hundred levels (a deep page's
+    recorded DOM) and would walk megabytes of a page only to copy them."""
+
+
 def employee_key(employee_id: int) -> str:
     return f"e:{employee_id}"
 

@@ -7,6 +7,7 @@ increasing id, lets a reconnecting tab ask for what it missed, and survives rest
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from impserver.core.clock import utcnow
 from impserver.core.db import Base
-from impserver.realtime.events import Audience, Event
+from impserver.realtime.events import Audience, Event, RelayedEvent
 
 
 class StoredEvent(Base):
@@ -66,21 +67,50 @@ class Envelope:
     frame: str = ""
     event_id: int | None = None
     control: str | None = None
+    # Frames of one lane (e.g. "cobrowse:12", one co-browsing session's page changes) may be
+    # dropped for a socket that cannot keep up; the lane's owner then starts it afresh.
+    lane: str | None = None
 
     def encode(self) -> str:
         return json.dumps(
-            {"r": self.recipients, "f": self.frame, "i": self.event_id, "c": self.control},
+            {
+                "r": self.recipients,
+                "f": self.frame,
+                "i": self.event_id,
+                "c": self.control,
+                "l": self.lane,
+            },
             separators=(",", ":"),
         )
 
     @classmethod
     def decode(cls, raw: str | bytes) -> Envelope:
         data = json.loads(raw)
-        return cls(tuple(data["r"]), data.get("f") or "", data.get("i"), data.get("c"))
+        return cls(
+            tuple(data["r"]), data.get("f") or "", data.get("i"), data.get("c"), data.get("l")
+        )
+
+
+# A str holding any of these cannot be encoded as UTF-8, the encoding of every text frame. JSON
+# may carry them ("\ud800" is valid JSON, and a page's text may hold half an emoji).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def render_frame(event: Event) -> str:
-    return json.dumps(event.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False)
+    """The event as a JSON text frame that every socket can send.
+
+    Non-ASCII characters stay as they are (Cyrillic as \\u escapes would double every Russian
+    message), except when the payload holds surrogate code points, which UTF-8 cannot encode:
+    those frames are written with escapes, which the browser's JSON.parse turns back into the
+    very same characters, so a relayed page or signal arrives exactly as it was sent.
+    """
+    # mode="json" also turns infinite and NaN numbers, which JSON has no words for, into null;
+    # a relayed event has them refused instead (ValueError), as the sender's mistake.
+    payload = dict(event) if isinstance(event, RelayedEvent) else event.model_dump(mode="json")
+    frame = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    if not frame.isascii() and _SURROGATE.search(frame):
+        frame = json.dumps(payload, separators=(",", ":"), allow_nan=False)
+    return frame
 
 
 def frame_with_id(frame: str, event_id: int) -> str:

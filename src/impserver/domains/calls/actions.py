@@ -39,6 +39,9 @@ CALL_NOT_FOUND = "Call not found."
 MAX_SIGNAL_BYTES = 64 * 1024
 # Co-browsing frames carry DOM snapshots: a large page is a few hundred kilobytes.
 MAX_COBROWSE_BYTES = 4 * 1024 * 1024
+# The request stopped being the employee's (closed, blocked, returned or transferred): calls
+# and co-browsing are between the client and whoever serves the request, so they end with it.
+OUTCOME_REQUEST_RELEASED = "request_released"
 
 
 @dataclass(frozen=True)
@@ -51,12 +54,6 @@ class Party:
 
 def _audience(call: Call) -> Audience:
     return Audience.employee(call.employee_id) | Audience.visitor(call.client_id)
-
-
-def _other(call: Call, party: Party) -> Audience:
-    if party.kind == "employee":
-        return Audience.visitor(call.client_id)
-    return Audience.employee(call.employee_id)
 
 
 async def _announce(uow: UnitOfWork, call: Call) -> CallRead:
@@ -113,7 +110,14 @@ async def _end(uow: UnitOfWork, call: Call, outcome: str) -> CallRead:
 async def invite(services: Services, actor: Employee, request_id: int, kind: str) -> CallRead:
     """Only the responsible employee calls, only website clients, one call at a time."""
     async with services.db.transaction() as uow:
-        request = await uow.session.get(ClientRequest, request_id)
+        # Locked until commit: a transfer or close at the same moment either happens first
+        # (and this finds the request gone) or waits and then ends the call this adds.
+        request = await uow.session.scalar(
+            select(ClientRequest)
+            .where(ClientRequest.id == request_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
         if request is None or request.assignee_id != actor.id or request.status != STATUS_ASSIGNED:
             raise NotFound("Request not found.")
         resource_kind = await uow.session.scalar(
@@ -182,28 +186,71 @@ async def hang_up(services: Services, party: Party, call_id: int) -> CallRead:
         return await _end(uow, call, outcome)
 
 
+async def end_calls_of_request(uow: UnitOfWork, request_id: int) -> None:
+    """End the request's running calls and co-browsing sessions in ``uow``'s transaction, as
+    its employee stops serving it: both parties are told, and each is recorded in its history
+    as any ended call is."""
+    for call in await uow.session.scalars(
+        select(Call)
+        .where(Call.request_id == request_id)
+        .where(Call.state.in_(ACTIVE_STATES))
+        .order_by(Call.id)
+    ):
+        await _end(uow, call, OUTCOME_REQUEST_RELEASED)
+
+
 async def relay_signal(
     services: Services,
     party: Party,
     call_id: int,
-    data: dict[str, Any],
+    event: CallSignal | CobrowseFrames | CobrowseControl,
     *,
-    event: type[CallSignal] | type[CobrowseFrames] | type[CobrowseControl] = CallSignal,
-    size: int | None = None,
+    lane: str | None = None,
 ) -> None:
-    """Pass a message to the call's other party only; the server keeps no copy."""
-    limit = MAX_COBROWSE_BYTES if event is not CallSignal else MAX_SIGNAL_BYTES
-    if (size if size is not None else len(str(data))) > limit:
-        raise InvalidInput("Message too large.")
+    """Pass a message to the call's other party only; the server keeps no copy.
+
+    Only while the call runs, and only while the request is still the call's: in the hands of
+    the employee who started it, so an employee who passed the request on reaches its client no
+    more (the transition ends the call too; this also covers a message already on its way)."""
+    async with services.db.read() as session:
+        row = (
+            await session.execute(
+                select(Call.employee_id, Call.client_id, ClientRequest.assignee_id)
+                .join(ClientRequest, ClientRequest.id == Call.request_id)
+                .where(Call.id == call_id)
+                .where(Call.state.in_(ACTIVE_STATES))
+                .where(ClientRequest.status == STATUS_ASSIGNED)
+                .where(ClientRequest.client_id == Call.client_id)
+            )
+        ).one_or_none()
+    if row is None or row.assignee_id != row.employee_id:
+        raise NotFound(CALL_NOT_FOUND)
+    sender = row.employee_id if party.kind == "employee" else row.client_id
+    if sender != party.id:
+        raise NotFound(CALL_NOT_FOUND)
+    audience = (
+        Audience.visitor(row.client_id)
+        if party.kind == "employee"
+        else Audience.employee(row.employee_id)
+    )
+    try:
+        await services.db.publish_ephemeral(event, audience, lane=lane)
+    except (ValueError, RecursionError) as exc:
+        # Rendering refused it: an infinite number, or nesting deeper than JSON is written.
+        raise InvalidInput("This message cannot be passed on as JSON.") from exc
+
+
+async def request_snapshot(services: Services, call_id: int) -> None:
+    """Ask the client's page of a co-browsing session for a whole fresh copy of the page: the
+    employee's window missed some of its changes."""
     async with services.db.read() as session:
         call = await session.get(Call, call_id)
-        owner = None
-        if call is not None:
-            owner = call.employee_id if party.kind == "employee" else call.client_id
-        if call is None or owner != party.id or call.state not in ACTIVE_STATES:
-            raise NotFound(CALL_NOT_FOUND)
-        audience = _other(call, party)
-    await services.db.publish_ephemeral(event(call_id=call_id, data=data), audience)
+        if call is None or call.kind != "cobrowse" or call.state not in ACTIVE_STATES:
+            return
+        client_id = call.client_id
+    await services.db.publish_ephemeral(
+        CobrowseControl(call_id=call_id, data={"action": "snapshot"}), Audience.visitor(client_id)
+    )
 
 
 async def party_disconnected(services: Services, party: Party) -> None:

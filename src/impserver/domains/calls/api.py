@@ -1,19 +1,28 @@
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import Depends
 from pydantic import BaseModel, ConfigDict
 
 from impserver.channels.widget.visitors import Visitor, current_visitor
-from impserver.core.errors import Forbidden, InvalidInput, NotFound
+from impserver.core.errors import Forbidden, NotFound, TooManyRequests
 from impserver.core.http import LARGEST_ID, api_router
 from impserver.domains.accounts.auth import current_employee
 from impserver.domains.accounts.models import Employee
 from impserver.domains.calls import actions
-from impserver.domains.calls.actions import Party
-from impserver.domains.calls.events import CobrowseControl, CobrowseFrames
-from impserver.domains.calls.schemas import CallConfig, CallInvite, CallRead
+from impserver.domains.calls.actions import MAX_COBROWSE_BYTES, MAX_SIGNAL_BYTES, Party
+from impserver.domains.calls.budget import RelayBudget, Verdict
+from impserver.domains.calls.events import CallSignal, CobrowseControl, CobrowseFrames
+from impserver.domains.calls.schemas import (
+    CallConfig,
+    CallInvite,
+    CallRead,
+    CallSignalCommand,
+    CobrowseControlCommand,
+    CobrowseFramesCommand,
+)
+from impserver.domains.requests.actions import visible_request
 from impserver.realtime.gateway import Connection, Gateway
 from impserver.services import Services, get_services
 
@@ -52,8 +61,13 @@ async def active(
     employee: Employee = Depends(current_employee),
     services: Services = Depends(get_services),
 ) -> CallRead | None:
-    call = await actions.active_call(services, request_id)
-    return call if call is not None and call.request_id == request_id else None
+    if not 0 < request_id <= LARGEST_ID:
+        raise NotFound("Request not found.")
+    # Seen by whoever may see the request itself (its assignee, or those serving its queue
+    # while it waits), as every other read of a request.
+    async with services.db.read() as session:
+        await visible_request(session, employee.id, request_id)
+    return await actions.active_call(services, request_id)
 
 
 @router.post("/calls/{call_id}/connected", response_model=CallRead)
@@ -125,44 +139,64 @@ def party_of(connection: Connection) -> Party:
     return Party("client", connection.client_id)
 
 
-def _call_id(frame: dict[str, Any], command: str) -> int:
-    call_id = frame.get("call_id")
-    # bool is an int in Python; a call id is not.
-    if type(call_id) is not int or not isinstance(frame.get("data"), dict):
-        raise InvalidInput(f"{command} needs call_id and data.")
+def _call_id(call_id: int) -> int:
     if not 0 < call_id <= LARGEST_ID:
         raise NotFound(actions.CALL_NOT_FOUND)
     return call_id
 
 
-def register_socket_commands(gateway: Gateway, services: Services) -> None:
-    @gateway.command("call.signal")
-    async def signal(connection: Connection, frame: dict[str, Any]) -> None:
-        call_id = _call_id(frame, "call.signal")
-        await actions.relay_signal(services, party_of(connection), call_id, frame["data"])
+COBROWSE_LANE = "cobrowse"
+# A command frame holds its data plus a few dozen characters of its own.
+FRAME_OVERHEAD = 256
 
-    @gateway.command("cobrowse.frames")
-    async def frames(connection: Connection, frame: dict[str, Any]) -> None:
+
+def register_socket_commands(gateway: Gateway, services: Services) -> None:
+    budget = RelayBudget(
+        services.settings.cobrowse_bytes_per_second, services.settings.cobrowse_burst_bytes
+    )
+
+    @gateway.command("call.signal", CallSignalCommand, max_chars=MAX_SIGNAL_BYTES)
+    async def signal(connection: Connection, command: CallSignalCommand) -> None:
+        call_id = _call_id(command.call_id)
+        event = CallSignal(call_id=call_id, data=command.data)
+        await actions.relay_signal(services, party_of(connection), call_id, event)
+
+    @gateway.command(
+        "cobrowse.frames", CobrowseFramesCommand, max_chars=MAX_COBROWSE_BYTES + FRAME_OVERHEAD
+    )
+    async def frames(connection: Connection, command: CobrowseFramesCommand) -> None:
         if connection.client_id is None:
             raise Forbidden("cobrowse.frames comes from the client's page only.")
-        call_id = _call_id(frame, "cobrowse.frames")
+        call_id = _call_id(command.call_id)
+        # The frame's length as received: measuring the parsed events again would cost as much
+        # as parsing them.
+        verdict = budget.spend(call_id, command.received_chars)
+        if verdict is Verdict.REFUSE:
+            raise TooManyRequests(
+                "Too many co-browsing frames; the page will be sent again whole.", retry_after=1
+            )
+        # The events as parsed, not copied through the schema's serializer (see RelayedEvent).
+        event = CobrowseFrames(call_id=call_id, data={"events": command.data.events})
         await actions.relay_signal(
-            services,
-            party_of(connection),
-            call_id,
-            frame["data"],
-            event=CobrowseFrames,
-            size=len(str(frame["data"])),
+            services, party_of(connection), call_id, event, lane=f"{COBROWSE_LANE}:{call_id}"
         )
+        if verdict is Verdict.RELAY_AND_RESYNC:
+            await actions.request_snapshot(services, call_id)
 
-    @gateway.command("cobrowse.control")
-    async def control(connection: Connection, frame: dict[str, Any]) -> None:
+    @gateway.command("cobrowse.control", CobrowseControlCommand, max_chars=MAX_SIGNAL_BYTES * 2)
+    async def control(connection: Connection, command: CobrowseControlCommand) -> None:
         if connection.employee_id is None:
             raise Forbidden("cobrowse.control comes from the employee only.")
-        call_id = _call_id(frame, "cobrowse.control")
-        await actions.relay_signal(
-            services, party_of(connection), call_id, frame["data"], event=CobrowseControl
-        )
+        call_id = _call_id(command.call_id)
+        data = command.data.model_dump(exclude_none=True)
+        event = CobrowseControl(call_id=call_id, data=data)
+        await actions.relay_signal(services, party_of(connection), call_id, event)
+
+    @gateway.lane_dropped(COBROWSE_LANE)
+    async def viewer_fell_behind(connection: Connection, lane: str) -> None:
+        # The employee's window lost page changes it had not yet been sent: rather than queue
+        # more for it, the client's page sends the whole page again, which replaces them all.
+        await actions.request_snapshot(services, int(lane.split(":", 1)[1]))
 
     async def last_socket_closed(connection: Connection) -> None:
         await actions.party_disconnected(services, party_of(connection))

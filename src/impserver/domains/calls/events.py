@@ -1,7 +1,7 @@
 from typing import Any, Literal
 
 from impserver.domains.calls.schemas import CallRead
-from impserver.realtime.events import Event
+from impserver.realtime.events import Event, RelayedEvent
 
 
 class CallUpdated(Event):
@@ -11,7 +11,7 @@ class CallUpdated(Event):
     call: CallRead
 
 
-class CallSignal(Event):
+class CallSignal(RelayedEvent):
     """WebRTC signalling (offer, answer, ICE candidate), relayed to the other party only."""
 
     type: Literal["call.signal"] = "call.signal"
@@ -19,7 +19,7 @@ class CallSignal(Event):
     data: dict[str, Any]
 
 
-class CobrowseFrames(Event):
+class CobrowseFrames(RelayedEvent):
     """Recorded page changes from the client's browser, for the employee's replay window."""
 
     type: Literal["cobrowse.frames"] = "cobrowse.frames"
@@ -27,7 +27,7 @@ class CobrowseFrames(Event):
     data: dict[str, Any]
 
 
-class CobrowseControl(Event):
+class CobrowseControl(RelayedEvent):
     """An employee's action on the shared page (click, input, scroll, pointer), for the client."""
 
     type: Literal["cobrowse.control"] = "cobrowse.control"

@@ -20,6 +20,7 @@ from impserver.core.clock import utcnow
 from impserver.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from impserver.core.unit_of_work import UnitOfWork
 from impserver.domains.accounts.models import Employee
+from impserver.domains.calls.actions import end_calls_of_request
 from impserver.domains.clients.models import Client
 from impserver.domains.requests import queries
 from impserver.domains.requests.events import (
@@ -550,9 +551,15 @@ async def decline(services: Services, actor: Employee, request_id: int) -> None:
 
 
 async def _release(uow: UnitOfWork, request: ClientRequest, actor: Employee) -> Snapshot:
+    """The request stops being ``actor``'s (every transition that takes it from them comes
+    here): they leave its room, and its calls and co-browsing with the client end."""
     before = snapshot(request)
     await _set_room_member(uow, request.room_id, actor.id, keep=False)
     request.assignee_id = None
+    # Written before the calls are looked up: on PostgreSQL this waits for a call invitation
+    # being added at the same moment (it locks the request), so that call is found and ended.
+    await uow.session.flush()
+    await end_calls_of_request(uow, request.id)
     return before
 
 

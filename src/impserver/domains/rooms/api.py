@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, ClassVar, Literal
 
 from fastapi import Depends, Query, Request, Response
 from fastapi.responses import FileResponse
+from pydantic import StrictInt
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.requests import ClientDisconnect
 from starlette.types import Message
@@ -31,7 +32,7 @@ from impserver.domains.rooms.schemas import (
     RoomRename,
 )
 from impserver.domains.rooms.search import SearchResults, search
-from impserver.realtime.gateway import Connection, Gateway
+from impserver.realtime.gateway import Connection, Gateway, SocketCommand
 from impserver.services import Services, get_services
 
 router = api_router("/api", "rooms")
@@ -290,15 +291,21 @@ async def typing_allowed(services: Services, employee_id: int, room_id: int) -> 
     return True
 
 
+class TypingCommand(SocketCommand):
+    """An employee is typing in a room: the room's other members are told."""
+
+    refusal: ClassVar[str] = "typing needs a room_id."
+    type: Literal["typing"]
+    # Strict: true is an int to Python, and "1" to pydantic's lax mode; neither is a room id.
+    room_id: StrictInt
+
+
 def register_socket_commands(gateway: Gateway, services: Services) -> None:
-    @gateway.command("typing")
-    async def typing(connection: Connection, frame: dict[str, Any]) -> None:
+    @gateway.command("typing", TypingCommand)
+    async def typing(connection: Connection, command: TypingCommand) -> None:
         if connection.employee_id is None:
             raise Forbidden("Only employees announce typing in rooms.")
-        room_id = frame.get("room_id")
-        # bool is an int in Python; a room id is not.
-        if type(room_id) is not int:
-            raise InvalidInput("typing needs a room_id.")
+        room_id = command.room_id
         if not 0 < room_id <= LARGEST_ID:
             raise NotFound(access.ROOM_NOT_FOUND)
         if await typing_allowed(services, connection.employee_id, room_id):

@@ -157,6 +157,7 @@ export default {
       completed: 'The call has ended.',
       cancelled: 'The call was cancelled.',
       connection_lost: 'The connection was lost.',
+      request_released: 'The request was closed or passed on.',
     },
   },
   cobrowse: {

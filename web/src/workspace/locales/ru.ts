@@ -159,6 +159,7 @@ const ru: typeof en = {
       completed: 'Звонок завершён.',
       cancelled: 'Звонок отменён.',
       connection_lost: 'Связь прервалась.',
+      request_released: 'Заявка закрыта или передана.',
     },
   },
   cobrowse: {
