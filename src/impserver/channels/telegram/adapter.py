@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from starlette.datastructures import Headers
 
 from impserver.channels.base import DeliveryFailed, RetryLater
 from impserver.core.errors import DomainError, Forbidden, InvalidInput
+from impserver.core.security import secrets_match
 from impserver.domains.clients import actions as client_actions
 from impserver.domains.clients.models import Client
 from impserver.domains.requests import actions as request_actions
@@ -268,7 +268,7 @@ class TelegramAdapter:
 
     def webhook_secret_matches(self, resource: Resource, sent: str | None) -> bool:
         expected = str(resource.channel_config.get("webhook_secret", ""))
-        return bool(expected) and hmac.compare_digest(expected, sent or "")
+        return secrets_match(sent, expected)
 
     # -- running the bots --------------------------------------------------------------------
 
