@@ -22,6 +22,7 @@ from aiogram.exceptions import (
 from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from fastapi import UploadFile
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers
 
 from impserver.channels.base import DeliveryFailed, RetryLater
@@ -342,6 +343,17 @@ class TelegramAdapter:
             for update in updates:
                 try:
                     await self.handle(resource, update)
+                except (SQLAlchemyError, OSError):
+                    # The database failed, not the update: keep the offset so that the next poll
+                    # gets it again, as a webhook refusal makes Telegram send it again.
+                    log.exception(
+                        "Telegram update %s of resource %s could not be stored; trying again",
+                        update.update_id,
+                        resource_id,
+                    )
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 30.0)
+                    break
                 except Exception:
                     log.exception(
                         "Telegram update %s of resource %s failed", update.update_id, resource_id
