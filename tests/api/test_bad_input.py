@@ -12,8 +12,14 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
+from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
-from impserver.channels.widget.visitors import TOKEN_MAX_AGE_SECONDS, TOKEN_PURPOSE
+from impserver.channels.widget.visitors import (
+    SOCKET_PROTOCOL,
+    TOKEN_MAX_AGE_SECONDS,
+    TOKEN_PURPOSE,
+)
 from impserver.core.security import sign, unsign
 from impserver.demo import seed_demo
 from impserver.domains.resources.models import Resource
@@ -234,10 +240,7 @@ def test_file_names_are_cleaned_and_files_land_inside_storage(server: LiveServer
             download = (
                 http.get(response.json()["url"])
                 if who == "employee"
-                else http.get(
-                    f"/api/widget/files/{response.json()['id']}",
-                    params={"token": str(http.headers["Authorization"])[7:]},
-                )
+                else http.get(f"/api/widget/files/{response.json()['id']}")
             )
             if download.content != content:
                 failures.append(f"{who} {raw!r}: downloaded {download.content[:40]!r}")
@@ -623,7 +626,7 @@ def test_forged_visitor_tokens_are_401_on_every_widget_endpoint(server: LiveServ
         for name, token in tokens.items():
             http = server.client()
             headers = {"Authorization": f"Bearer {token}"} if token else {}
-            response = http.request(method, url, json={}, headers=headers, params={"token": token})
+            response = http.request(method, url, json={}, headers=headers)
             if response.status_code != 401 or "not valid" not in response.json().get("detail", ""):
                 failures.append(
                     f"{name}: {method} {url} → {response.status_code} {response.text[:100]}"
@@ -848,3 +851,32 @@ def test_a_stored_origin_cannot_add_to_the_frame_policy(built: LiveServer) -> No
     )
     assert "unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
     assert "frame-ancestors http://shop.example;" in csp
+
+
+def test_blocking_a_client_revokes_their_visitor_tokens(server: LiveServer) -> None:
+    """Once blocked, a client's token opens neither the socket nor the API, and the socket they
+    had open is closed; the widget is told it is blocked."""
+    anna, visitor, request_id = taken(server, "anna")
+    other = visit(server)
+    with visitor.socket() as open_socket:
+        assert anna.http.post(f"/api/requests/{request_id}/block").status_code == 204
+        closed = open_socket.receive_until(lambda f: f.get("type") == "closed")
+        assert closed["reason"] == "session_revoked"
+    for method, url in (
+        ("GET", "/api/widget/conversation"),
+        ("GET", "/api/widget/calls/active"),
+        ("POST", "/api/widget/messages"),
+    ):
+        response = visitor.http.request(method, url, json={"body": "still here?"})
+        assert response.status_code == 403, (url, response.text)
+        assert response.json()["code"] == "blocked"
+    offered = [Subprotocol(SOCKET_PROTOCOL), Subprotocol(visitor.token)]
+    with connect(f"{server.ws_url}/widget", subprotocols=offered, open_timeout=5) as refused:
+        assert json.loads(refused.recv(timeout=5)) == {
+            "type": "closed",
+            "reason": "not_authenticated",
+        }
+    # Another visitor is untouched.
+    assert other.http.get("/api/widget/conversation").status_code == 200
+    with other.socket() as fine:
+        assert fine.ready["type"] == "ready"

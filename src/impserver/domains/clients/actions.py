@@ -43,6 +43,24 @@ def fit(value: str, column: Any) -> str:
 NAME_LENGTH = column_length(Client.__table__.c.display_name)
 
 
+# The gateway instruction that closes sockets, as for a revoked employee session.
+_CLOSE_SOCKETS = "revoke:all"
+
+
+async def revoke_visitor_tokens(uow: UnitOfWork, client_id: int) -> None:
+    """Every visitor token of the client stops working: the widget's HTTP calls and socket are
+    refused from now on, and its open sockets are closed once the transaction commits.
+
+    The one place tokens are revoked, so whatever keeps tokens or visitors in memory can drop
+    them here too.
+    """
+    client = await uow.session.get(Client, client_id)
+    if client is None:
+        return
+    client.token_generation += 1
+    uow.control(_CLOSE_SOCKETS, Audience.visitor(client_id))
+
+
 async def _announce(uow: UnitOfWork, client: Client) -> ClientRead:
     await uow.session.flush()
     read = await queries.client_read(uow.session, client)
