@@ -324,12 +324,20 @@ _tab_count = 0
 
 
 async def open_tab(
-    http: aiohttp.ClientSession, url: str, headers: dict[str, str] | None = None
+    http: aiohttp.ClientSession,
+    url: str,
+    headers: dict[str, str] | None = None,
+    protocols: tuple[str, ...] = (),
 ) -> Tab:
     global _tab_count
     # Browsers offer permessage-deflate; --no-compression shows what it costs the server.
     ws = await http.ws_connect(
-        url, headers=headers, heartbeat=None, max_msg_size=0, compress=COMPRESSION
+        url,
+        headers=headers,
+        protocols=protocols,
+        heartbeat=None,
+        max_msg_size=0,
+        compress=COMPRESSION,
     )
     await ws.send_str(json.dumps({"type": "hello", "last_event_id": None}))
     while True:
@@ -511,7 +519,9 @@ async def build_population(
 
     async def open_widget(visitor: Visitor) -> None:
         url = deployment.url(visitor.index + 1).replace("http", "ws")
-        visitor.tab = await open_tab(visitor.http, f"{url}/ws/widget?token={visitor.token}")
+        visitor.tab = await open_tab(
+            visitor.http, f"{url}/ws/widget", protocols=("imp.visitor", visitor.token)
+        )
 
     await gather_limited(32, [lambda p=p: open_employee_tabs(p) for p in staff])  # type: ignore[misc]
     await gather_limited(32, [lambda v=v: open_widget(v) for v in guests])  # type: ignore[misc]
@@ -777,8 +787,8 @@ async def widget_cost(deployment: Deployment, site: dict[str, Any], runs: int) -
             200,
         )
         token = session["visitor_token"]
-        ws_url = base.replace("http", "ws") + f"/ws/widget?token={token}"
-        ws = await visitor_http.ws_connect(ws_url)
+        ws_url = base.replace("http", "ws") + "/ws/widget"
+        ws = await visitor_http.ws_connect(ws_url, protocols=("imp.visitor", token))
         await ws.send_str('{"type":"hello","last_event_id":null}')
         await visitor_http.post(
             "/api/widget/messages",

@@ -10,7 +10,9 @@ from typing import Any
 
 import httpx
 from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
+from impserver.channels.widget.visitors import SOCKET_PROTOCOL
 from tests.harness import Endpoint, Socket
 
 
@@ -44,7 +46,11 @@ class Visitor:
 
     @contextmanager
     def socket(self, last_event_id: int | None = None) -> Iterator[Socket]:
-        with connect(f"{self.server.ws_url}/widget?token={self.token}", open_timeout=10) as ws:
+        with connect(
+            f"{self.server.ws_url}/widget",
+            subprotocols=[Subprotocol(SOCKET_PROTOCOL), Subprotocol(self.token)],
+            open_timeout=10,
+        ) as ws:
             socket = Socket(ws)
             socket.send({"type": "hello", "last_event_id": last_event_id})
             socket.ready = socket.receive_until(lambda f: f.get("type") == "ready")

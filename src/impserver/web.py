@@ -65,6 +65,19 @@ class CompressedStaticFiles(StaticFiles):
         )
 
 
+def _built_file(dist: Path, path: str) -> Path | None:
+    """The built file ``path`` names inside ``dist``, if there is one."""
+    if not path:
+        return None
+    try:
+        candidate = (dist / path).resolve()
+        found = candidate.is_file() and candidate.is_relative_to(dist)
+    except (OSError, ValueError):
+        # A name the file system cannot look up (too long, invalid) names no built file.
+        return None
+    return candidate if found else None
+
+
 def mount_workspace(app: FastAPI, dist: Path) -> None:
     assets = dist / "assets"
     if assets.is_dir():
@@ -72,11 +85,14 @@ def mount_workspace(app: FastAPI, dist: Path) -> None:
 
     @app.get("/{path:path}", include_in_schema=False)
     async def workspace(path: str, request: Request) -> Response:
-        if path.startswith(SERVER_PREFIXES):
-            return Response('{"detail":"Not found."}', 404, media_type="application/json")
-        candidate = (dist / path).resolve()
+        if path.startswith(SERVER_PREFIXES) or "\x00" in path:
+            # No file name holds a NUL, and the file system refuses to look one up (ValueError).
+            return Response(
+                '{"detail":"Not found.","code":"not_found"}', 404, media_type="application/json"
+            )
         accept = request.headers.get("accept-encoding", "")
-        if path and candidate.is_file() and candidate.is_relative_to(dist):
+        candidate = _built_file(dist, path)
+        if candidate is not None:
             return static_file(candidate, accept)
         index = dist / "index.html"
         if not index.is_file():

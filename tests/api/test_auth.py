@@ -40,7 +40,8 @@ def test_login_is_throttled_after_repeated_failures(server: LiveServer) -> None:
         )
     blocked = client.post("/api/auth/login", json={"login": "boris", "password": "boris-demo"})
     assert blocked.status_code == 429
-    assert "Too many failed login attempts" in blocked.json()["detail"]
+    assert "Too many login attempts" in blocked.json()["detail"]
+    assert blocked.json()["code"] == "login_throttled"
     assert int(blocked.headers["Retry-After"]) > 0
     # Other people's logins are unaffected.
     assert (

@@ -12,10 +12,17 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
+from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
-from impserver.channels.widget.visitors import TOKEN_MAX_AGE_SECONDS, TOKEN_PURPOSE
+from impserver.channels.widget.visitors import (
+    SOCKET_PROTOCOL,
+    TOKEN_MAX_AGE_SECONDS,
+    TOKEN_PURPOSE,
+)
 from impserver.core.security import sign, unsign
 from impserver.demo import seed_demo
+from impserver.domains.resources.models import Resource
 from impserver.domains.rooms.models import Attachment
 from tests.api.test_requests import queue_ids, taken
 from tests.api.test_rooms import new_room
@@ -233,10 +240,7 @@ def test_file_names_are_cleaned_and_files_land_inside_storage(server: LiveServer
             download = (
                 http.get(response.json()["url"])
                 if who == "employee"
-                else http.get(
-                    f"/api/widget/files/{response.json()['id']}",
-                    params={"token": str(http.headers["Authorization"])[7:]},
-                )
+                else http.get(f"/api/widget/files/{response.json()['id']}")
             )
             if download.content != content:
                 failures.append(f"{who} {raw!r}: downloaded {download.content[:40]!r}")
@@ -622,7 +626,7 @@ def test_forged_visitor_tokens_are_401_on_every_widget_endpoint(server: LiveServ
         for name, token in tokens.items():
             http = server.client()
             headers = {"Authorization": f"Bearer {token}"} if token else {}
-            response = http.request(method, url, json={}, headers=headers, params={"token": token})
+            response = http.request(method, url, json={}, headers=headers)
             if response.status_code != 401 or "not valid" not in response.json().get("detail", ""):
                 failures.append(
                     f"{name}: {method} {url} → {response.status_code} {response.text[:100]}"
@@ -734,3 +738,145 @@ def test_telegram_webhook_refuses_a_wrong_or_missing_secret(
         assert card["last_message"]["body"] == "forged update"
     finally:
         live.stop()
+
+
+# -- headers, paths and origins that are not what they should be -----------------------------
+
+
+def test_non_ascii_secrets_in_headers_are_refused_not_errors(
+    settings_factory: Any, telegram: FakeTelegram
+) -> None:
+    """A header may carry any byte; a secret compared with one that is not ASCII is simply a
+    mismatch (403/401), never a 500."""
+    live = start_server(settings_factory, telegram, "webhook")
+    try:
+        bot = connect_bot(live, topic_seconds=0)
+        anna = live.login("anna")
+        failures = []
+        for value in ("é".encode(), b"\xff\xfe", "токен".encode()):
+            write = anna.http.patch(
+                "/api/me", json={"language": "en"}, headers={"X-CSRF-Token": value}
+            )
+            if write.status_code != 403 or write.json().get("code") != "csrf":
+                failures.append(f"CSRF {value!r}: {write.status_code} {write.text[:80]}")
+            hook = live.client().post(
+                f"/api/channels/telegram/{bot['id']}/webhook",
+                json={"update_id": 1},
+                headers={"X-Telegram-Bot-Api-Secret-Token": value},
+            )
+            if hook.status_code != 403:
+                failures.append(f"Telegram {value!r}: {hook.status_code} {hook.text[:80]}")
+            widget = live.client().get(
+                "/api/widget/conversation", headers={"Authorization": b"Bearer " + value}
+            )
+            if widget.status_code != 401:
+                failures.append(f"visitor {value!r}: {widget.status_code} {widget.text[:80]}")
+        for origin in (b"http://[", "http://é.example".encode(), b"http://[::1"):
+            write = anna.http.patch("/api/me", json={"language": "en"}, headers={"Origin": origin})
+            if write.status_code != 403 or write.json().get("code") != "cross_site":
+                failures.append(f"Origin {origin!r}: {write.status_code} {write.text[:80]}")
+        assert failures == []
+        # The real token still passes.
+        ok = anna.http.patch("/api/me", json={"language": "en"})
+        assert ok.status_code == 200, ok.text
+    finally:
+        live.stop()
+
+
+def test_nul_and_unreadable_names_in_page_paths_are_404(built: LiveServer) -> None:
+    http = built.client()
+    for path in ("/%00/x", "/%00", "/x%00y", "/assets/%00.js", "/assets/a%00/b.js"):
+        response = http.get(path)
+        assert response.status_code == 404, (path, response.status_code, response.text[:80])
+        assert response.json()["detail"], path
+    # Client-side routes of the workspace are still served its page, even a name too long for
+    # the file system.
+    assert http.get("/requests/5").status_code == 200
+    assert http.get("/" + "a" * 5000).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://shop.example; script-src 'unsafe-inline'",
+        "https://shop.example https://evil.example",
+        "https://shop.example,https://evil.example",
+        "https://shop .example",
+        "https://user@shop.example",
+        "https://shop.example:99999",
+        "javascript:alert(1)",
+        "https://shop.example\t",
+        "'self'",
+        "*",
+    ],
+)
+def test_site_origins_are_only_scheme_host_and_port(built: LiveServer, origin: str) -> None:
+    admin = built.login("admin")
+    site = demo_site(built)
+    refused = admin.http.patch(
+        f"/api/admin/resources/{site['id']}", json={"site_origins": ["https://ok.example", origin]}
+    )
+    if origin.endswith("\t"):
+        # Surrounding blanks are an admin's slip that trimming fixes, not an injection.
+        assert refused.status_code == 200, refused.text
+        return
+    assert refused.status_code == 422, refused.text
+    body = refused.json()
+    assert body["code"] == "invalid"
+    assert body["detail"].startswith("site_origins")
+    assert "scheme://host[:port]" in body["detail"]
+    frame = built.client().get("/widget/frame", params={"key": site["public_key"]})
+    assert "frame-ancestors http://shop.example;" in frame.headers["content-security-policy"]
+
+
+def test_a_stored_origin_cannot_add_to_the_frame_policy(built: LiveServer) -> None:
+    """An origin saved before origins were checked (or written by hand) is left out of the
+    header rather than copied into it."""
+    site = demo_site(built)
+
+    async def store_bad_origin() -> None:
+        async with built.services.db.transaction() as uow:
+            resource = await uow.session.get(Resource, site["id"])
+            assert resource is not None
+            resource.site_origins = [
+                "http://shop.example",
+                "https://x.example; script-src 'unsafe-inline'",
+            ]
+
+    built.run(store_bad_origin())
+    csp = (
+        built.client()
+        .get("/widget/frame", params={"key": site["public_key"]})
+        .headers["content-security-policy"]
+    )
+    assert "unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
+    assert "frame-ancestors http://shop.example;" in csp
+
+
+def test_blocking_a_client_revokes_their_visitor_tokens(server: LiveServer) -> None:
+    """Once blocked, a client's token opens neither the socket nor the API, and the socket they
+    had open is closed; the widget is told it is blocked."""
+    anna, visitor, request_id = taken(server, "anna")
+    other = visit(server)
+    with visitor.socket() as open_socket:
+        assert anna.http.post(f"/api/requests/{request_id}/block").status_code == 204
+        closed = open_socket.receive_until(lambda f: f.get("type") == "closed")
+        assert closed["reason"] == "session_revoked"
+    for method, url in (
+        ("GET", "/api/widget/conversation"),
+        ("GET", "/api/widget/calls/active"),
+        ("POST", "/api/widget/messages"),
+    ):
+        response = visitor.http.request(method, url, json={"body": "still here?"})
+        assert response.status_code == 403, (url, response.text)
+        assert response.json()["code"] == "blocked"
+    offered = [Subprotocol(SOCKET_PROTOCOL), Subprotocol(visitor.token)]
+    with connect(f"{server.ws_url}/widget", subprotocols=offered, open_timeout=5) as refused:
+        assert json.loads(refused.recv(timeout=5)) == {
+            "type": "closed",
+            "reason": "not_authenticated",
+        }
+    # Another visitor is untouched.
+    assert other.http.get("/api/widget/conversation").status_code == 200
+    with other.socket() as fine:
+        assert fine.ready["type"] == "ready"

@@ -297,7 +297,16 @@ def test_blocked_client_cannot_write_and_admin_unblocks(server: LiveServer) -> N
     refused = visitor.send("Можно?")
     assert refused.status_code == 403
     assert refused.json()["detail"] == "Sorry, you can no longer send messages here."
-    assert visit(server, token=visitor.token).session["blocked"] is True
+    # The block revoked the visitor's token: no new session from it, only the notice.
+    again = visitor.http.post(
+        "/api/widget/session",
+        json={
+            "public_key": demo_site(server)["public_key"],
+            "visitor_token": visitor.token,
+            "embedding_origin": "http://shop.example",
+        },
+    )
+    assert again.status_code == 403 and again.json()["code"] == "blocked"
     assert anna.http.post(f"/api/clients/{client_id}/unblock").status_code == 403
     assert anna.http.get("/api/admin/blocked-clients").status_code == 403
     admin = server.login("admin")
@@ -305,7 +314,11 @@ def test_blocked_client_cannot_write_and_admin_unblocks(server: LiveServer) -> N
     assert (listed["id"], listed["blocked_by"]) == (client_id, "Анна Смирнова")
     assert admin.http.post(f"/api/clients/{client_id}/unblock").status_code == 204
     assert admin.http.get("/api/admin/blocked-clients").json() == []
-    assert visitor.send("Спасибо").status_code == 201
+    # The revoked token stays revoked; the widget's next session continues the same client.
+    assert visitor.send("Спасибо").status_code == 401
+    renewed = visit(server, token=visitor.token)
+    assert renewed.session["client"]["id"] == client_id
+    assert renewed.send("Спасибо").status_code == 201
 
 
 def test_contacts_update_hide_and_validation(server: LiveServer) -> None:
@@ -339,9 +352,9 @@ def test_visitor_cannot_see_another_visitors_files(server: LiveServer) -> None:
         "/api/widget/files", files={"file": ("a.txt", b"secret", "text/plain")}
     ).json()
     alice.send("файл", attachment_ids=[upload["id"]])
-    own = server.client().get(f"/api/widget/files/{upload['id']}", params={"token": alice.token})
+    own = alice.http.get(f"/api/widget/files/{upload['id']}")
     assert own.status_code == 200 and own.content == b"secret"
-    other = server.client().get(f"/api/widget/files/{upload['id']}", params={"token": bob.token})
+    other = bob.http.get(f"/api/widget/files/{upload['id']}")
     assert other.status_code == 404
     assert all(m["body"] != "файл" for m in bob.conversation()["messages"])
 

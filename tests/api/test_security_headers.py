@@ -78,9 +78,7 @@ def test_visitor_files_are_never_rendered_as_pages(built: LiveServer) -> None:
         "/api/widget/files",
         files={"file": ("page.html", b"<script>alert(1)</script>", "text/html")},
     ).json()
-    response = visitor.http.get(
-        f"/api/widget/files/{uploaded['id']}", params={"token": visitor.token}
-    )
+    response = visitor.http.get(f"/api/widget/files/{uploaded['id']}")
     assert response.headers["content-type"] == "application/octet-stream"
     assert response.headers["content-disposition"].startswith("attachment")
     assert "sandbox" in response.headers["content-security-policy"]

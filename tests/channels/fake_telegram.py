@@ -49,6 +49,8 @@ class FakeTelegram:
         self.files: dict[str, tuple[str, bytes]] = {}
         self.fail_next: dict[str, int] = {}
         self.webhook_responses: list[int] = []
+        # Every update users sent, so that a test can send one again as Telegram would.
+        self.delivered: list[dict[str, Any]] = []
         self._ids = itertools.count(1000)
         self._update_ids = itertools.count(1)
         self._loop = asyncio.new_event_loop()
@@ -99,11 +101,14 @@ class FakeTelegram:
         self.bots[token] = bot
         return bot
 
-    def _user(self, user_id: int, first_name: str, username: str) -> dict[str, Any]:
+    def _user(
+        self, user_id: int, first_name: str, username: str, last_name: str = ""
+    ) -> dict[str, Any]:
         return {
             "id": user_id,
             "is_bot": False,
             "first_name": first_name,
+            **({"last_name": last_name} if last_name else {}),
             "username": username,
             "language_code": "ru",
         }
@@ -128,14 +133,17 @@ class FakeTelegram:
         user_id: int,
         *,
         first_name: str = "Иван",
+        last_name: str = "",
         username: str = "ivan",
         **content: Any,
     ) -> int:
         bot = self.bots[token]
+        user = self._user(user_id, first_name, username, last_name)
         update = {
             "update_id": next(self._update_ids),
-            "message": self._message(bot, self._user(user_id, first_name, username), **content),
+            "message": self._message(bot, user, **content),
         }
+        self.delivered.append(update)
         self._deliver(bot, update)
         return int(update["update_id"])
 

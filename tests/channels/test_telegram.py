@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from impserver.demo import seed_demo
 from tests.channels.fake_telegram import FakeTelegram
@@ -316,5 +318,129 @@ def test_postgres_and_redis_too(settings_factory: Any, telegram: FakeTelegram) -
         anna.http.post(f"/api/requests/{card['id']}/accept")
         anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": "Ответ"})
         telegram.wait_for(lambda c: c.params.get("text") and "Ответ" in str(c.params["text"]))
+    finally:
+        live.stop()
+
+
+# -- what PostgreSQL refuses ----------------------------------------------------------------
+
+
+# Telegram allows 64 characters for each; the client's name column holds 120.
+LONG_FIRST_NAME = "Александра-Виктория " + "Я" * 44
+LONG_LAST_NAME = "Константинопольская-" + "Ю" * 44
+
+
+@pytest.fixture
+def postgres_webhook(settings_factory: Any, telegram: FakeTelegram) -> Iterator[LiveServer]:
+    live = start_server(settings_factory, telegram, "webhook", backend="postgres")
+    yield live
+    live.stop()
+
+
+def telegram_cards(server: LiveServer) -> list[dict[str, Any]]:
+    anna = server.login("anna")
+    return [
+        r for r in anna.http.get("/api/requests/queue").json() if r["resource_kind"] == "telegram"
+    ]
+
+
+def test_the_longest_telegram_names_are_cut_to_fit_on_postgres(
+    postgres_webhook: LiveServer, telegram: FakeTelegram
+) -> None:
+    assert len(LONG_FIRST_NAME) == len(LONG_LAST_NAME) == 64
+    connect_bot(postgres_webhook, topic_seconds=0)
+    telegram.user_sends(
+        TOKEN, USER, first_name=LONG_FIRST_NAME, last_name=LONG_LAST_NAME, text="Длинное имя"
+    )
+    assert telegram.webhook_responses[-1] == 200
+    card = wait_until(lambda: telegram_cards(postgres_webhook))[0]
+    assert card["last_message"]["body"] == "Длинное имя"
+    name = card["client"]["name"]
+    assert len(name) == 120 and name.endswith("…")
+    assert name.startswith(f"{LONG_FIRST_NAME} Константинопольская-")
+    # The next message of the same person goes to the same client and request.
+    telegram.user_sends(
+        TOKEN, USER, first_name=LONG_FIRST_NAME, last_name=LONG_LAST_NAME, text="Ещё раз"
+    )
+    assert telegram.webhook_responses[-1] == 200
+    cards = wait_until(
+        lambda: [
+            c for c in telegram_cards(postgres_webhook) if c["last_message"]["body"] == "Ещё раз"
+        ]
+    )
+    assert [c["id"] for c in cards] == [card["id"]]
+
+
+class RefusedWrites:
+    """PostgreSQL refusing to store messages, as a full disk or a broken replica would: a
+    trigger that fails every insert into ``messages`` until it is dropped."""
+
+    def __init__(self, server: LiveServer) -> None:
+        self.server = server
+
+    async def _run(self, *statements: str) -> None:
+        async with self.server.services.db.transaction() as uow:
+            for statement in statements:
+                await uow.session.execute(text(statement))
+
+    def __enter__(self) -> RefusedWrites:
+        self.server.run(
+            self._run(
+                "CREATE FUNCTION refuse_message() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END $$",
+                "CREATE TRIGGER refuse_message BEFORE INSERT ON messages "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_message()",
+            )
+        )
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.run(
+            self._run("DROP TRIGGER refuse_message ON messages", "DROP FUNCTION refuse_message()")
+        )
+
+
+def messages_with(server: LiveServer, body: str) -> list[dict[str, Any]]:
+    anna = server.login("anna")
+    found = []
+    for card in telegram_cards(server):
+        for message in anna.http.get(f"/api/requests/{card['id']}/messages").json():
+            if message["body"] == body:
+                found.append(message)
+    return found
+
+
+def test_a_webhook_update_the_database_refuses_is_logged_refused_and_kept(
+    postgres_webhook: LiveServer, telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    connect_bot(postgres_webhook, topic_seconds=0)
+    with RefusedWrites(postgres_webhook), caplog.at_level(logging.ERROR):
+        update_id = telegram.user_sends(TOKEN, USER, text="Сохраните меня")
+        # Not a success: Telegram keeps the update and sends it again.
+        assert telegram.webhook_responses[-1] == 503
+    logged = [r for r in caplog.records if "could not be stored" in r.getMessage()]
+    assert logged and str(update_id) in logged[0].getMessage()
+    assert "No space left" in (logged[0].exc_text or "")
+    assert messages_with(postgres_webhook, "Сохраните меня") == []
+    # Telegram's retry is stored, once, however many times it comes.
+    update = next(u for u in telegram.delivered if u["update_id"] == update_id)
+    secret = telegram.bots[TOKEN].webhook_secret
+    assert telegram.post_to_webhook(TOKEN, update, secret) == 200
+    assert telegram.post_to_webhook(TOKEN, update, secret) == 200
+    assert len(wait_until(lambda: messages_with(postgres_webhook, "Сохраните меня"))) == 1
+
+
+def test_a_polled_update_the_database_refuses_is_polled_again(
+    settings_factory: Any, telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    live = start_server(settings_factory, telegram, "polling", backend="postgres")
+    try:
+        connect_bot(live, topic_seconds=0)
+        with RefusedWrites(live), caplog.at_level(logging.ERROR):
+            telegram.user_sends(TOKEN, USER, text="Не потеряйте")
+            # The poller has met the refusal, and said so.
+            wait_until(lambda: [r for r in caplog.records if "Telegram update" in r.getMessage()])
+            assert messages_with(live, "Не потеряйте") == []
+        assert len(wait_until(lambda: messages_with(live, "Не потеряйте"), timeout=40)) == 1
     finally:
         live.stop()

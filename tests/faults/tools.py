@@ -17,7 +17,9 @@ from typing import Any, TypeVar
 
 import redis
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
+from impserver.channels.widget.visitors import SOCKET_PROTOCOL
 from tests.harness import Session, free_port
 from tests.widget import Visitor
 
@@ -256,10 +258,15 @@ class Tab:
     from the last event id it has seen."""
 
     def __init__(
-        self, url: str, headers: dict[str, str] | None = None, last_event_id: int | None = None
+        self,
+        url: str,
+        headers: dict[str, str] | None = None,
+        last_event_id: int | None = None,
+        subprotocols: list[str] | None = None,
     ) -> None:
         self.url = url
         self.headers = headers or {}
+        self.subprotocols = [Subprotocol(p) for p in subprotocols] if subprotocols else None
         self.frames: list[Frame] = []
         self.last_event_id = last_event_id
         self.connects = 0
@@ -298,7 +305,12 @@ class Tab:
     def _run(self) -> None:
         while not self._stopped.is_set():
             try:
-                with connect(self.url, additional_headers=self.headers, open_timeout=5) as ws:
+                with connect(
+                    self.url,
+                    additional_headers=self.headers,
+                    subprotocols=self.subprotocols,
+                    open_timeout=5,
+                ) as ws:
                     ws.send(json.dumps({"type": "hello", "last_event_id": self.last_event_id}))
                     self._ws = ws
                     self._read(ws)
@@ -376,7 +388,9 @@ def employee_tab(session: Session, *, wait: bool = True) -> Tab:
 
 
 def visitor_tab(visitor: Visitor) -> Tab:
-    return Tab(f"{visitor.server.ws_url}/widget?token={visitor.token}").start()
+    return Tab(
+        f"{visitor.server.ws_url}/widget", subprotocols=[SOCKET_PROTOCOL, visitor.token]
+    ).start()
 
 
 @contextlib.contextmanager

@@ -69,8 +69,10 @@ def test_employee_sees_client_messages_live(server: LiveServer) -> None:
 
 def test_visitor_socket_with_forged_token_is_refused(server: LiveServer) -> None:
     from websockets.sync.client import connect
+    from websockets.typing import Subprotocol
 
-    with connect(f"{server.ws_url}/widget?token=forged.token", open_timeout=5) as ws:
+    offered = [Subprotocol("imp.visitor"), Subprotocol("forged.token")]
+    with connect(f"{server.ws_url}/widget", subprotocols=offered, open_timeout=5) as ws:
         assert "not_authenticated" in ws.recv(timeout=5)
 
 

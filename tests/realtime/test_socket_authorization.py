@@ -19,7 +19,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from impserver.channels.widget.visitors import TOKEN_MAX_AGE_SECONDS, TOKEN_PURPOSE
+from impserver.channels.widget.visitors import SOCKET_PROTOCOL, TOKEN_MAX_AGE_SECONDS, TOKEN_PURPOSE
 from impserver.core.security import sign, unsign
 from impserver.demo import seed_demo
 from tests.api.test_requests import queue_ids
@@ -44,6 +44,11 @@ def token_for(
     server: LiveServer, payload: dict[str, Any], *, secret: str = "", purpose: str = ""
 ) -> str:
     return sign(payload, secret or server.settings.resolved_secret_key, purpose or TOKEN_PURPOSE)
+
+
+def offer(token: str) -> dict[str, str]:
+    """The headers of a widget socket offering ``token`` as the widget does."""
+    return {"Sec-WebSocket-Protocol": f"{SOCKET_PROTOCOL}, {token}"}
 
 
 def refusal(url: str, headers: dict[str, str] | None = None) -> tuple[Frame, int | None]:
@@ -99,42 +104,41 @@ def test_sockets_refuse_whoever_cannot_prove_who_they_are(quiet_server: LiveServ
             {},
         ),
         ("widget socket, no token", widget_ws, {}),
-        ("widget socket, empty token", f"{widget_ws}?token=", {}),
-        ("widget socket, forged token", f"{widget_ws}?token=forged.token", {}),
+        ("widget socket, empty token", widget_ws, offer("")),
+        ("widget socket, forged token", widget_ws, offer("forged.token")),
         ("widget socket, employee's session cookie", widget_ws, {"Cookie": admin.cookie_header}),
         (
             "widget socket, B's identity under A's signature",
-            f"{widget_ws}?token={b_body}.{a_mac}",
-            {},
+            widget_ws,
+            offer(f"{b_body}.{a_mac}"),
         ),
-        ("widget socket, signature changed", f"{widget_ws}?token={a_body}.{flipped}", {}),
+        ("widget socket, signature changed", widget_ws, offer(f"{a_body}.{flipped}")),
         (
             "widget socket, signed with another key",
-            f"{widget_ws}?token={token_for(server, a_ids, secret='another-key')}",
-            {},
+            widget_ws,
+            offer(f"{token_for(server, a_ids, secret='another-key')}"),
         ),
         (
             "widget socket, signed for another purpose",
-            f"{widget_ws}?token={token_for(server, a_ids, purpose='session')}",
-            {},
+            widget_ws,
+            offer(f"{token_for(server, a_ids, purpose='session')}"),
         ),
         (
             "widget socket, expired token",
-            f"{widget_ws}?token="
-            + token_for(server, {**a_ids, "t": now - TOKEN_MAX_AGE_SECONDS - 60}),
-            {},
+            widget_ws,
+            offer(token_for(server, {**a_ids, "t": now - TOKEN_MAX_AGE_SECONDS - 60})),
         ),
         (
             "widget socket, token without an issue time",
-            f"{widget_ws}?token={token_for(server, {'c': a_ids['c'], 'r': a_ids['r']})}",
-            {},
+            widget_ws,
+            offer(f"{token_for(server, {'c': a_ids['c'], 'r': a_ids['r']})}"),
         ),
         (
             "widget socket, token naming another visitor's resource",
-            f"{widget_ws}?token={token_for(server, {**a_ids, 'r': a_ids['r'] + 1000})}",
-            {},
+            widget_ws,
+            offer(f"{token_for(server, {**a_ids, 'r': a_ids['r'] + 1000})}"),
         ),
-        ("widget socket, token of a deleted website", f"{widget_ws}?token={departed.token}", {}),
+        ("widget socket, token of a deleted website", widget_ws, offer(f"{departed.token}")),
     ]
     failures = []
     for name, url, headers in cases:

@@ -53,9 +53,18 @@ class Settings(BaseSettings):
     # Argon2 cost of new password hashes (argon2-cffi's defaults: 3 passes over 64 MiB).
     password_hash_time_cost: int = Field(default=3, ge=1, le=50)
     password_hash_memory_kib: int = Field(default=65536, ge=1024, le=4 * 1024 * 1024)
+    # Wrong passwords for one login from one address before that pair must wait for the window
+    # to end; other addresses (the employee at their own desk) are not held back by it.
     login_attempts_per_login: int = 5
+    # Wrong passwords from one address, whatever the logins, in the same window.
     login_attempts_per_ip: int = 30
     login_window_seconds: int = 900
+    # Wrong passwords for one login from all addresses together (a spread-out guessing) beyond
+    # which attempts at that login are paced: one per 1, 2, 4… seconds up to the maximum, never
+    # a lockout that anyone could set off on purpose.
+    login_backoff_after: int = 50
+    login_backoff_window_seconds: int = 3600
+    login_backoff_max_seconds: int = 60
 
     ws_ping_seconds: float = 20.0
     ws_dead_after_seconds: float = 60.0

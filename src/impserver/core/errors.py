@@ -60,8 +60,8 @@ class TooManyRequests(DomainError):
     status_code = 429
     code = "too_many_requests"
 
-    def __init__(self, detail: str, *, retry_after: int) -> None:
-        super().__init__(detail)
+    def __init__(self, detail: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
         self.retry_after = retry_after
 
 

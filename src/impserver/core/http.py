@@ -72,6 +72,18 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+def origin_netloc(origin: str) -> str | None:
+    """The host[:port] an Origin header names, in lower case; None when it names none.
+
+    An Origin is whatever the sender put there: ``urlsplit`` raises on some (``http://[``), and
+    such a value must be a refusal, not an error.
+    """
+    try:
+        return urlsplit(origin).netloc.lower()
+    except ValueError:
+        return None
+
+
 NUL_MESSAGE = "text cannot contain the NUL character (U+0000)"
 
 
@@ -164,17 +176,19 @@ class RefuseCrossSiteWrites:
             headers = dict(scope.get("headers", []))
             origin = headers.get(b"origin", b"").decode("latin-1")
             host = headers.get(b"host", b"").decode("latin-1").lower()
-            if origin and origin != "null":
-                origin_host = urlsplit(origin).netloc.lower()
-                if origin_host not in (host, self.public_host):
-                    body = b'{"detail":"Cross-site request refused.","code":"cross_site"}'
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": 403,
-                            "headers": [(b"content-type", b"application/json")],
-                        }
-                    )
-                    await send({"type": "http.response.body", "body": body})
-                    return
+            if (
+                origin
+                and origin != "null"
+                and origin_netloc(origin) not in (host, self.public_host)
+            ):
+                body = b'{"detail":"Cross-site request refused.","code":"cross_site"}'
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 403,
+                        "headers": [(b"content-type", b"application/json")],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
         await self.app(scope, receive, send)

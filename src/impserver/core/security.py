@@ -55,8 +55,20 @@ def new_token(nbytes: int = 32) -> str:
     return secrets.token_urlsafe(nbytes)
 
 
+def secrets_match(sent: str | None, expected: str) -> bool:
+    """Whether a secret someone sent (a header, a parameter) equals the expected one, in constant
+    time. ``hmac.compare_digest`` refuses str holding anything but ASCII with a TypeError, and a
+    header may hold any byte: both sides are compared as UTF-8 bytes instead ("surrogatepass" so
+    that even a lone surrogate is just a mismatch)."""
+    if not sent or not expected:
+        return False
+    return hmac.compare_digest(
+        sent.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
 def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _b64(data: bytes) -> str:

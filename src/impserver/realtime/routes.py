@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from fastapi import WebSocket
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from impserver.core.http import origin_netloc
 from impserver.domains.accounts.auth import SESSION_COOKIE, authenticate_token
 from impserver.realtime.events import employee_key
 from impserver.realtime.gateway import Connection
@@ -44,7 +45,7 @@ def same_origin(websocket: WebSocket, public_base_url: str) -> bool:
     origin = websocket.headers.get("origin")
     if not origin:
         return True  # not a browser page: no ambient-cookie risk
-    origin_host = urlsplit(origin).netloc.lower()
+    origin_host = origin_netloc(origin)
     allowed = {websocket.headers.get("host", "").lower(), urlsplit(public_base_url).netloc.lower()}
     return origin_host in allowed
 

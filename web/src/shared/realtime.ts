@@ -25,6 +25,9 @@ export interface RealtimeOptions {
   onReady?: (resumed: boolean) => void
   /** Extra fields for the hello frame. */
   hello?: () => Record<string, unknown>
+  /** Subprotocols to offer: how the widget hands over its token, which in the address would
+   * be written to the server's access log. */
+  protocols?: () => string[]
 }
 
 const SILENCE_LIMIT_MS = 45_000
@@ -81,7 +84,7 @@ export class RealtimeClient {
 
   private connect(): void {
     const resuming = this.lastEventId !== null
-    const socket = new WebSocket(this.options.url)
+    const socket = new WebSocket(this.options.url, this.options.protocols?.())
     this.socket = socket
     socket.onopen = () => {
       this.attempts = 0

@@ -73,3 +73,30 @@ export async function call<T>(method: string, path: string, body?: unknown, toke
   }
   return data as T
 }
+
+/** The widget's socket offers this subprotocol and its token as a second one. */
+export function socketProtocols(token: string): string[] {
+  return ['imp.visitor', token]
+}
+
+/**
+ * A file of the conversation, fetched with the token in the Authorization header and shown from
+ * memory: links and images cannot send headers, and a token in their address would be written
+ * to access logs. Each file is fetched once per page.
+ */
+const fileObjects = new Map<number, Promise<string>>()
+
+export function fileObjectUrl(attachmentId: number, token: string): Promise<string> {
+  let url = fileObjects.get(attachmentId)
+  if (!url) {
+    url = fetch(`/api/widget/files/${attachmentId}`, { headers: { Authorization: `Bearer ${token}` } }).then(
+      async (response) => {
+        if (!response.ok) throw new ApiError(response.status, `HTTP ${response.status}`)
+        return URL.createObjectURL(await response.blob())
+      },
+    )
+    url.catch(() => fileObjects.delete(attachmentId))
+    fileObjects.set(attachmentId, url)
+  }
+  return url
+}

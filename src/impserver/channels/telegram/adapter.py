@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,12 @@ from aiogram.exceptions import (
 from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from fastapi import UploadFile
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers
 
 from impserver.channels.base import DeliveryFailed, RetryLater
 from impserver.core.errors import DomainError, Forbidden, InvalidInput
+from impserver.core.security import secrets_match
 from impserver.domains.clients import actions as client_actions
 from impserver.domains.clients.models import Client
 from impserver.domains.requests import actions as request_actions
@@ -268,7 +269,7 @@ class TelegramAdapter:
 
     def webhook_secret_matches(self, resource: Resource, sent: str | None) -> bool:
         expected = str(resource.channel_config.get("webhook_secret", ""))
-        return bool(expected) and hmac.compare_digest(expected, sent or "")
+        return secrets_match(sent, expected)
 
     # -- running the bots --------------------------------------------------------------------
 
@@ -342,6 +343,17 @@ class TelegramAdapter:
             for update in updates:
                 try:
                     await self.handle(resource, update)
+                except (SQLAlchemyError, OSError):
+                    # The database failed, not the update: keep the offset so that the next poll
+                    # gets it again, as a webhook refusal makes Telegram send it again.
+                    log.exception(
+                        "Telegram update %s of resource %s could not be stored; trying again",
+                        update.update_id,
+                        resource_id,
+                    )
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 30.0)
+                    break
                 except Exception:
                     log.exception(
                         "Telegram update %s of resource %s failed", update.update_id, resource_id

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiogram.types import Update
 from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from impserver.core.errors import Forbidden, InvalidInput, NotFound
 from impserver.core.http import LARGEST_ID, api_router
 from impserver.domains.resources.models import KIND_TELEGRAM, Resource
 from impserver.services import Services, get_services
+
+log = logging.getLogger(__name__)
 
 router = api_router("/api/channels/telegram", "channels")
 
@@ -45,5 +51,19 @@ async def webhook(
         parsed = Update.model_validate_json(await request.body())
     except ValidationError as exc:
         raise InvalidInput("Not a Telegram update.") from exc
-    await adapter.handle(resource, parsed)  # type: ignore[attr-defined]
+    try:
+        await adapter.handle(resource, parsed)  # type: ignore[attr-defined]
+    except SQLAlchemyError:
+        # Nothing of the update may be lost: a refusal makes Telegram send it again (the same
+        # update is one message, see the adapter), and the log says which one failed and why.
+        log.exception(
+            "Telegram update %s of resource %s could not be stored; Telegram will send it again",
+            parsed.update_id,
+            resource.id,
+        )
+        return JSONResponse(  # type: ignore[return-value]
+            {"detail": "The update could not be stored; send it again.", "code": "retry"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
     return {"ok": True}

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import select
 
 from impserver.channels.widget.visitors import (
+    SOCKET_PROTOCOL,
     Visitor,
     current_visitor,
     throttle,
@@ -114,11 +115,20 @@ async def start_session(
         origin = ""
     if origin not in resource.site_origins:
         raise Forbidden("This chat is not enabled for this website.", code="origin")
-    known = await visitor_from_token(services, data.visitor_token) if data.visitor_token else None
+    # A revoked token still names its client here: blocking revokes a client's tokens, and once
+    # an administrator unblocks them their widget carries on with their history.
+    known = (
+        await visitor_from_token(services, data.visitor_token, revoked_too=True)
+        if data.visitor_token
+        else None
+    )
     if data.visitor_token and known is None:
         raise NotAuthenticated(
             "Your chat session is not valid; starting a new one.", code="visitor"
         )
+    if known is not None and known.client.is_blocked:
+        # No new token for a blocked client, only the notice the widget shows.
+        raise Forbidden(actions.BLOCKED_NOTICE, code="blocked")
     client = await client_actions.record_visit(
         services,
         resource_id=resource.id,
@@ -220,15 +230,11 @@ async def upload(
 @router.get("/files/{attachment_id}", response_class=FileResponse)
 async def download(
     attachment_id: int,
-    token: str = Query(max_length=512),
+    visitor: Visitor = Depends(current_visitor),
     services: Services = Depends(get_services),
 ) -> FileResponse:
-    """Links and previews cannot carry headers, so the visitor token comes as a parameter."""
-    visitor = await visitor_from_token(services, token)
-    if visitor is None:
-        raise NotAuthenticated(
-            "Your chat session is not valid; please reload the page.", code="visitor"
-        )
+    """The token comes in the Authorization header like everywhere else (the widget fetches
+    files and shows them from memory): in the address it would be written to access logs."""
     async with services.db.read() as session:
         attachment = await session.get(Attachment, attachment_id)
         allowed = False
@@ -249,14 +255,25 @@ async def download(
     return file_response(services, attachment)
 
 
+def _socket_token(websocket: WebSocket) -> str | None:
+    """The token the widget offers as the second subprotocol after ``imp.visitor``."""
+    offered = [p.strip() for p in websocket.headers.get("sec-websocket-protocol", "").split(",")]
+    if len(offered) != 2 or offered[0] != SOCKET_PROTOCOL:
+        return None
+    return offered[1]
+
+
 async def visitor_socket(websocket: WebSocket, services: Services) -> None:
-    """The widget's socket (``/ws/widget?token=…``), authenticated by the visitor token."""
-    await websocket.accept()
-    visitor = await visitor_from_token(services, websocket.query_params.get("token"))
+    """The widget's socket (``/ws/widget``), authenticated before it is accepted by the visitor
+    token offered as a subprotocol (``new WebSocket(url, ['imp.visitor', token])``)."""
+    visitor = await visitor_from_token(services, _socket_token(websocket))
     if visitor is None:
+        # Accepted without a subprotocol only to say why before closing.
+        await websocket.accept()
         await websocket.send_json({"type": "closed", "reason": "not_authenticated"})
         await websocket.close(4401, "not authenticated")
         return
+    await websocket.accept(subprotocol=SOCKET_PROTOCOL)
     connection = Connection(
         websocket=websocket, recipient=visitor_key(visitor.client.id), client_id=visitor.client.id
     )

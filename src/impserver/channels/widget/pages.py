@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from impserver.core.http import Text
 from impserver.domains.resources.models import KIND_WEBSITE, Resource
+from impserver.domains.resources.schemas import normalise_origin
 from impserver.services import Services, get_services
 from impserver.web import static_file
 
@@ -47,6 +48,19 @@ async def cobrowse_recorder(
     return _script(services, request, "cobrowse.js")
 
 
+def frame_ancestors(origins: list[str]) -> list[str]:
+    """The stored origins that are plain scheme://host[:port]. Origins are checked when saved;
+    this keeps one saved before that check (or written to the database by hand) from adding
+    directives or sources to the header."""
+    allowed = []
+    for origin in origins:
+        try:
+            allowed.append(normalise_origin(origin))
+        except ValueError:
+            continue
+    return allowed
+
+
 @router.get("/widget/frame")
 async def frame(
     request: Request,
@@ -65,7 +79,7 @@ async def frame(
     ):
         return HTMLResponse("<p>This chat is not available.</p>", status_code=404)
     # Only the sites the administrator listed; none listed means no site yet, not every site.
-    ancestors = " ".join(resource.site_origins) or "'none'"
+    ancestors = " ".join(frame_ancestors(resource.site_origins)) or "'none'"
     csp = (
         "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
         "style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self' ws: wss:; "

@@ -63,27 +63,70 @@ def ensure_admin(actor: Employee | None) -> None:
         raise Forbidden("Only administrators can do this.")
 
 
+def _wait_words(seconds: int) -> str:
+    return f"{seconds} s" if seconds < 60 else f"{max(1, round(seconds / 60))} min"
+
+
+def _login_throttled(retry_after: int) -> TooManyRequests:
+    return TooManyRequests(
+        f"Too many login attempts. Try again in {_wait_words(retry_after)}.",
+        retry_after=retry_after,
+        code="login_throttled",
+    )
+
+
+@dataclass(frozen=True)
+class _LoginAdmission:
+    """The counters one login attempt was admitted on, to return them if it succeeds."""
+
+    pair_key: str
+    ip_key: str
+    everywhere_key: str
+
+
+async def _admit_login(services: Services, login: str, ip: str) -> _LoginAdmission:
+    """Count the attempt before the password is checked, or refuse it.
+
+    Counting comes first and is atomic (core/ratelimit ``take``): checking counters, running
+    Argon2 and counting afterwards let any number of simultaneous guesses through. Three limits:
+    per login and address (a colleague typing at another desk cannot lock anyone out), per
+    address, and per login from everywhere, which paces attempts instead of refusing them all.
+    """
+    settings = services.settings
+    limiter = services.limiter
+    window = settings.login_window_seconds
+    admission = _LoginAdmission(f"login:{login}:{ip}", f"login-ip:{ip}", f"login-all:{login}")
+    pair = await limiter.take(admission.pair_key, settings.login_attempts_per_login, window)
+    if not pair.allowed:
+        raise _login_throttled(pair.retry_after)
+    by_ip = await limiter.take(admission.ip_key, settings.login_attempts_per_ip, window)
+    if not by_ip.allowed:
+        await limiter.give_back(admission.pair_key)
+        raise _login_throttled(by_ip.retry_after)
+    everywhere, _ = await limiter.hit(
+        admission.everywhere_key, settings.login_backoff_window_seconds
+    )
+    beyond = everywhere - settings.login_backoff_after
+    if beyond > 0:
+        # One attempt per pace, the pace doubling with every attempt past the threshold.
+        pace = min(settings.login_backoff_max_seconds, 2 ** min(beyond - 1, 16))
+        paced = await limiter.take(f"login-pace:{login}", 1, pace)
+        if not paced.allowed:
+            await limiter.give_back(admission.pair_key)
+            await limiter.give_back(admission.ip_key)
+            await limiter.give_back(admission.everywhere_key)
+            raise _login_throttled(paced.retry_after)
+    return admission
+
+
 async def log_in(services: Services, data: LoginRequest, *, ip: str, user_agent: str) -> NewSession:
     settings = services.settings
-    window = settings.login_window_seconds
-    login_key, ip_key = f"login:{data.login}", f"login-ip:{ip}"
-    for key, limit in (
-        (login_key, settings.login_attempts_per_login),
-        (ip_key, settings.login_attempts_per_ip),
-    ):
-        failures, retry_after = await services.limiter.count(key, window)
-        if failures >= limit:
-            minutes = max(1, round(retry_after / 60))
-            raise TooManyRequests(
-                f"Too many failed login attempts. Try again in {minutes} min.",
-                retry_after=retry_after,
-            )
+    admission = await _admit_login(services, data.login, ip)
     async with services.db.read() as session:
         employee = await session.scalar(select(Employee).where(Employee.login == data.login))
     valid = await verify_password_async(employee.password_hash if employee else None, data.password)
     if employee is None or not valid or not employee.is_active:
-        await services.limiter.hit(login_key, window)
-        await services.limiter.hit(ip_key, window)
+        # The attempt stays counted.
         raise NotAuthenticated("Wrong login or password.", code="wrong_credentials")
     token, csrf = new_token(), new_token(24)
     now = utcnow()
@@ -101,7 +144,11 @@ async def log_in(services: Services, data: LoginRequest, *, ip: str, user_agent:
                 ip=ip[:64],
             )
         )
-    await services.limiter.reset(login_key)
+    # A right password clears its own address's count for this login; on the shared counters it
+    # just does not count (an office behind one address logs in many times a day).
+    await services.limiter.reset(admission.pair_key)
+    await services.limiter.give_back(admission.ip_key)
+    await services.limiter.give_back(admission.everywhere_key)
     return NewSession(employee, token, csrf, expires_at)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,7 +10,7 @@ from sqlalchemy import bindparam, select
 
 from impserver.core.clock import utcnow
 from impserver.core.errors import Forbidden, NotAuthenticated
-from impserver.core.security import token_digest
+from impserver.core.security import secrets_match, token_digest
 from impserver.domains.accounts import actions
 from impserver.domains.accounts.models import Employee, EmployeeSession
 from impserver.services import Services, get_services
@@ -76,7 +75,7 @@ async def current_auth(
         raise NotAuthenticated("Please log in.")
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
-        if not sent or not hmac.compare_digest(sent, auth.csrf_token):
+        if not secrets_match(sent, auth.csrf_token):
             raise Forbidden("The request is missing its CSRF token; reload the page.", code="csrf")
     return auth
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from sqlalchemy import select
 
@@ -18,6 +19,46 @@ from impserver.domains.requests.models import STATUS_ASSIGNED, STATUS_WAITING, C
 from impserver.domains.resources.queries import queue_server_ids
 from impserver.realtime.events import Audience
 from impserver.services import Services
+
+
+def column_length(column: Any) -> int:
+    length = getattr(column.type, "length", None)
+    assert isinstance(length, int), column
+    return length
+
+
+def fit(value: str, column: Any) -> str:
+    """``value`` cut to what ``column`` holds, ending in "…" when cut.
+
+    Channels bring text IMP does not choose: a Telegram first and last name together run to 129
+    characters, and PostgreSQL refuses a longer value than the column (SQLite stores it), which
+    lost every message of such a user. Cutting the name is better than widening the column for
+    every channel to come: the workspace shows names at this length.
+    """
+    limit = column_length(column)
+    value = value.strip()
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
+
+
+NAME_LENGTH = column_length(Client.__table__.c.display_name)
+
+
+# The gateway instruction that closes sockets, as for a revoked employee session.
+_CLOSE_SOCKETS = "revoke:all"
+
+
+async def revoke_visitor_tokens(uow: UnitOfWork, client_id: int) -> None:
+    """Every visitor token of the client stops working: the widget's HTTP calls and socket are
+    refused from now on, and its open sockets are closed once the transaction commits.
+
+    The one place tokens are revoked, so whatever keeps tokens or visitors in memory can drop
+    them here too.
+    """
+    client = await uow.session.get(Client, client_id)
+    if client is None:
+        return
+    client.token_generation += 1
+    uow.control(_CLOSE_SOCKETS, Audience.visitor(client_id))
 
 
 async def _announce(uow: UnitOfWork, client: Client) -> ClientRead:
@@ -90,7 +131,7 @@ async def rename_client(
 ) -> ClientRead:
     async with services.db.transaction() as uow:
         client = await queries.visible_client(uow.session, actor.id, client_id)
-        if len(name) > 120:
+        if len(name) > NAME_LENGTH:
             raise InvalidInput("The name is too long.")
         client.display_name = name
         return await _announce(uow, client)
@@ -115,7 +156,7 @@ async def record_visit(
         if language:
             client.language = language
         if name and not client.display_name:
-            client.display_name = name
+            client.display_name = fit(name, Client.__table__.c.display_name)
         client.last_seen_at = utcnow()
         await uow.session.flush()
         return client
@@ -130,7 +171,17 @@ async def record_messenger_client(
     language: str,
     handle: tuple[str, str] | None = None,
 ) -> Client:
-    """A messenger user writes: their client record, with their messenger handle as a contact."""
+    """A messenger user writes: their client record, with their messenger handle as a contact.
+
+    Everything here comes from the messenger, so each value is cut to its column.
+    """
+    columns = Client.__table__.c
+    display_name = fit(display_name, columns.display_name)
+    if handle is not None:
+        handle = (
+            fit(handle[0], Contact.__table__.c.kind),
+            fit(handle[1], Contact.__table__.c.value),
+        )
     async with services.db.transaction() as uow:
         client = await uow.session.scalar(
             select(Client)
@@ -146,7 +197,7 @@ async def record_messenger_client(
         if display_name and not client.display_name:
             client.display_name = display_name
         if language:
-            client.language = language[:8]
+            client.language = language[: column_length(columns.language)]
         client.last_seen_at = utcnow()
         if handle is not None:
             kind, value = handle

@@ -27,6 +27,9 @@ class Client(Base):
     is_blocked: Mapped[bool] = mapped_column(default=False)
     blocked_at: Mapped[datetime | None] = mapped_column(default=None)
     blocked_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), default=None)
+    # Visitor tokens carry the generation they were issued in; raising it revokes every token
+    # issued before (clients.actions.revoke_visitor_tokens).
+    token_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     # Last known environment: page URL, user agent, …
     environment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -21,6 +21,7 @@ from impserver.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from impserver.core.unit_of_work import UnitOfWork
 from impserver.domains.accounts.models import Employee
 from impserver.domains.calls.actions import end_calls_of_request
+from impserver.domains.clients import actions as client_actions
 from impserver.domains.clients.models import Client
 from impserver.domains.requests import queries
 from impserver.domains.requests.events import (
@@ -583,6 +584,7 @@ async def block(services: Services, actor: Employee, request_id: int) -> None:
         client.is_blocked = True
         client.blocked_at = utcnow()
         client.blocked_by_id = actor.id
+        await client_actions.revoke_visitor_tokens(uow, client.id)
         before = await _release(uow, request, actor)
         request.status = STATUS_CLOSED
         request.closed_at = utcnow()

@@ -8,6 +8,10 @@ export default {
     failed: 'Could not log in: {detail}',
     network: 'The server cannot be reached. Check your connection and try again.',
   },
+  loginErrors: {
+    wrongCredentials: 'Wrong login or password.',
+    throttled: 'Too many login attempts from here. Wait a little and try again.',
+  },
   sections: { queue: 'Queue', requests: 'Requests', employees: 'Employees' },
   unread: '{count} unread',
   topbar: {

@@ -10,6 +10,10 @@ const ru: typeof en = {
     failed: 'Не удалось войти: {detail}',
     network: 'Сервер недоступен. Проверьте соединение и попробуйте ещё раз.',
   },
+  loginErrors: {
+    wrongCredentials: 'Неверный логин или пароль.',
+    throttled: 'Слишком много попыток входа отсюда. Подождите немного и попробуйте снова.',
+  },
   sections: { queue: 'Очередь', requests: 'Обращения', employees: 'Сотрудники' },
   unread: 'Непрочитанных: {count}',
   topbar: {
