@@ -1,7 +1,12 @@
 from __future__ import annotations
 
-import pytest
+import sqlite3
+from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from impserver.cli import app as command_line
 from tests.harness import LiveServer
 
 
@@ -230,3 +235,34 @@ def test_ids_beyond_the_database_range_are_422_not_500(server: LiveServer) -> No
     ):
         assert response.status_code == 422, response.text
         assert response.json()["detail"].startswith("A ")
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (
+            [],
+            (
+                "Демо-сайт",
+                ["Продажи", "Техническая поддержка", "Общие вопросы"],
+                "Команда поддержки",
+            ),
+        ),
+        (
+            ["--demo-language", "en"],
+            ("Demo website", ["Sales", "Technical support", "General questions"], "Support team"),
+        ),
+    ],
+)
+def test_demo_command_names_things_in_the_chosen_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: list[str], expected: tuple
+) -> None:
+    monkeypatch.setenv("IMP_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("IMP_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(command_line, ["demo", *options])
+    assert result.exit_code == 0, result.output
+    website, queues, room = expected
+    with sqlite3.connect(tmp_path / "imp.db") as db:
+        assert [name for (name,) in db.execute("SELECT name FROM resources")] == [website]
+        assert [name for (name,) in db.execute("SELECT name FROM queues ORDER BY id")] == queues
+        assert [name for (name,) in db.execute("SELECT name FROM rooms")] == [room]

@@ -261,7 +261,7 @@ def small_upload_server(settings_factory: object) -> Iterator[LiveServer]:
     """A server whose upload limit is 1 KB (SQLite: the limit does not depend on the database)."""
     settings = settings_factory("sqlite", upload_max_bytes=1024)  # type: ignore[operator]
     live = LiveServer(settings, free_port()).start()
-    live.run(seed_demo(live.services, site_origin="http://shop.example"))
+    live.run(seed_demo(live.services, site_origin="http://shop.example", language="en"))
     yield live
     live.stop()
 

@@ -39,7 +39,7 @@ def server_with_bots(settings_factory: Any, telegram: FakeTelegram) -> Iterator[
         ws_dead_after_seconds=60.0,
     )
     live = LiveServer(settings, port).start()
-    live.run(seed_demo(live.services, site_origin=live.base_url))
+    live.run(seed_demo(live.services, site_origin=live.base_url, language="en"))
     yield live
     live.stop()
 
