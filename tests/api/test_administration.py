@@ -266,3 +266,24 @@ def test_demo_command_names_things_in_the_chosen_language(
         assert [name for (name,) in db.execute("SELECT name FROM resources")] == [website]
         assert [name for (name,) in db.execute("SELECT name FROM queues ORDER BY id")] == queues
         assert [name for (name,) in db.execute("SELECT name FROM rooms")] == [room]
+
+
+def test_block_reason_is_kept_in_the_block_list(server: LiveServer) -> None:
+    from tests.api.test_requests import taken
+
+    anna, _, request_id = taken(server, "anna")
+    too_long = anna.http.post(f"/api/requests/{request_id}/block", json={"reason": "x" * 501})
+    assert too_long.status_code == 422
+    blocked = anna.http.post(
+        f"/api/requests/{request_id}/block", json={"reason": "  Оскорбления в чате  "}
+    )
+    assert blocked.status_code == 204, blocked.text
+    _, _, silent_id = taken(server, "anna")
+    assert anna.http.post(f"/api/requests/{silent_id}/block").status_code == 204
+
+    admin = server.login("admin")
+    listed = admin.http.get("/api/admin/blocked-clients").json()
+    assert sorted(c["reason"] for c in listed) == ["", "Оскорбления в чате"]
+    reasoned = next(c for c in listed if c["reason"])
+    assert admin.http.post(f"/api/clients/{reasoned['id']}/unblock").status_code == 204
+    assert [c["reason"] for c in admin.http.get("/api/admin/blocked-clients").json()] == [""]

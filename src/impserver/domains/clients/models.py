@@ -27,6 +27,8 @@ class Client(Base):
     is_blocked: Mapped[bool] = mapped_column(default=False)
     blocked_at: Mapped[datetime | None] = mapped_column(default=None)
     blocked_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), default=None)
+    # What the employee who blocked the client wrote down, for whoever reviews the block list.
+    blocked_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
     # Last known environment: page URL, user agent, …
     environment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

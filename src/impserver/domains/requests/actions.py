@@ -567,7 +567,7 @@ async def close(services: Services, actor: Employee, request_id: int) -> None:
         await _announce(uow, request, before)
 
 
-async def block(services: Services, actor: Employee, request_id: int) -> None:
+async def block(services: Services, actor: Employee, request_id: int, reason: str = "") -> None:
     """Q-2a: the client is blocked and can no longer create requests; this one ends."""
     async with services.db.transaction() as uow:
         request = await _owned_request(uow, actor, request_id)
@@ -576,6 +576,7 @@ async def block(services: Services, actor: Employee, request_id: int) -> None:
         client.is_blocked = True
         client.blocked_at = utcnow()
         client.blocked_by_id = actor.id
+        client.blocked_reason = reason
         before = await _release(uow, request, actor)
         request.status = STATUS_CLOSED
         request.closed_at = utcnow()
@@ -721,3 +722,4 @@ async def unblock_client(services: Services, actor: Employee, client_id: int) ->
         client.is_blocked = False
         client.blocked_at = None
         client.blocked_by_id = None
+        client.blocked_reason = ""
