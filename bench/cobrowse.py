@@ -106,7 +106,7 @@ def main() -> None:
     )
     upgrade_database(settings)
     server = LiveServer(settings, port).start()
-    server.run(seed_demo(server.services, site_origin=server.base_url))
+    server.run(seed_demo(server.services, site_origin=server.base_url, language="en"))
     firsts: list[float] = []
     changes: list[float] = []
     try:

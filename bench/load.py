@@ -110,7 +110,10 @@ class Deployment:
         self.ports = [free_port() for _ in range(self.instances)]
         # The demo data gives an administrator and a website with queues to build on.
         subprocess.run(
-            [*SERVER, "demo"], env=self.environment(self.ports[0]), check=True, capture_output=True
+            [*SERVER, "demo", "--demo-language", "en"],
+            env=self.environment(self.ports[0]),
+            check=True,
+            capture_output=True,
         )
         for index, port in enumerate(self.ports):
             log = open(self.workdir / f"imp-{index}.log", "wb")  # noqa: SIM115

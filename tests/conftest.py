@@ -66,6 +66,6 @@ def server(backend: str, settings_factory: object) -> Iterator[LiveServer]:
     """A running IMP with the demo data (admin, anna, boris, olga, emma; a demo website)."""
     settings = settings_factory(backend)  # type: ignore[operator]
     live = LiveServer(settings, free_port()).start()
-    live.run(seed_demo(live.services, site_origin="http://shop.example"))
+    live.run(seed_demo(live.services, site_origin="http://shop.example", language="en"))
     yield live
     live.stop()

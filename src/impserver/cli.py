@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
+from enum import StrEnum
 from typing import Any, TypeVar
 
 import typer
@@ -79,14 +80,33 @@ def create_admin(
     typer.echo(f"Administrator “{created.login}” created.")
 
 
-@app.command()
-def demo() -> None:
-    """Fill an empty database with demo data."""
+class DemoLanguageChoice(StrEnum):
+    ru = "ru"
+    en = "en"
+
+
+DEMO_LANGUAGE_OPTION = typer.Option(
+    DemoLanguageChoice.ru,
+    "--demo-language",
+    help="Language of the demo's names (website, queues, groups, room)",
+)
+
+
+def _seed_demo(settings: Settings, language: DemoLanguageChoice) -> bool:
     from impserver.demo import seed_demo
 
+    return _with_services(
+        settings,
+        lambda s: seed_demo(s, site_origin=settings.public_base_url, language=language.value),
+    )
+
+
+@app.command()
+def demo(demo_language: DemoLanguageChoice = DEMO_LANGUAGE_OPTION) -> None:
+    """Fill an empty database with demo data."""
     settings = load_settings()
     upgrade_database(settings)
-    created = _with_services(settings, lambda s: seed_demo(s, site_origin=settings.public_base_url))
+    created = _seed_demo(settings, demo_language)
     typer.echo("Demo data created." if created else "The database already has data; left as is.")
     _print_demo_logins(settings)
 
@@ -98,6 +118,7 @@ def run(
     ),
     host: str = typer.Option("", help="Address to listen on (default: IMP_HOST)"),
     port: int = typer.Option(0, help="Port (default: IMP_PORT)"),
+    demo_language: DemoLanguageChoice = DEMO_LANGUAGE_OPTION,
 ) -> None:
     """Apply migrations and serve IMP."""
     import uvicorn
@@ -110,9 +131,7 @@ def run(
     logging.config.dictConfig(log_config)
     upgrade_database(settings)
     if demo_data:
-        from impserver.demo import seed_demo
-
-        _with_services(settings, lambda s: seed_demo(s, site_origin=settings.public_base_url))
+        _seed_demo(settings, demo_language)
     log.info("IMP is starting at %s", settings.public_base_url)
     if demo_data:
         _print_demo_logins(settings)

@@ -17,6 +17,6 @@ def built(settings_factory: object) -> Iterator[LiveServer]:
     if not (settings.resolved_web_dist / "widget.html").is_file():
         pytest.fail("web/dist is not built; run `make web`")
     live = LiveServer(settings, free_port()).start()
-    live.run(seed_demo(live.services, site_origin="http://shop.example"))
+    live.run(seed_demo(live.services, site_origin="http://shop.example", language="en"))
     yield live
     live.stop()

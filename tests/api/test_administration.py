@@ -1,7 +1,12 @@
 from __future__ import annotations
 
-import pytest
+import sqlite3
+from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from impserver.cli import app as command_line
 from tests.harness import LiveServer
 
 
@@ -230,3 +235,55 @@ def test_ids_beyond_the_database_range_are_422_not_500(server: LiveServer) -> No
     ):
         assert response.status_code == 422, response.text
         assert response.json()["detail"].startswith("A ")
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (
+            [],
+            (
+                "Демо-сайт",
+                ["Продажи", "Техническая поддержка", "Общие вопросы"],
+                "Команда поддержки",
+            ),
+        ),
+        (
+            ["--demo-language", "en"],
+            ("Demo website", ["Sales", "Technical support", "General questions"], "Support team"),
+        ),
+    ],
+)
+def test_demo_command_names_things_in_the_chosen_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: list[str], expected: tuple
+) -> None:
+    monkeypatch.setenv("IMP_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("IMP_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(command_line, ["demo", *options])
+    assert result.exit_code == 0, result.output
+    website, queues, room = expected
+    with sqlite3.connect(tmp_path / "imp.db") as db:
+        assert [name for (name,) in db.execute("SELECT name FROM resources")] == [website]
+        assert [name for (name,) in db.execute("SELECT name FROM queues ORDER BY id")] == queues
+        assert [name for (name,) in db.execute("SELECT name FROM rooms")] == [room]
+
+
+def test_block_reason_is_kept_in_the_block_list(server: LiveServer) -> None:
+    from tests.api.test_requests import taken
+
+    anna, _, request_id = taken(server, "anna")
+    too_long = anna.http.post(f"/api/requests/{request_id}/block", json={"reason": "x" * 501})
+    assert too_long.status_code == 422
+    blocked = anna.http.post(
+        f"/api/requests/{request_id}/block", json={"reason": "  Оскорбления в чате  "}
+    )
+    assert blocked.status_code == 204, blocked.text
+    _, _, silent_id = taken(server, "anna")
+    assert anna.http.post(f"/api/requests/{silent_id}/block").status_code == 204
+
+    admin = server.login("admin")
+    listed = admin.http.get("/api/admin/blocked-clients").json()
+    assert sorted(c["reason"] for c in listed) == ["", "Оскорбления в чате"]
+    reasoned = next(c for c in listed if c["reason"])
+    assert admin.http.post(f"/api/clients/{reasoned['id']}/unblock").status_code == 204
+    assert [c["reason"] for c in admin.http.get("/api/admin/blocked-clients").json()] == [""]

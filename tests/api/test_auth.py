@@ -96,7 +96,7 @@ def test_session_expires_after_idle_time(backend: str, settings_factory: object)
     settings = settings_factory(backend, session_idle_hours=1.5 / 3600)  # type: ignore[operator]
     live = LiveServer(settings, free_port()).start()
     try:
-        live.run(seed_demo(live.services, site_origin="http://shop.example"))
+        live.run(seed_demo(live.services, site_origin="http://shop.example", language="en"))
         anna = live.login("anna")
         assert anna.http.get("/api/me").status_code == 200
         time.sleep(2)

@@ -80,7 +80,7 @@ def small_uploads(backend: str, settings_factory: Any) -> Iterator[LiveServer]:
     """The demo IMP with a 1 KB upload limit."""
     settings = settings_factory(backend, upload_max_bytes=1024)
     live = LiveServer(settings, free_port()).start()
-    live.run(seed_demo(live.services, site_origin="http://shop.example"))
+    live.run(seed_demo(live.services, site_origin="http://shop.example", language="en"))
     yield live
     live.stop()
 

@@ -111,7 +111,7 @@ def test_unanswered_invitation_times_out(backend: str, settings_factory: object)
         free_port(),
     ).start()
     try:
-        live.run(seed_demo(live.services, site_origin="http://shop.example"))
+        live.run(seed_demo(live.services, site_origin="http://shop.example", language="en"))
         anna, _, request_id, _ = invite(live)
         deadline = time.monotonic() + 10
         while not history_kinds(anna, request_id):
@@ -131,7 +131,7 @@ def test_dropped_connection_ends_the_call(backend: str, settings_factory: object
         settings_factory(backend, call_reconnect_grace_seconds=1.0, timer_interval_seconds=0.2),  # type: ignore[operator]
         free_port(),
     ).start()
-    server.run(seed_demo(server.services, site_origin="http://shop.example"))
+    server.run(seed_demo(server.services, site_origin="http://shop.example", language="en"))
     anna, visitor, request_id, call = invite(server, "voice")
     with visitor.socket():
         visitor.http.post(f"/api/widget/calls/{call['id']}/respond", json={"response": "accept"})

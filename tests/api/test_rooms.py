@@ -261,7 +261,7 @@ def small_upload_server(settings_factory: object) -> Iterator[LiveServer]:
     """A server whose upload limit is 1 KB (SQLite: the limit does not depend on the database)."""
     settings = settings_factory("sqlite", upload_max_bytes=1024)  # type: ignore[operator]
     live = LiveServer(settings, free_port()).start()
-    live.run(seed_demo(live.services, site_origin="http://shop.example"))
+    live.run(seed_demo(live.services, site_origin="http://shop.example", language="en"))
     yield live
     live.stop()
 
@@ -493,3 +493,38 @@ def test_message_search_follows_edits_deletions_and_wildcards(server: LiveServer
     )
     assert found("посылк") == []
     assert found("САМОВЫВОЗ") == [kept["id"]]
+
+
+def test_room_history_records_joins_leaves_removals_and_renames(server: LiveServer) -> None:
+    anna, boris = server.login("anna"), server.login("boris")
+    ids = employee_ids(anna)
+    room = new_room(anna, "boris", name="Delivery")
+    base = f"/api/rooms/{room['id']}"
+    with boris.socket() as boris_socket:
+        assert anna.http.post(f"{base}/members", json={"employee_ids": [ids["olga"]]}).is_success
+        line = boris_socket.receive_until(lambda f: f.get("type") == "message.created")
+        assert line["message"]["kind"] == "system"
+    anna.http.post(f"{base}/members", json={"employee_ids": [ids["emma"]]})
+    anna.http.patch(base, json={"name": "Night shift"})
+    anna.http.patch(base, json={"name": "Night shift"})  # unchanged: nothing to record
+    assert anna.http.delete(f"{base}/members/{ids['emma']}").status_code == 204
+    assert boris.http.delete(f"{base}/members/{ids['boris']}").status_code == 204
+
+    history = anna.http.get(f"{base}/messages").json()
+    lines = [dict(m["meta"]) | {"kind": m["kind"], "author": m["author"]["kind"]} for m in history]
+    common = {"kind": "system", "author": "system"}
+    # A code and names, never a sentence: each reader's workspace words it in their language.
+    assert lines == [
+        {"transition": "room.added", "actor": "Анна Смирнова", "member": "Ольга Иванова"} | common,
+        {"transition": "room.added", "actor": "Анна Смирнова", "member": "Emma Wilson"} | common,
+        {
+            "transition": "room.renamed",
+            "actor": "Анна Смирнова",
+            "name": "Night shift",
+            "previous": "Delivery",
+        }
+        | common,
+        {"transition": "room.removed", "actor": "Анна Смирнова", "member": "Emma Wilson"} | common,
+        {"transition": "room.left", "actor": "Борис Петров"} | common,
+    ]
+    assert all(m["body"] == "" for m in history)

@@ -38,7 +38,7 @@ def start_server(
         timer_interval_seconds=0.2,
     )
     live = LiveServer(settings, port).start()
-    live.run(seed_demo(live.services, site_origin="http://shop.example"))
+    live.run(seed_demo(live.services, site_origin="http://shop.example", language="en"))
     return live
 
 

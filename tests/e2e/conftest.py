@@ -75,7 +75,7 @@ def app_server(settings_factory: object) -> Iterator[LiveServer]:
     live = LiveServer(settings, free_port())
     live.settings.public_base_url = f"http://127.0.0.1:{live.port}"
     live.start()
-    live.run(seed_demo(live.services, site_origin=f"http://127.0.0.1:{live.port}"))
+    live.run(seed_demo(live.services, site_origin=f"http://127.0.0.1:{live.port}", language="en"))
     yield live
     live.stop()
 

@@ -123,7 +123,8 @@ def test_handling_actions(
     # Transfer to specialist: Olga gives it to Emma of the technical specialists.
     olga_card.get_by_role("button", name="Принять").click()
     olga.wait_for_url("**/requests/*")
-    olga.get_by_role("button", name="Передать комнату специалисту").click()
+    olga.get_by_role("button", name="Ещё").click()
+    olga.get_by_role("menuitem", name="Передать комнату специалисту").click()
     dialog = olga.get_by_role("dialog")
     dialog.get_by_label("Группа").select_option(label="Technical specialists")
     dialog.get_by_label("Специалист").select_option(label="Emma Wilson")
@@ -155,11 +156,14 @@ def test_contacts_and_blocking(
     panel = anna.get_by_role("complementary", name="Клиент")
 
     panel.get_by_role("button", name="Добавить контакт").click()
-    panel.get_by_label("Контакт", exact=True).last.fill("+7 900 000-00-00")
-    panel.get_by_role("button", name="Добавить контакт").click()
-    panel.get_by_label("Тип контакта").last.select_option("email")
-    panel.get_by_label("Контакт", exact=True).last.fill("client@example.com")
+    panel.get_by_label("Контакт", exact=True).fill("+7 900 000-00-00")
     panel.get_by_role("button", name="Обновить").click()
+    expect(panel.get_by_role("button", name="Изменить контакт +7 900 000-00-00")).to_be_visible()
+    panel.get_by_role("button", name="Добавить контакт").click()
+    panel.get_by_label("Тип контакта").select_option("email")
+    panel.get_by_label("Контакт", exact=True).fill("client@example.com")
+    panel.get_by_role("button", name="Обновить").click()
+    expect(panel.get_by_role("button", name="Изменить контакт client@example.com")).to_be_visible()
     expect(panel.get_by_role("alert")).to_have_count(0)
     client_id = app_server.login("anna").http.get("/api/requests/mine").json()[0]["client"]["id"]
     saved = app_server.login("anna").http.get(f"/api/clients/{client_id}").json()["contacts"]
@@ -169,12 +173,14 @@ def test_contacts_and_blocking(
     ]
 
     # Cancel returns to the last saved state.
-    panel.get_by_label("Контакт", exact=True).first.fill("changed")
+    panel.get_by_role("button", name="Изменить контакт +7 900 000-00-00").click()
+    panel.get_by_label("Контакт", exact=True).fill("changed")
     panel.get_by_role("button", name="Отменить").click()
-    expect(panel.get_by_label("Контакт", exact=True).first).to_have_value("+7 900 000-00-00")
+    expect(panel.get_by_role("button", name="Изменить контакт +7 900 000-00-00")).to_be_visible()
+    expect(panel.get_by_label("Контакт", exact=True)).to_have_count(0)
 
     # Hide with the icon shown on hover; hidden contacts are in a list that expands.
-    panel.get_by_label("Контакт", exact=True).first.hover()
+    panel.get_by_role("button", name="Изменить контакт +7 900 000-00-00").hover()
     panel.get_by_role("button", name="Скрыть контакт +7 900 000-00-00").click()
     toggle = panel.get_by_role("button", name="Скрытые контакты (1)")
     expect(toggle).to_be_visible()
@@ -185,6 +191,9 @@ def test_contacts_and_blocking(
 
     # Block: the client is told politely at once (the block closes their socket) and cannot
     # write any more.
-    anna.get_by_role("button", name="Блокировать").click()
+    anna.get_by_role("button", name="Ещё").click()
+    anna.get_by_role("menuitem", name="Блокировать").click()
+    anna.get_by_role("dialog").get_by_role("button", name="Блокировать").click()
+    anna.wait_for_url("**/requests")
     expect(frame.get_by_role("alert")).to_contain_text("больше не можете писать")
     expect(frame.get_by_label("Сообщение")).to_have_count(0)

@@ -42,7 +42,7 @@ def imp(settings_factory: object, link: TcpProxy) -> Iterator[LiveServer]:
     url += "?prepared_statement_cache_size=0"
     live = LiveServer(settings.model_copy(update={"database_url": url}), free_port()).start()
     try:
-        live.run(seed_demo(live.services, site_origin="http://shop.example"))
+        live.run(seed_demo(live.services, site_origin="http://shop.example", language="en"))
         yield live
     finally:
         link.restore()

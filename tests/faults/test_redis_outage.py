@@ -52,7 +52,7 @@ def two_instances(
     first = LiveServer(via(settings, first_redis_url), free_port()).start()
     second: LiveServer | None = None
     try:
-        first.run(seed_demo(first.services, site_origin="http://shop.example"))
+        first.run(seed_demo(first.services, site_origin="http://shop.example", language="en"))
         second = LiveServer(via(settings, second_redis_url), free_port()).start()
         yield first, second
     finally:

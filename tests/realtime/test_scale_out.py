@@ -39,7 +39,7 @@ def pair(
     )
     first = ServerProcess(settings, free_port(), tmp_path / "first.log")
     second = ServerProcess(settings, free_port(), tmp_path / "second.log")
-    first.command("demo")
+    first.command("demo", "--demo-language", "en")
     try:
         first.start()
         second.start()

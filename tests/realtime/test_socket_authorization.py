@@ -35,7 +35,7 @@ def quiet_server(backend: str, settings_factory: Any) -> Iterator[LiveServer]:
     """The demo IMP, with pings far apart: these tests hold many idle sockets open at once."""
     settings = settings_factory(backend, ws_ping_seconds=30.0, ws_dead_after_seconds=120.0)
     live = LiveServer(settings, free_port()).start()
-    live.run(seed_demo(live.services, site_origin="http://shop.example"))
+    live.run(seed_demo(live.services, site_origin="http://shop.example", language="en"))
     yield live
     live.stop()
 

@@ -15,7 +15,7 @@ def test_sockets_compress_only_when_the_setting_is_on(
     settings = settings_factory("sqlite", ws_compression=enabled)  # type: ignore[operator]
     server = LiveServer(settings, free_port()).start()
     try:
-        server.run(seed_demo(server.services, site_origin="http://shop.example"))
+        server.run(seed_demo(server.services, site_origin="http://shop.example", language="en"))
         anna = server.login("anna")
         # The test client offers permessage-deflate, as every browser does.
         with anna.socket() as tab:

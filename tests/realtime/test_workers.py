@@ -22,7 +22,7 @@ def two_workers(
 ) -> Iterator[ServerProcess]:
     settings = server_settings(tmp_path, postgres_database, workers=2)
     server = ServerProcess(settings, free_port(), tmp_path / "server.log")
-    server.command("demo")
+    server.command("demo", "--demo-language", "en")
     server.start()
     yield server
     server.stop()

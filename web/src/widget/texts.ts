@@ -42,6 +42,8 @@ const ru = {
   restore: 'Развернуть',
   popupBlocked: 'Браузер не открыл окно звонка. Разрешите всплывающие окна и попробуйте снова.',
   noMedia: 'Нет доступа к камере, микрофону или экрану.',
+  // A message refused because the client is blocked.
+  notDelivered: 'Не доставлено',
 }
 
 const en: typeof ru = {
@@ -87,6 +89,8 @@ const en: typeof ru = {
   restore: 'Restore',
   popupBlocked: 'The browser did not open the call window. Allow pop-ups and try again.',
   noMedia: 'No access to the camera, microphone or screen.',
+  // A message refused because the client is blocked.
+  notDelivered: 'Not delivered',
 }
 
 export type TextKey = keyof typeof ru

@@ -5,6 +5,7 @@ import { useAdminStore } from './features/admin/store'
 import { notify } from '@/shared/notifications'
 import { useCallsStore } from './features/calls/store'
 import { useMeStore } from './features/me/store'
+import { authorName } from './features/requests/naming'
 import { useRequestsStore } from './features/requests/store'
 import { useRoomsStore } from './features/rooms/store'
 import { i18n } from './i18n'
@@ -39,7 +40,8 @@ export function dispatch(event: WorkspaceEvent): void {
       const viewing = isViewingRoom(event.message.room_id)
       useRoomsStore().putMessage(event.message, myId, viewing)
       const mine = event.message.author.kind === 'employee' && event.message.author.id === myId
-      if (!mine && !viewing) {
+      // A system line (someone joined, the room was renamed) is history, not someone writing.
+      if (!mine && !viewing && event.message.kind === 'text') {
         notify({
           title: i18n.global.t('rooms.newMessage', { name: event.message.author.name }),
           body: event.message.body.slice(0, 140),
@@ -81,7 +83,7 @@ export function dispatch(event: WorkspaceEvent): void {
       useRequestsStore().putMessage(event.request_id, event.message, viewing)
       if (event.message.author.kind === 'client' && !viewing) {
         notify({
-          title: i18n.global.t('requests.newMessage', { name: event.message.author.name || '#' }),
+          title: i18n.global.t('requests.newMessage', { name: authorName(event.message.author, i18n.global.t) }),
           body: event.message.body.slice(0, 140),
           tag: `request-${event.request_id}`,
         })

@@ -22,6 +22,7 @@ class BlockedClient(BaseModel):
     resource_name: str
     blocked_at: datetime | None
     blocked_by: str | None
+    reason: str
 
 
 @admin_router.get("/blocked-clients", response_model=list[BlockedClient])
@@ -43,6 +44,7 @@ async def blocked_clients(
                 resource_name=resource_name,
                 blocked_at=client.blocked_at,
                 blocked_by=blocked_by,
+                reason=client.blocked_reason,
             )
             for client, resource_name, blocked_by in rows
         ]

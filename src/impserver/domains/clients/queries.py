@@ -6,8 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from impserver.core.errors import NotFound
 from impserver.domains.clients.models import Client, Contact
 from impserver.domains.clients.schemas import ClientRead, ContactRead, EarlierRequest
+from impserver.domains.clients.user_agents import browser_of
 from impserver.domains.requests.models import STATUS_ASSIGNED, STATUS_WAITING, ClientRequest
-from impserver.domains.requests.queries import browser_of
 from impserver.domains.resources.models import Queue, QueueAccess, Resource
 
 CLIENT_NOT_FOUND = "Client not found."

@@ -64,3 +64,9 @@ class ClientRead(BaseModel):
     browser: str
     contacts: list[ContactRead]
     requests: list[EarlierRequest]
+
+
+class ClientBlock(InputModel):
+    """Blocking a client from their request: an optional reason, kept in the block list."""
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""

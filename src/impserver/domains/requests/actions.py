@@ -575,7 +575,7 @@ async def close(services: Services, actor: Employee, request_id: int) -> None:
         await _announce(uow, request, before)
 
 
-async def block(services: Services, actor: Employee, request_id: int) -> None:
+async def block(services: Services, actor: Employee, request_id: int, reason: str = "") -> None:
     """Q-2a: the client is blocked and can no longer create requests; this one ends."""
     async with services.db.transaction() as uow:
         request = await _owned_request(uow, actor, request_id)
@@ -584,6 +584,7 @@ async def block(services: Services, actor: Employee, request_id: int) -> None:
         client.is_blocked = True
         client.blocked_at = utcnow()
         client.blocked_by_id = actor.id
+        client.blocked_reason = reason
         await client_actions.revoke_visitor_tokens(uow, client.id)
         before = await _release(uow, request, actor)
         request.status = STATUS_CLOSED
@@ -730,3 +731,4 @@ async def unblock_client(services: Services, actor: Employee, client_id: int) ->
         client.is_blocked = False
         client.blocked_at = None
         client.blocked_by_id = None
+        client.blocked_reason = ""

@@ -8,7 +8,12 @@ from impserver.domains.accounts.auth import current_employee
 from impserver.domains.accounts.models import Employee
 from impserver.domains.clients import actions as client_actions
 from impserver.domains.clients import queries as client_queries
-from impserver.domains.clients.schemas import ClientRead, ClientUpdate, ContactsUpdate
+from impserver.domains.clients.schemas import (
+    ClientBlock,
+    ClientRead,
+    ClientUpdate,
+    ContactsUpdate,
+)
 from impserver.domains.requests import actions, queries
 from impserver.domains.requests.schemas import (
     GroupWithMembers,
@@ -171,10 +176,11 @@ async def close(
 @router.post("/requests/{request_id}/block", status_code=204)
 async def block(
     request_id: int,
+    data: ClientBlock | None = None,
     employee: Employee = Depends(current_employee),
     services: Services = Depends(get_services),
 ) -> None:
-    await actions.block(services, employee, request_id)
+    await actions.block(services, employee, request_id, reason=data.reason if data else "")
 
 
 @router.post("/requests/{request_id}/return", status_code=204)

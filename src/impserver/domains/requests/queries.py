@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from impserver.domains.accounts.models import Employee
 from impserver.domains.accounts.queries import unread_by_room
 from impserver.domains.clients.models import Client
+from impserver.domains.clients.user_agents import browser_of
 from impserver.domains.requests.models import (
     STATUS_ASSIGNED,
     STATUS_WAITING,
@@ -49,27 +50,6 @@ async def _by_id(
         for row in await session.scalars(select(model).where(model.id.in_(missing))):
             found[row.id] = row
     return found
-
-
-def browser_of(user_agent: str) -> str:
-    """A short human name for a user agent string (enough for an employee's glance)."""
-    ua = user_agent or ""
-    for marker, name in (
-        ("YaBrowser/", "Yandex Browser"),
-        ("Edg/", "Edge"),
-        ("OPR/", "Opera"),
-        ("Firefox/", "Firefox"),
-        ("Chrome/", "Chrome"),
-        ("Safari/", "Safari"),
-    ):
-        if marker in ua:
-            version = ua.split(marker, 1)[1].split(" ", 1)[0].split(".", 1)[0]
-            platform = next(
-                (p for p in ("Android", "iPhone", "iPad", "Windows", "Mac OS", "Linux") if p in ua),
-                "",
-            )
-            return f"{name} {version}" + (f", {platform}" if platform else "")
-    return ua[:40]
 
 
 async def cards(

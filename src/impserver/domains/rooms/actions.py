@@ -58,6 +58,22 @@ async def _announce(uow: UnitOfWork, room: Room, newcomer_ids: Collection[int] =
     return read
 
 
+async def _record(
+    uow: UnitOfWork, room: Room, audience: Collection[int], event: str, **names: str
+) -> None:
+    """A system line in the room's history. It keeps the event's code and the names involved,
+    not a sentence: each reader's workspace words it in their own language."""
+    message, _ = await append_message(
+        uow,
+        room,
+        body="",
+        kind="system",
+        meta={"transition": f"room.{event}", **names},
+        author_name="",
+    )
+    uow.emit(MessageCreated(message=message), Audience.employees(audience))
+
+
 async def create_room(
     services: Services, actor: Employee, name: str, member_ids: list[int]
 ) -> RoomRead:
@@ -115,8 +131,14 @@ async def rename_room(services: Services, actor: Employee, room_id: int, name: s
         room = await access.member_room(uow.session, room_id, actor.id)
         if room.kind != ROOM_TEAM:
             raise InvalidInput("Only group rooms have a name to change.")
-        room.name = name
-        return await _announce(uow, room)
+        previous, room.name = room.name, name
+        read = await _announce(uow, room)
+        if name != previous:
+            members = [m.id for m in read.members]
+            await _record(
+                uow, room, members, "renamed", actor=actor.name, name=name, previous=previous
+            )
+        return read
 
 
 async def add_members(
@@ -129,7 +151,12 @@ async def add_members(
         current = set(await access.member_ids(uow.session, room.id))
         newcomers = await _active_employees(uow, set(employee_ids) - current)
         uow.session.add_all(RoomMember(room_id=room.id, employee_id=e.id) for e in newcomers)
-        return await _announce(uow, room, newcomer_ids={e.id for e in newcomers})
+        # The newcomers learn of the room first, then of the lines that say they joined.
+        read = await _announce(uow, room, newcomer_ids={e.id for e in newcomers})
+        everyone = current | {e.id for e in newcomers}
+        for newcomer in sorted(newcomers, key=lambda e: e.name):
+            await _record(uow, room, everyone, "added", actor=actor.name, member=newcomer.name)
+        return read
 
 
 async def remove_member(
@@ -164,6 +191,18 @@ async def remove_member(
         if not remaining:
             return None
         read = await _announce(uow, room)
+        if leaving:
+            await _record(uow, room, remaining, "left", actor=actor.name)
+        else:
+            removed = await uow.session.get(Employee, employee_id)
+            await _record(
+                uow,
+                room,
+                remaining,
+                "removed",
+                actor=actor.name,
+                member=removed.name if removed else "",
+            )
     return None if leaving else read
 
 

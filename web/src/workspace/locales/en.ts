@@ -130,6 +130,26 @@ export default {
     restore: 'Restore',
     earlier: 'Requests',
   },
+  contactsPanel: {
+    copy: 'Copy {value}',
+    copied: 'Copied: {value}',
+    edit: 'Edit contact {value}',
+    none: 'No contacts yet.',
+    browser: 'Browser',
+  },
+  blocking: {
+    title: 'Block the client?',
+    explain: '{name} will no longer be able to write, and this request will be closed.',
+    reason: 'Reason (optional)',
+    confirm: 'Block',
+    cancel: 'Cancel',
+    reasonColumn: 'Reason',
+    blockedAt: 'When',
+  },
+  requestActions: {
+    more: 'More',
+    moreActions: 'More request actions',
+  },
   transitions: {
     call: '{actor}: {call_kind} call, {outcome}, {duration} s',
     accepted: '{actor} took the request',
@@ -140,6 +160,13 @@ export default {
     blocked: '{actor} blocked the client',
     topic_chosen: 'The client chose the topic {queue}',
     default_queue: 'No topic chosen: the request went to {queue}',
+    // Lines in an employees' room history (transition "room.*").
+    room: {
+      added: '{actor} added {member} to the room',
+      removed: '{actor} removed {member} from the room',
+      left: '{actor} left the room',
+      renamed: '{actor} renamed the room to “{name}”',
+    },
   },
   calls: {
     cobrowse: 'Co-browse',

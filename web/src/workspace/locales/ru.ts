@@ -132,6 +132,26 @@ const ru: typeof en = {
     restore: 'Вернуть',
     earlier: 'Обращения',
   },
+  contactsPanel: {
+    copy: 'Скопировать {value}',
+    copied: 'Скопировано: {value}',
+    edit: 'Изменить контакт {value}',
+    none: 'Контактов пока нет.',
+    browser: 'Браузер',
+  },
+  blocking: {
+    title: 'Заблокировать клиента?',
+    explain: '{name} больше не сможет писать, а это обращение будет закрыто.',
+    reason: 'Причина (необязательно)',
+    confirm: 'Блокировать',
+    cancel: 'Отмена',
+    reasonColumn: 'Причина',
+    blockedAt: 'Когда',
+  },
+  requestActions: {
+    more: 'Ещё',
+    moreActions: 'Другие действия с обращением',
+  },
   transitions: {
     call: '{actor}: звонок ({call_kind}), {outcome}, {duration} с',
     accepted: '{actor} принял(а) обращение',
@@ -142,6 +162,13 @@ const ru: typeof en = {
     blocked: '{actor} заблокировал(а) клиента',
     topic_chosen: 'Клиент выбрал тему «{queue}»',
     default_queue: 'Тема не выбрана: обращение в очереди «{queue}»',
+    // Lines in an employees' room history (transition "room.*").
+    room: {
+      added: '{actor} добавил(а) в комнату: {member}',
+      removed: '{actor} удалил(а) из комнаты: {member}',
+      left: '{actor} покинул(а) комнату',
+      renamed: '{actor} переименовал(а) комнату в «{name}»',
+    },
   },
   calls: {
     cobrowse: 'Совместный просмотр',

@@ -70,7 +70,8 @@ export const useRoomsStore = defineStore('rooms', () => {
     if (target && (!target.last_message || target.last_message.id <= message.id)) {
       target.last_message = message
       const fromOther = !(message.author.kind === 'employee' && message.author.id === myId)
-      if (fromOther && !viewing) target.unread += 1
+      // System lines record what happened in the room; they are not messages waiting to be read.
+      if (fromOther && !viewing && message.kind === 'text') target.unread += 1
     }
     const people = typing.value[message.room_id]
     if (people) typing.value[message.room_id] = people.filter((p) => p.name !== message.author.name)
