@@ -308,7 +308,9 @@ class Gateway:
             connection.last_received = time.monotonic()
             data, refusal = _parse_command(message)
             if data is None:
-                connection.offer(None, json.dumps({"type": "error", "detail": refusal}))
+                connection.offer(
+                    None, json.dumps({"type": "error", "detail": refusal, "code": "bad_frame"})
+                )
                 continue
             kind = data.get("type")
             if kind in ("pong", "ping"):
@@ -316,7 +318,14 @@ class Gateway:
             handler = self._commands.get(str(kind))
             if handler is None:
                 connection.offer(
-                    None, json.dumps({"type": "error", "detail": f"Unknown command {kind!r}."})
+                    None,
+                    json.dumps(
+                        {
+                            "type": "error",
+                            "detail": f"Unknown command {kind!r}.",
+                            "code": "unknown_command",
+                        }
+                    ),
                 )
                 continue
             try:
@@ -327,7 +336,7 @@ class Gateway:
                     json.dumps(
                         {
                             "type": "error",
-                            "detail": exc.detail,
+                            **exc.body(),
                             "command": kind,
                             "ref": data.get("ref"),
                         }
@@ -336,7 +345,10 @@ class Gateway:
             except Exception:
                 log.exception("socket command %s failed", kind)
                 connection.offer(
-                    None, json.dumps({"type": "error", "detail": "Something went wrong."})
+                    None,
+                    json.dumps(
+                        {"type": "error", "detail": "Something went wrong.", "code": "internal"}
+                    ),
                 )
 
     async def _close(self, websocket: WebSocket, code: int, reason: str) -> None:

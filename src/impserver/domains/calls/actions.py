@@ -28,6 +28,7 @@ from impserver.domains.calls.models import (
     Call,
 )
 from impserver.domains.calls.schemas import CallRead
+from impserver.domains.requests.events import RequestMessageCreated
 from impserver.domains.requests.models import STATUS_ASSIGNED, ClientRequest, RequestTransition
 from impserver.domains.resources.models import KIND_WEBSITE, Resource
 from impserver.domains.rooms.messaging import append_message
@@ -72,7 +73,7 @@ async def _party_call(uow: UnitOfWork, party: Party, call_id: int) -> Call:
         call.employee_id if call and party.kind == "employee" else call.client_id if call else None
     )
     if call is None or owner != party.id:
-        raise NotFound(CALL_NOT_FOUND)
+        raise NotFound(CALL_NOT_FOUND, code="call_not_found")
     return call
 
 
@@ -94,8 +95,8 @@ async def _end(uow: UnitOfWork, call: Call, outcome: str) -> CallRead:
     request = await uow.session.get(ClientRequest, call.request_id)
     room = await uow.session.get(Room, request.room_id) if request else None
     employee = await uow.session.get(Employee, call.employee_id)
-    if room is not None:
-        await append_message(
+    if room is not None and request is not None:
+        record, _ = await append_message(
             uow,
             room,
             body="call",
@@ -107,6 +108,14 @@ async def _end(uow: UnitOfWork, call: Call, outcome: str) -> CallRead:
                 **details,
             },
         )
+        # The record joins the open conversation at once, for whoever sees the request now.
+        viewers = {call.employee_id}
+        if request.status == STATUS_ASSIGNED and request.assignee_id is not None:
+            viewers.add(request.assignee_id)
+        uow.emit(
+            RequestMessageCreated(request_id=request.id, message=record),
+            Audience.employees(viewers),
+        )
     return await _announce(uow, call)
 
 
@@ -115,19 +124,23 @@ async def invite(services: Services, actor: Employee, request_id: int, kind: str
     async with services.db.transaction() as uow:
         request = await uow.session.get(ClientRequest, request_id)
         if request is None or request.assignee_id != actor.id or request.status != STATUS_ASSIGNED:
-            raise NotFound("Request not found.")
+            raise NotFound("Request not found.", code="request_not_found")
         resource_kind = await uow.session.scalar(
             select(Resource.kind).where(Resource.id == request.resource_id)
         )
         if resource_kind != KIND_WEBSITE:
-            raise InvalidInput("Calls are available with website visitors only.")
+            raise InvalidInput(
+                "Calls are available with website visitors only.", code="calls_website_only"
+            )
         busy = await uow.session.scalar(
             select(Call.id)
             .where(Call.request_id == request.id)
             .where(Call.state.in_(ACTIVE_STATES))
         )
         if busy is not None:
-            raise Conflict("A call with this client is already in progress.")
+            raise Conflict(
+                "A call with this client is already in progress.", code="call_in_progress"
+            )
         call = Call(
             request_id=request.id,
             kind=kind,
@@ -144,9 +157,11 @@ async def respond(services: Services, party: Party, call_id: int, response: str)
     async with services.db.transaction() as uow:
         call = await _party_call(uow, party, call_id)
         if party.kind != "client":
-            raise InvalidInput("Only the invited client answers an invitation.")
+            raise InvalidInput(
+                "Only the invited client answers an invitation.", code="call_not_invited"
+            )
         if call.state not in (STATE_INVITED, STATE_RINGING):
-            raise Conflict("This invitation is no longer open.")
+            raise Conflict("This invitation is no longer open.", code="invitation_closed")
         if response == "decline":
             return await _end(uow, call, "declined")
         if response == "allow" and call.kind == "voice" and call.state == STATE_INVITED:
@@ -157,7 +172,7 @@ async def respond(services: Services, party: Party, call_id: int, response: str)
             call.state = STATE_ACCEPTED
             call.due_at = utcnow() + timedelta(seconds=services.settings.call_answer_seconds)
             return await _announce(uow, call)
-        raise InvalidInput("Answer with allow, accept or decline.")
+        raise InvalidInput("Answer with allow, accept or decline.", code="call_bad_response")
 
 
 async def mark_connected(services: Services, party: Party, call_id: int) -> CallRead:
@@ -166,7 +181,7 @@ async def mark_connected(services: Services, party: Party, call_id: int) -> Call
         if call.state == STATE_CONNECTED:
             return CallRead.model_validate(call)
         if call.state != STATE_ACCEPTED:
-            raise Conflict("The call is not being set up.")
+            raise Conflict("The call is not being set up.", code="call_not_setting_up")
         call.state = STATE_CONNECTED
         call.connected_at = utcnow()
         call.due_at = None
@@ -194,14 +209,14 @@ async def relay_signal(
     """Pass a message to the call's other party only; the server keeps no copy."""
     limit = MAX_COBROWSE_BYTES if event is not CallSignal else MAX_SIGNAL_BYTES
     if (size if size is not None else len(str(data))) > limit:
-        raise InvalidInput("Message too large.")
+        raise InvalidInput("Message too large.", code="signal_too_large")
     async with services.db.read() as session:
         call = await session.get(Call, call_id)
         owner = None
         if call is not None:
             owner = call.employee_id if party.kind == "employee" else call.client_id
         if call is None or owner != party.id or call.state not in ACTIVE_STATES:
-            raise NotFound(CALL_NOT_FOUND)
+            raise NotFound(CALL_NOT_FOUND, code="call_not_found")
         audience = _other(call, party)
     await services.db.publish_ephemeral(event(call_id=call_id, data=data), audience)
 

@@ -129,9 +129,9 @@ def _call_id(frame: dict[str, Any], command: str) -> int:
     call_id = frame.get("call_id")
     # bool is an int in Python; a call id is not.
     if type(call_id) is not int or not isinstance(frame.get("data"), dict):
-        raise InvalidInput(f"{command} needs call_id and data.")
+        raise InvalidInput(f"{command} needs call_id and data.", code="call_command_invalid")
     if not 0 < call_id <= LARGEST_ID:
-        raise NotFound(actions.CALL_NOT_FOUND)
+        raise NotFound(actions.CALL_NOT_FOUND, code="call_not_found")
     return call_id
 
 
@@ -144,7 +144,10 @@ def register_socket_commands(gateway: Gateway, services: Services) -> None:
     @gateway.command("cobrowse.frames")
     async def frames(connection: Connection, frame: dict[str, Any]) -> None:
         if connection.client_id is None:
-            raise Forbidden("cobrowse.frames comes from the client's page only.")
+            raise Forbidden(
+                "cobrowse.frames comes from the client's page only.",
+                code="cobrowse_frames_client_only",
+            )
         call_id = _call_id(frame, "cobrowse.frames")
         await actions.relay_signal(
             services,
@@ -158,7 +161,10 @@ def register_socket_commands(gateway: Gateway, services: Services) -> None:
     @gateway.command("cobrowse.control")
     async def control(connection: Connection, frame: dict[str, Any]) -> None:
         if connection.employee_id is None:
-            raise Forbidden("cobrowse.control comes from the employee only.")
+            raise Forbidden(
+                "cobrowse.control comes from the employee only.",
+                code="cobrowse_control_employee_only",
+            )
         call_id = _call_id(frame, "cobrowse.control")
         await actions.relay_signal(
             services, party_of(connection), call_id, frame["data"], event=CobrowseControl
