@@ -238,5 +238,6 @@ export default {
     seconds: '{s} s',
     minutes: '{m} min {s} s',
   },
+  languageNames: { ru: 'Russian', en: 'English' },
   errors,
 }

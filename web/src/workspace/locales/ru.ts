@@ -239,6 +239,7 @@ const ru: typeof en = {
     seconds: '{s} с',
     minutes: '{m} мин {s} с',
   },
+  languageNames: { ru: 'русский', en: 'английский' },
   errors,
 }
 
