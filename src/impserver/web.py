@@ -73,7 +73,9 @@ def mount_workspace(app: FastAPI, dist: Path) -> None:
     @app.get("/{path:path}", include_in_schema=False)
     async def workspace(path: str, request: Request) -> Response:
         if path.startswith(SERVER_PREFIXES):
-            return Response('{"detail":"Not found."}', 404, media_type="application/json")
+            return Response(
+                '{"detail":"Not found.","code":"not_found"}', 404, media_type="application/json"
+            )
         candidate = (dist / path).resolve()
         accept = request.headers.get("accept-encoding", "")
         if path and candidate.is_file() and candidate.is_relative_to(dist):

@@ -147,3 +147,21 @@ def test_hanging_up_before_an_answer_cancels(server: LiveServer) -> None:
     anna, _, request_id, call = invite(server, "voice")
     assert anna.http.post(f"/api/calls/{call['id']}/hangup").json()["outcome"] == "cancelled"
     assert anna.http.get(f"/api/requests/{request_id}/calls/active").json() is None
+
+
+def test_a_call_record_reaches_the_open_request_at_once(server: LiveServer) -> None:
+    """The record is not only in the history: the employee's window gets it by event."""
+    anna, visitor, request_id, call = invite(server, "screen")
+    with anna.socket() as tab:
+        visitor.http.post(f"/api/widget/calls/{call['id']}/respond", json={"response": "decline"})
+        record = tab.event("request.message")
+        assert record["request_id"] == request_id
+        assert record["message"]["kind"] == "system"
+        meta = record["message"]["meta"]
+        assert (meta["transition"], meta["call_kind"], meta["outcome"]) == (
+            "call",
+            "screen",
+            "declined",
+        )
+    late = visitor.http.post(f"/api/widget/calls/{call['id']}/respond", json={"response": "accept"})
+    assert late.json()["code"] == "invitation_closed"
