@@ -53,12 +53,19 @@ def test_call_screen_share_keeps_the_chat_usable_and_controls_in_every_size(
     anna.get_by_role("button", name="Отправить").click()
     expect(frame.get_by_text("Вижу ваш экран")).to_be_visible()
 
-    # In full screen the call's controls are inside what is shown full screen.
+    # In full screen the call's controls, and the chat, are inside what is shown full screen.
     anna.get_by_role("button", name="Во весь экран").click()
     anna.wait_for_function("() => document.fullscreenElement !== null")
     controls = anna.get_by_role("group", name="Управление звонком")
-    assert controls.evaluate("el => document.fullscreenElement.contains(el)")
+    in_fullscreen = "el => document.fullscreenElement.contains(el)"
+    assert controls.evaluate(in_fullscreen)
     expect(controls.get_by_role("button", name="Обычный размер")).to_be_visible()
+    assert history.evaluate(in_fullscreen) and height(history) >= 150
+    composer = anna.get_by_label("Сообщение")
+    assert composer.evaluate(in_fullscreen)
+    composer.fill("Отвечаю из полноэкранного режима")
+    anna.get_by_role("button", name="Отправить").click()
+    expect(frame.get_by_text("Отвечаю из полноэкранного режима")).to_be_visible()
 
     # Leaving full screen another way (Esc does this) turns the size button back.
     anna.evaluate("() => document.exitFullscreen()")
