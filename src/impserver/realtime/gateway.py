@@ -6,7 +6,7 @@ Protocol (JSON text frames):
   server → ``{"type": "ready", "last_event_id": N}`` once missed events are replayed,
            events ``{"id": N, "type": "...", ...}``, ``{"type": "ping"}``, ``{"type": "reset"}``
            (too far behind: reload state), ``{"type": "closed", "reason": "..."}``,
-           ``{"type": "error", "detail": "..."}`` for a refused command.
+           ``{"type": "error", "detail": "...", "code": "..."}`` for a refused command.
 """
 
 from __future__ import annotations
