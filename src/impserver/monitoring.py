@@ -118,7 +118,7 @@ async def _not_used() -> str:
 def _authorize_scrape(request: Request, services: Services) -> None:
     token = services.settings.metrics_token
     if not token:
-        raise NotFound("Not found.")
+        raise NotFound("Not found.", code="not_found")
     scheme, _, offered = request.headers.get("authorization", "").partition(" ")
     # Compared as bytes: compare_digest refuses non-ASCII text, and a header may carry any.
     if scheme.lower() != "bearer" or not hmac.compare_digest(

@@ -101,7 +101,11 @@ def test_oversized_upload_is_413_with_the_limit_and_nothing_is_stored(
     small_uploads: LiveServer,
 ) -> None:
     server = small_uploads
-    too_large = {"detail": "The file is too large: the limit is 1 KB.", "code": "too_large"}
+    too_large = {
+        "detail": "The file is too large: the limit is 1 KB.",
+        "code": "file_too_large",
+        "params": {"limit_bytes": 1024},
+    }
     for kept, (who, (http, url)) in enumerate(upload_clients(server).items()):
         announced = http.post(url, files={"file": ("big.bin", b"x" * 200_000, "text/plain")})
         assert (announced.status_code, announced.json()) == (413, too_large), who

@@ -273,3 +273,21 @@ def test_relays_check_that_the_employee_still_holds_the_request(server: LiveServ
         widget.send({"type": "call.signal", "call_id": call["id"], "data": {"x": 1}})
         assert widget.event("error")["detail"] == "Call not found."
         widget.assert_silent("cobrowse.control")
+
+
+def test_a_call_record_reaches_the_open_request_at_once(server: LiveServer) -> None:
+    """The record is not only in the history: the employee's window gets it by event."""
+    anna, visitor, request_id, call = invite(server, "screen")
+    with anna.socket() as tab:
+        visitor.http.post(f"/api/widget/calls/{call['id']}/respond", json={"response": "decline"})
+        record = tab.event("request.message")
+        assert record["request_id"] == request_id
+        assert record["message"]["kind"] == "system"
+        meta = record["message"]["meta"]
+        assert (meta["transition"], meta["call_kind"], meta["outcome"]) == (
+            "call",
+            "screen",
+            "declined",
+        )
+    late = visitor.http.post(f"/api/widget/calls/{call['id']}/respond", json={"response": "accept"})
+    assert late.json()["code"] == "invitation_closed"

@@ -279,7 +279,8 @@ def test_upload_over_the_limit_is_413(small_upload_server: LiveServer) -> None:
     assert response.status_code == 413
     assert response.json() == {
         "detail": "The file is too large: the limit is 1 KB.",
-        "code": "too_large",
+        "code": "file_too_large",
+        "params": {"limit_bytes": 1024},
     }
     assert stored_files(small_upload_server) == []
     # Just within the limit is fine.

@@ -98,7 +98,7 @@ def test_video_call_shows_the_camera_and_either_side_ends_it(
 
     anna.get_by_role("button", name="Видеозвонок").click()
     frame.get_by_role("button", name="Принять").click()
-    expect(anna.get_by_text("Идёт звонок")).to_be_visible()
+    expect(anna.get_by_text("Идёт видеозвонок")).to_be_visible()
     grows(anna, "video")
     grows(anna, "frames")
     expect(frame.get_by_role("region", name="Видеозвонок")).to_be_visible()
@@ -106,7 +106,7 @@ def test_video_call_shows_the_camera_and_either_side_ends_it(
     frame.get_by_role("button", name="Развернуть", exact=True).click()
     anna.get_by_role("button", name="Завершить").click()
     expect(frame.get_by_role("region", name="Видеозвонок")).to_have_count(0)
-    expect(anna.get_by_text("Звонок завершён.")).to_be_visible()
+    expect(anna.get_by_text("Видеозвонок завершён.")).to_be_visible()
 
 
 def test_unanswered_call_times_out(
@@ -134,7 +134,7 @@ def test_screen_sharing_shows_the_screen_and_ends_from_either_side(
 
     anna.get_by_role("button", name="Попросить показать экран").click()
     frame.get_by_role("button", name="Принять").click()
-    expect(anna.get_by_text("Идёт звонок")).to_be_visible()
+    expect(anna.get_by_text("Клиент показывает экран")).to_be_visible()
     grows(anna, "video")
     grows(anna, "frames")
     sharing = frame.get_by_role("region", name="Вы показываете экран")
@@ -142,8 +142,19 @@ def test_screen_sharing_shows_the_screen_and_ends_from_either_side(
     sharing.get_by_role("button", name="Свернуть", exact=True).click()
     sharing.get_by_role("button", name="Развернуть", exact=True).click()
     sharing.get_by_role("button", name="Завершить").click()
-    expect(anna.get_by_text("Звонок завершён.")).to_be_visible()
+    expect(anna.get_by_text("Демонстрация экрана завершена.")).to_be_visible()
 
+
+IN_PROGRESS = {
+    "voice": "Идёт звонок",
+    "video": "Идёт видеозвонок",
+    "screen": "Клиент показывает экран",
+}
+ENDED = {
+    "voice": "Звонок завершён.",
+    "video": "Видеозвонок завершён.",
+    "screen": "Демонстрация экрана завершена.",
+}
 
 BUTTON = {
     "voice": "Позвонить клиенту",
@@ -164,7 +175,7 @@ def connect(anna: Page, page: Page, frame: FrameLocator, kind: str) -> Page | Fr
     else:
         frame.get_by_role("button", name="Принять", exact=True).click()
         controls = frame
-    expect(anna.get_by_text("Идёт звонок")).to_be_visible()
+    expect(anna.get_by_text(IN_PROGRESS[kind])).to_be_visible()
     return controls
 
 
@@ -184,7 +195,7 @@ def test_hang_up_from_either_side_ends_both(
         anna.get_by_role("button", name="Завершить").click()
     else:
         controls.get_by_role("button", name="Завершить").click()
-    expect(anna.get_by_text("Звонок завершён.")).to_be_visible()
+    expect(anna.get_by_text(ENDED[kind])).to_be_visible()
     if kind == "voice":
         expect(controls.get_by_text("Звонок завершён")).to_be_visible()  # type: ignore[union-attr]
     else:

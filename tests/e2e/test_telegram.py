@@ -64,7 +64,7 @@ def test_connect_bot_and_answer_a_telegram_client(
     dialog = admin.get_by_role("dialog")
     dialog.get_by_label("Токен бота (от @BotFather)").fill("1:wrong-token")
     dialog.get_by_role("button", name="Подключить").click()
-    expect(dialog.get_by_role("alert")).to_contain_text("Telegram did not accept this bot token.")
+    expect(dialog.get_by_role("alert")).to_contain_text("Telegram не принял этот токен бота.")
     dialog.get_by_label("Токен бота (от @BotFather)").fill(TOKEN)
     dialog.get_by_label("Время выбора тематики, секунд").fill("0")
     dialog.get_by_role("button", name="Подключить").click()

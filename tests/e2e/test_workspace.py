@@ -118,7 +118,7 @@ def test_admin_error_is_shown_in_the_dialog(logged_in: Callable[..., Page]) -> N
     dialog.get_by_label("Имя").fill("Another Anna")
     dialog.get_by_label("Пароль").fill("long-enough-1")
     dialog.get_by_role("button", name="Создать").click()
-    expect(dialog.get_by_role("alert")).to_contain_text("already taken")
+    expect(dialog.get_by_role("alert")).to_contain_text("Логин «anna» уже занят.")
 
 
 def test_non_admin_is_kept_out_of_administration(

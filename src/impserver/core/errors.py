@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,14 +17,28 @@ log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
+    """A refusal the person can act on. ``detail`` is the English text (the fallback);
+    ``code`` is stable and the UI translates it, filling in ``params`` (names, numbers; a
+    parameter ending in ``_bytes`` is a size the UI writes in its own units)."""
+
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, detail: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, detail: str, *, code: str | None = None, params: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.params = params or {}
         if code:
             self.code = code
+
+    def body(self) -> dict[str, Any]:
+        """The JSON an HTTP response or a socket error frame carries."""
+        body: dict[str, Any] = {"detail": self.detail, "code": self.code}
+        if self.params:
+            body["params"] = self.params
+        return body
 
 
 class InvalidInput(DomainError):
@@ -60,14 +75,25 @@ class TooManyRequests(DomainError):
     status_code = 429
     code = "too_many_requests"
 
-    def __init__(self, detail: str, *, retry_after: int, code: str | None = None) -> None:
-        super().__init__(detail, code=code)
+    def __init__(
+        self,
+        detail: str,
+        *,
+        retry_after: int,
+        code: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail, code=code, params=params)
         self.retry_after = retry_after
 
 
 class ServiceUnavailable(DomainError):
     status_code = 503
     code = "unavailable"
+
+
+# Errors raised by the framework itself (an unknown address, a wrong method) by status.
+HTTP_ERROR_CODES = {404: "not_found", 405: "method_not_allowed"}
 
 
 def _describe_validation_error(error: dict) -> str:
@@ -83,9 +109,7 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = {}
         if isinstance(exc, TooManyRequests):
             headers["Retry-After"] = str(exc.retry_after)
-        return JSONResponse(
-            {"detail": exc.detail, "code": exc.code}, status_code=exc.status_code, headers=headers
-        )
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -147,7 +171,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse(
-            {"detail": str(exc.detail), "code": "http_error"},
+            {
+                "detail": str(exc.detail),
+                "code": HTTP_ERROR_CODES.get(exc.status_code, "http_error"),
+            },
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )

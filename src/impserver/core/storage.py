@@ -56,7 +56,9 @@ class LocalFileStorage:
                     size += len(chunk)
                     if size > max_bytes:
                         raise PayloadTooLarge(
-                            f"The file is larger than the {max_bytes // (1024 * 1024)} MB limit."
+                            f"The file is larger than the {max_bytes // (1024 * 1024)} MB limit.",
+                            code="file_too_large",
+                            params={"limit_bytes": max_bytes},
                         )
                     await out.write(chunk)
             os.replace(partial, path)

@@ -7,7 +7,7 @@ Protocol (JSON text frames):
   server → ``{"type": "ready", "last_event_id": N}`` once missed events are replayed,
            events ``{"id": N, "type": "...", ...}``, ``{"type": "ping"}``, ``{"type": "reset"}``
            (too far behind: reload state), ``{"type": "closed", "reason": "..."}``,
-           ``{"type": "error", "detail": "..."}`` for a refused command.
+           ``{"type": "error", "detail": "...", "code": "..."}`` for a refused command.
 """
 
 from __future__ import annotations
@@ -267,8 +267,11 @@ def _named(kind: Any) -> str:
     return f"(a JSON {'object' if isinstance(kind, dict) else 'array'})"
 
 
-def _error_frame(detail: str, **extra: Any) -> str:
-    return json.dumps({"type": "error", "detail": detail, **extra})
+def _error_frame(detail: str, code: str, **extra: Any) -> str:
+    """An ``error`` frame: the English ``detail`` is the fallback of the ``code`` the UI
+    translates."""
+    fields = {key: value for key, value in extra.items() if value is not None}
+    return json.dumps({"type": "error", "detail": detail, "code": code, **fields})
 
 
 SessionCheck = Callable[["Connection"], Awaitable[bool]]
@@ -449,7 +452,7 @@ class Gateway:
         except ValidationError:
             if first["type"] == "websocket.receive":
                 with contextlib.suppress(Exception):
-                    await websocket.send_text(_error_frame(HELLO_REFUSED))
+                    await websocket.send_text(_error_frame(HELLO_REFUSED, "bad_hello"))
             await self._close(websocket, 4400, "expected hello")
             return
         # This frame lives as long as the socket: keep only what it needs.
@@ -539,34 +542,43 @@ class Gateway:
             connection.last_received = time.monotonic()
             data, refusal = _parse_command(message, self._max_chars)
             if data is None:
-                connection.offer(None, _error_frame(refusal))
+                connection.offer(None, _error_frame(refusal, "bad_frame"))
                 continue
             kind = data.get("type")
             if kind in ("pong", "ping"):
                 continue
             registered = self._commands.get(kind) if isinstance(kind, str) else None
             if registered is None or not isinstance(kind, str):
-                connection.offer(None, _error_frame(f"Unknown command {_named(kind)}."))
+                connection.offer(
+                    None, _error_frame(f"Unknown command {_named(kind)}.", "unknown_command")
+                )
                 continue
             ref = data.get("ref") if isinstance(data.get("ref"), str | int) else None
             if len(message["text"]) > registered.max_chars:
-                connection.offer(None, _error_frame("Message too large.", command=kind, ref=ref))
+                connection.offer(
+                    None, _error_frame("Message too large.", "too_large", command=kind, ref=ref)
+                )
                 continue
             try:
                 command = registered.schema.model_validate(data)
             except ValueError as exc:  # ValidationError, or UnicodeError from a text check
                 detail = _schema_refusal(kind, registered.schema, exc)
-                connection.offer(None, _error_frame(detail, command=kind, ref=ref))
+                connection.offer(None, _error_frame(detail, "invalid", command=kind, ref=ref))
                 continue
             command._received_chars = len(message["text"])
             del data, message
             try:
                 await registered.handler(connection, command)
             except DomainError as exc:
-                connection.offer(None, _error_frame(exc.detail, command=kind, ref=ref))
+                connection.offer(
+                    None,
+                    _error_frame(
+                        exc.detail, exc.code, params=exc.params or None, command=kind, ref=ref
+                    ),
+                )
             except Exception:
                 log.exception("socket command %s failed", kind)
-                connection.offer(None, _error_frame("Something went wrong."))
+                connection.offer(None, _error_frame("Something went wrong.", "internal"))
 
     async def _close(self, websocket: WebSocket, code: int, reason: str) -> None:
         if websocket.application_state != WebSocketState.DISCONNECTED:

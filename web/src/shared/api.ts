@@ -1,12 +1,33 @@
 /** The HTTP API client: JSON in and out, the CSRF header on writes, readable errors. */
 
+/**
+ * Turns a server refusal's code into the reader's words; null when the code has none, and
+ * then the server's English text is shown. Each front end (workspace, widget) installs one.
+ */
+export type ErrorTranslator = (code: string, params: Record<string, unknown>) => string | null
+
+let translateError: ErrorTranslator = () => null
+
+export function setErrorTranslator(translator: ErrorTranslator): void {
+  translateError = translator
+}
+
 export class ApiError extends Error {
+  /** What the person reads: the translation of the code, else the server's text. */
+  readonly detail: string
+  /** The server's own (English) text. */
+  readonly serverDetail: string
+
   constructor(
     public status: number,
-    public detail: string,
+    detail: string,
     public code = '',
+    public params: Record<string, unknown> = {},
   ) {
-    super(detail)
+    const translated = code ? translateError(code, params) : null
+    super(translated ?? detail)
+    this.detail = translated ?? detail
+    this.serverDetail = detail
   }
 }
 
@@ -27,15 +48,23 @@ export function readCookie(name: string): string {
   return ''
 }
 
-function describe(body: unknown, status: number): { detail: string; code: string } {
+interface Refusal {
+  detail: string
+  code: string
+  params: Record<string, unknown>
+}
+
+function describe(body: unknown, status: number): Refusal {
   if (body && typeof body === 'object' && 'detail' in body) {
-    const { detail, code } = body as { detail: unknown; code?: string }
-    if (typeof detail === 'string') return { detail, code: code ?? '' }
+    const { detail, code, params } = body as { detail: unknown; code?: string; params?: Record<string, unknown> }
+    const known = { code: code ?? '', params: params ?? {} }
+    if (typeof detail === 'string') return { detail, ...known }
     if (Array.isArray(detail)) {
-      return { detail: detail.map((d) => (d as { msg?: string }).msg ?? '').join('; '), code: code ?? '' }
+      return { detail: detail.map((d) => (d as { msg?: string }).msg ?? '').join('; '), ...known }
     }
   }
-  return { detail: `HTTP ${status}`, code: '' }
+  // No body to read (a proxy's page, say): the status still says what kind of failure it is.
+  return { detail: `HTTP ${status}`, code: status >= 500 ? 'unavailable' : '', params: {} }
 }
 
 export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -63,9 +92,9 @@ export async function request<T>(method: string, path: string, body?: unknown): 
     parsed = undefined
   }
   if (!response.ok) {
-    const { detail, code } = describe(parsed, response.status)
+    const { detail, code, params } = describe(parsed, response.status)
     if (response.status === 401 && path !== '/api/auth/login') onUnauthenticated()
-    throw new ApiError(response.status, detail, code)
+    throw new ApiError(response.status, detail, code, params)
   }
   return parsed as T
 }

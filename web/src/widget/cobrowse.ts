@@ -42,8 +42,9 @@ function start(send: Send): void {
     maskInputFn: (text, element) => (isPrivate(element) ? '*'.repeat(text.length) : text),
     maskTextSelector: '[data-private]',
     // Blocked elements are sent as empty boxes of their size: what the site marks private
-    // (and our own widget) never leaves the page.
-    blockSelector: '[data-private], #imp-widget-frame, #imp-widget-button, #imp-cobrowse-bar, #imp-cobrowse-pointer',
+    // (and our own widget) never leaves the page. A blocked element keeps only its class, so
+    // the loader's own elements carry `imp-own` for the employee's window to leave them out.
+    blockSelector: '[data-private], .imp-own, #imp-widget-frame, #imp-widget-button, #imp-cobrowse-bar, #imp-cobrowse-pointer',
     sampling: { mousemove: 50, scroll: 100 },
     recordCanvas: false,
     collectFonts: false,

@@ -18,15 +18,26 @@
   button.setAttribute('aria-label', label)
   button.title = label
   button.innerHTML =
-    '<svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2Z"/></svg><span id="imp-widget-badge" hidden></span>'
+    '<svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2Z"/></svg><span id="imp-widget-badge" hidden></span><span id="imp-widget-live" hidden></span>'
   button.style.cssText =
     'position:fixed;right:20px;bottom:20px;z-index:2147483646;width:60px;height:60px;border-radius:50%;border:none;background:#3b5bdb;color:#fff;box-shadow:0 6px 20px rgba(0,0,0,.25);cursor:pointer;display:flex;align-items:center;justify-content:center'
   const badge = button.querySelector('span') as HTMLSpanElement
+  // A red dot while a camera, microphone or screen is live in the chat (even when it is collapsed).
+  const live = button.querySelector('#imp-widget-live') as HTMLSpanElement
+  live.style.cssText =
+    'position:absolute;bottom:2px;right:2px;width:14px;height:14px;border-radius:50%;background:#e03131;border:2px solid #fff'
+  const liveNote = document.createElement('div')
+  liveNote.id = 'imp-widget-live-note'
+  liveNote.setAttribute('role', 'status')
+  liveNote.style.cssText =
+    'position:fixed;right:88px;bottom:34px;z-index:2147483646;background:#e03131;color:#fff;font:13px sans-serif;padding:6px 12px;border-radius:16px;box-shadow:0 4px 14px rgba(0,0,0,.25);display:none'
+  let liveLabel = ''
   badge.style.cssText =
     'position:absolute;top:-2px;right:-2px;min-width:20px;height:20px;border-radius:10px;background:#e03131;color:#fff;font:12px/20px sans-serif;padding:0 5px'
 
   const frame = document.createElement('iframe')
   frame.id = 'imp-widget-frame'
+  frame.className = button.className = liveNote.className = 'imp-own'
   frame.title = label
   frame.allow = 'microphone; camera; display-capture; autoplay'
   const params = new URLSearchParams({ key, lang, page: location.href, origin: location.origin })
@@ -37,6 +48,7 @@
       ? 'position:fixed;inset:0;width:100%;height:100%;border:none;z-index:2147483647;background:#fff'
       : 'position:fixed;right:20px;bottom:92px;width:380px;height:min(620px,calc(100vh - 120px));border:none;border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.25);z-index:2147483647;background:#fff'
     frame.style.display = open ? 'block' : 'none'
+    liveNote.style.display = liveLabel && !open ? 'block' : 'none'
   }
   let open = sessionStorage.getItem(stateKey) === '1'
   const setOpen = (value: boolean) => {
@@ -65,6 +77,7 @@
     if (!bar) {
       bar = document.createElement('div')
       bar.id = 'imp-cobrowse-bar'
+      bar.className = 'imp-own'
       bar.setAttribute('role', 'status')
       bar.style.cssText =
         'position:fixed;left:50%;top:12px;transform:translateX(-50%);z-index:2147483647;background:#e03131;color:#fff;font:14px sans-serif;padding:8px 14px;border-radius:20px;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;gap:10px;align-items:center'
@@ -87,12 +100,19 @@
 
   window.addEventListener('message', (event) => {
     if (event.origin !== base || event.source !== frame.contentWindow) return
-    const data = event.data as { type?: string; count?: number; callId?: number; command?: never }
+    const data = event.data as { type?: string; count?: number; callId?: number; command?: never; live?: boolean; label?: string }
     if (data.type === 'imp:cobrowse:start' && data.callId) startSharing(data.callId)
     if (data.type === 'imp:cobrowse:end') stopSharing()
     if (data.type === 'imp:cobrowse:control' && data.command) window.__impCobrowse?.control(data.command)
     if (data.type === 'imp:open') setOpen(true)
     if (data.type === 'imp:close') setOpen(false)
+    if (data.type === 'imp:call') {
+      liveLabel = (data.live && data.label) || ''
+      live.hidden = !liveLabel
+      liveNote.textContent = liveLabel
+      button.title = liveLabel || label
+      place()
+    }
     if (data.type === 'imp:unread') {
       badge.hidden = !data.count
       badge.textContent = String(data.count ?? '')
@@ -100,7 +120,7 @@
   })
   frame.addEventListener('load', () => setOpen(open))
   place()
-  document.body.append(frame, button)
+  document.body.append(frame, button, liveNote)
 })()
 
 export {}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { TABLES, texts } from './texts'
+import { ERROR_TABLES, errorText, TABLES, texts } from './texts'
 
 describe('widget texts', () => {
   it('have the same keys in both languages', () => {
@@ -8,5 +8,14 @@ describe('widget texts', () => {
   it('fill in parameters', () => {
     expect(texts('en')('operator', { name: 'Anna' })).toBe('Anna is answering you')
     expect(texts('de')('send')).toBe('Send')
+  })
+})
+
+describe('widget error texts', () => {
+  it('cover the same codes in both languages and fill in sizes', () => {
+    expect(Object.keys(ERROR_TABLES.ru).sort()).toEqual(Object.keys(ERROR_TABLES.en).sort())
+    expect(errorText('ru', 'file_too_large', { limit_bytes: 10 * 1024 * 1024 })).toBe('Файл слишком большой: предел 10 МБ.')
+    expect(errorText('ru', 'file_too_large', {})).toBe('Файл слишком большой.')
+    expect(errorText('en', 'no_such_code', {})).toBeNull()
   })
 })

@@ -112,9 +112,14 @@ class TelegramAdapter:
         try:
             me = await probe.get_me()
         except TelegramUnauthorizedError as exc:
-            raise InvalidInput("Telegram did not accept this bot token.") from exc
+            raise InvalidInput(
+                "Telegram did not accept this bot token.", code="telegram_token_rejected"
+            ) from exc
         except (TelegramAPIError, TelegramNetworkError) as exc:
-            raise InvalidInput(f"Telegram could not be reached to check the token: {exc}") from exc
+            raise InvalidInput(
+                f"Telegram could not be reached to check the token: {exc}",
+                code="telegram_unreachable",
+            ) from exc
         finally:
             await probe.session.close()
         return {"id": me.id, "username": me.username or "", "name": me.first_name}

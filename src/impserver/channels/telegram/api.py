@@ -44,13 +44,13 @@ async def webhook(
         or resource.kind != KIND_TELEGRAM
         or not adapter.webhook_secret_matches(resource, secret)  # type: ignore[attr-defined]
     ):
-        raise Forbidden("Wrong secret token.")
+        raise Forbidden("Wrong secret token.", code="telegram_wrong_secret")
     if resource.deleted_at is not None:
-        raise NotFound("No such bot.")
+        raise NotFound("No such bot.", code="bot_not_found")
     try:
         parsed = Update.model_validate_json(await request.body())
     except ValidationError as exc:
-        raise InvalidInput("Not a Telegram update.") from exc
+        raise InvalidInput("Not a Telegram update.", code="telegram_bad_update") from exc
     try:
         await adapter.handle(resource, parsed)  # type: ignore[attr-defined]
     except SQLAlchemyError:

@@ -107,7 +107,7 @@ async def start_session(
             select(Resource).where(Resource.public_key == data.public_key)
         )
     if resource is None or resource.deleted_at is not None or not resource.is_active:
-        raise NotFound("This chat is not available.")
+        raise NotFound("This chat is not available.", code="chat_unavailable")
     # A website with no origins listed is embedded nowhere yet (the frame says the same).
     try:
         origin = normalise_origin(data.embedding_origin)
@@ -251,7 +251,7 @@ async def download(
             )
             allowed = owner == visitor.client.id
     if attachment is None or not allowed:
-        raise NotFound("File not found.")
+        raise NotFound("File not found.", code="file_not_found")
     return file_response(services, attachment)
 
 

@@ -77,7 +77,10 @@ async def frame(
         or resource.deleted_at is not None
         or not page.is_file()
     ):
-        return HTMLResponse("<p>This chat is not available.</p>", status_code=404)
+        # The chat's own texts are not loaded here: the one sentence in the page's language.
+        russian = request.query_params.get("lang", "").startswith("ru")
+        notice = "Этот чат недоступен." if russian else "This chat is not available."
+        return HTMLResponse(f"<p>{notice}</p>", status_code=404)
     # Only the sites the administrator listed; none listed means no site yet, not every site.
     ancestors = " ".join(frame_ancestors(resource.site_origins)) or "'none'"
     csp = (

@@ -60,7 +60,7 @@ class NewSession:
 def ensure_admin(actor: Employee | None) -> None:
     """``None`` is the trusted command line; an employee must have the admin role."""
     if actor is not None and not actor.is_admin:
-        raise Forbidden("Only administrators can do this.")
+        raise Forbidden("Only administrators can do this.", code="admins_only")
 
 
 def _wait_words(seconds: int) -> str:
@@ -72,6 +72,7 @@ def _login_throttled(retry_after: int) -> TooManyRequests:
         f"Too many login attempts. Try again in {_wait_words(retry_after)}.",
         retry_after=retry_after,
         code="login_throttled",
+        params={"seconds": retry_after},
     )
 
 
@@ -164,7 +165,7 @@ async def update_preferences(services: Services, actor: Employee, data: MeUpdate
     async with services.db.transaction() as uow:
         employee = await uow.session.get(Employee, actor.id)
         if employee is None:
-            raise NotFound("Employee not found.")
+            raise NotFound("Employee not found.", code="employee_not_found")
         for field in data.model_fields_set:
             value = getattr(data, field)
             if field == "dnd_until" and value is not None and value <= utcnow():
@@ -186,7 +187,11 @@ async def create_employee(
     async with services.db.transaction() as uow:
         exists = await uow.session.scalar(select(Employee.id).where(Employee.login == data.login))
         if exists is not None:
-            raise Conflict(f"The login “{data.login}” is already taken.")
+            raise Conflict(
+                f"The login “{data.login}” is already taken.",
+                code="login_taken",
+                params={"login": data.login},
+            )
         employee = Employee(
             login=data.login,
             name=data.name,
@@ -202,7 +207,7 @@ async def create_employee(
 async def _get_employee(uow: UnitOfWork, employee_id: int) -> Employee:
     employee = await uow.session.get(Employee, employee_id)
     if employee is None:
-        raise NotFound("Employee not found.")
+        raise NotFound("Employee not found.", code="employee_not_found")
     return employee
 
 
@@ -235,7 +240,7 @@ async def update_employee(
             and ((data.role is not None and data.role != ROLE_ADMIN) or data.is_active is False)
         )
         if losing_admin and await _count_active_admins(uow) <= 1:
-            raise Conflict("At least one active administrator must remain.")
+            raise Conflict("At least one active administrator must remain.", code="last_admin")
         if data.name is not None:
             employee.name = data.name
         if data.language is not None:
@@ -283,7 +288,9 @@ async def set_queue_access(
             )
         )
         if unknown := wanted - known:
-            raise NotFound(f"No such queue: {', '.join(map(str, sorted(unknown)))}.")
+            raise NotFound(
+                f"No such queue: {', '.join(map(str, sorted(unknown)))}.", code="queue_not_found"
+            )
         current = set(await queries.served_queue_ids(uow.session, employee_id))
         if current - wanted:
             await uow.session.execute(
@@ -306,7 +313,9 @@ async def touch_session(services: Services, token_hash: str) -> datetime:
     async with services.db.transaction() as uow:
         session = await uow.session.get(EmployeeSession, token_hash)
         if session is None:
-            raise NotAuthenticated("Your session has ended. Please log in again.")
+            raise NotAuthenticated(
+                "Your session has ended. Please log in again.", code="session_ended"
+            )
         now = utcnow()
         session.last_seen_at = now
         session.expires_at = min(

@@ -72,7 +72,7 @@ async def current_auth(
 ) -> Authenticated:
     auth = await authenticate_token(services, request.cookies.get(SESSION_COOKIE))
     if auth is None:
-        raise NotAuthenticated("Please log in.")
+        raise NotAuthenticated("Please log in.", code="not_logged_in")
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not secrets_match(sent, auth.csrf_token):
@@ -86,5 +86,5 @@ async def current_employee(auth: Authenticated = Depends(current_auth)) -> Emplo
 
 async def current_admin(employee: Employee = Depends(current_employee)) -> Employee:
     if not employee.is_admin:
-        raise Forbidden("Only administrators can do this.")
+        raise Forbidden("Only administrators can do this.", code="admins_only")
     return employee

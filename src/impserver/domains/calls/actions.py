@@ -28,6 +28,7 @@ from impserver.domains.calls.models import (
     Call,
 )
 from impserver.domains.calls.schemas import CallRead
+from impserver.domains.requests.events import RequestMessageCreated
 from impserver.domains.requests.models import STATUS_ASSIGNED, ClientRequest, RequestTransition
 from impserver.domains.resources.models import KIND_WEBSITE, Resource
 from impserver.domains.rooms.messaging import append_message
@@ -69,7 +70,7 @@ async def _party_call(uow: UnitOfWork, party: Party, call_id: int) -> Call:
         call.employee_id if call and party.kind == "employee" else call.client_id if call else None
     )
     if call is None or owner != party.id:
-        raise NotFound(CALL_NOT_FOUND)
+        raise NotFound(CALL_NOT_FOUND, code="call_not_found")
     return call
 
 
@@ -91,8 +92,8 @@ async def _end(uow: UnitOfWork, call: Call, outcome: str) -> CallRead:
     request = await uow.session.get(ClientRequest, call.request_id)
     room = await uow.session.get(Room, request.room_id) if request else None
     employee = await uow.session.get(Employee, call.employee_id)
-    if room is not None:
-        await append_message(
+    if room is not None and request is not None:
+        record, _ = await append_message(
             uow,
             room,
             body="call",
@@ -103,6 +104,14 @@ async def _end(uow: UnitOfWork, call: Call, outcome: str) -> CallRead:
                 "actor": employee.name if employee else None,
                 **details,
             },
+        )
+        # The record joins the open conversation at once, for whoever sees the request now.
+        viewers = {call.employee_id}
+        if request.status == STATUS_ASSIGNED and request.assignee_id is not None:
+            viewers.add(request.assignee_id)
+        uow.emit(
+            RequestMessageCreated(request_id=request.id, message=record),
+            Audience.employees(viewers),
         )
     return await _announce(uow, call)
 
@@ -119,19 +128,23 @@ async def invite(services: Services, actor: Employee, request_id: int, kind: str
             .execution_options(populate_existing=True)
         )
         if request is None or request.assignee_id != actor.id or request.status != STATUS_ASSIGNED:
-            raise NotFound("Request not found.")
+            raise NotFound("Request not found.", code="request_not_found")
         resource_kind = await uow.session.scalar(
             select(Resource.kind).where(Resource.id == request.resource_id)
         )
         if resource_kind != KIND_WEBSITE:
-            raise InvalidInput("Calls are available with website visitors only.")
+            raise InvalidInput(
+                "Calls are available with website visitors only.", code="calls_website_only"
+            )
         busy = await uow.session.scalar(
             select(Call.id)
             .where(Call.request_id == request.id)
             .where(Call.state.in_(ACTIVE_STATES))
         )
         if busy is not None:
-            raise Conflict("A call with this client is already in progress.")
+            raise Conflict(
+                "A call with this client is already in progress.", code="call_in_progress"
+            )
         call = Call(
             request_id=request.id,
             kind=kind,
@@ -148,9 +161,11 @@ async def respond(services: Services, party: Party, call_id: int, response: str)
     async with services.db.transaction() as uow:
         call = await _party_call(uow, party, call_id)
         if party.kind != "client":
-            raise InvalidInput("Only the invited client answers an invitation.")
+            raise InvalidInput(
+                "Only the invited client answers an invitation.", code="call_not_invited"
+            )
         if call.state not in (STATE_INVITED, STATE_RINGING):
-            raise Conflict("This invitation is no longer open.")
+            raise Conflict("This invitation is no longer open.", code="invitation_closed")
         if response == "decline":
             return await _end(uow, call, "declined")
         if response == "allow" and call.kind == "voice" and call.state == STATE_INVITED:
@@ -161,7 +176,7 @@ async def respond(services: Services, party: Party, call_id: int, response: str)
             call.state = STATE_ACCEPTED
             call.due_at = utcnow() + timedelta(seconds=services.settings.call_answer_seconds)
             return await _announce(uow, call)
-        raise InvalidInput("Answer with allow, accept or decline.")
+        raise InvalidInput("Answer with allow, accept or decline.", code="call_bad_response")
 
 
 async def mark_connected(services: Services, party: Party, call_id: int) -> CallRead:
@@ -170,7 +185,7 @@ async def mark_connected(services: Services, party: Party, call_id: int) -> Call
         if call.state == STATE_CONNECTED:
             return CallRead.model_validate(call)
         if call.state != STATE_ACCEPTED:
-            raise Conflict("The call is not being set up.")
+            raise Conflict("The call is not being set up.", code="call_not_setting_up")
         call.state = STATE_CONNECTED
         call.connected_at = utcnow()
         call.due_at = None
@@ -224,10 +239,10 @@ async def relay_signal(
             )
         ).one_or_none()
     if row is None or row.assignee_id != row.employee_id:
-        raise NotFound(CALL_NOT_FOUND)
+        raise NotFound(CALL_NOT_FOUND, code="call_not_found")
     sender = row.employee_id if party.kind == "employee" else row.client_id
     if sender != party.id:
-        raise NotFound(CALL_NOT_FOUND)
+        raise NotFound(CALL_NOT_FOUND, code="call_not_found")
     audience = (
         Audience.visitor(row.client_id)
         if party.kind == "employee"
@@ -237,7 +252,9 @@ async def relay_signal(
         await services.db.publish_ephemeral(event, audience, lane=lane)
     except (ValueError, RecursionError) as exc:
         # Rendering refused it: an infinite number, or nesting deeper than JSON is written.
-        raise InvalidInput("This message cannot be passed on as JSON.") from exc
+        raise InvalidInput(
+            "This message cannot be passed on as JSON.", code="signal_not_json"
+        ) from exc
 
 
 async def request_snapshot(services: Services, call_id: int) -> None:

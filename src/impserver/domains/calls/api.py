@@ -62,7 +62,7 @@ async def active(
     services: Services = Depends(get_services),
 ) -> CallRead | None:
     if not 0 < request_id <= LARGEST_ID:
-        raise NotFound("Request not found.")
+        raise NotFound("Request not found.", code="request_not_found")
     # Seen by whoever may see the request itself (its assignee, or those serving its queue
     # while it waits), as every other read of a request.
     async with services.db.read() as session:
@@ -141,7 +141,7 @@ def party_of(connection: Connection) -> Party:
 
 def _call_id(call_id: int) -> int:
     if not 0 < call_id <= LARGEST_ID:
-        raise NotFound(actions.CALL_NOT_FOUND)
+        raise NotFound(actions.CALL_NOT_FOUND, code="call_not_found")
     return call_id
 
 
@@ -166,14 +166,19 @@ def register_socket_commands(gateway: Gateway, services: Services) -> None:
     )
     async def frames(connection: Connection, command: CobrowseFramesCommand) -> None:
         if connection.client_id is None:
-            raise Forbidden("cobrowse.frames comes from the client's page only.")
+            raise Forbidden(
+                "cobrowse.frames comes from the client's page only.",
+                code="cobrowse_frames_client_only",
+            )
         call_id = _call_id(command.call_id)
         # The frame's length as received: measuring the parsed events again would cost as much
         # as parsing them.
         verdict = budget.spend(call_id, command.received_chars)
         if verdict is Verdict.REFUSE:
             raise TooManyRequests(
-                "Too many co-browsing frames; the page will be sent again whole.", retry_after=1
+                "Too many co-browsing frames; the page will be sent again whole.",
+                retry_after=1,
+                code="cobrowse_too_fast",
             )
         # The events as parsed, not copied through the schema's serializer (see RelayedEvent).
         event = CobrowseFrames(call_id=call_id, data={"events": command.data.events})
@@ -186,7 +191,10 @@ def register_socket_commands(gateway: Gateway, services: Services) -> None:
     @gateway.command("cobrowse.control", CobrowseControlCommand, max_chars=MAX_SIGNAL_BYTES * 2)
     async def control(connection: Connection, command: CobrowseControlCommand) -> None:
         if connection.employee_id is None:
-            raise Forbidden("cobrowse.control comes from the employee only.")
+            raise Forbidden(
+                "cobrowse.control comes from the employee only.",
+                code="cobrowse_control_employee_only",
+            )
         call_id = _call_id(command.call_id)
         data = command.data.model_dump(exclude_none=True)
         event = CobrowseControl(call_id=call_id, data=data)

@@ -98,7 +98,7 @@ async def save_contacts(
             if item.id is not None:
                 existing = saved.get(item.id)
                 if existing is None:
-                    raise NotFound(f"Contact {item.id} not found.")
+                    raise NotFound(f"Contact {item.id} not found.", code="contact_not_found")
                 if (existing.kind, existing.value) != (item.kind, item.value):
                     existing.kind, existing.value = item.kind, item.value
                     existing.updated_at = utcnow()
@@ -120,7 +120,7 @@ async def set_contact_hidden(
         client = await queries.visible_client(uow.session, actor.id, client_id)
         contact = await uow.session.get(Contact, contact_id)
         if contact is None or contact.client_id != client.id:
-            raise NotFound("Contact not found.")
+            raise NotFound("Contact not found.", code="contact_not_found")
         contact.is_hidden = hidden
         contact.updated_at = utcnow()
         return await _announce(uow, client)
@@ -132,7 +132,7 @@ async def rename_client(
     async with services.db.transaction() as uow:
         client = await queries.visible_client(uow.session, actor.id, client_id)
         if len(name) > NAME_LENGTH:
-            raise InvalidInput("The name is too long.")
+            raise InvalidInput("The name is too long.", code="client_name_too_long")
         client.display_name = name
         return await _announce(uow, client)
 

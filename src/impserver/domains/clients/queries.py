@@ -27,7 +27,7 @@ async def visible_client(session: AsyncSession, employee_id: int, client_id: int
     )
     client = await session.get(Client, client_id)
     if seen is None or client is None:
-        raise NotFound(CLIENT_NOT_FOUND)
+        raise NotFound(CLIENT_NOT_FOUND, code="client_not_found")
     return client
 
 

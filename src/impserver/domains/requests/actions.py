@@ -219,7 +219,10 @@ async def _default_queue(session: AsyncSession, resource_id: int) -> Queue:
         .limit(1)
     )
     if queue is None:
-        raise Conflict("This site is not taking requests right now: it has no queue set up.")
+        raise Conflict(
+            "This site is not taking requests right now: it has no queue set up.",
+            code="site_has_no_queue",
+        )
     return queue
 
 
@@ -333,12 +336,14 @@ async def _client_sends_once(
     async with services.db.transaction() as uow:
         found = (await uow.session.execute(_CLIENT_AND_SITE, {"client_id": client_id})).first()
         if found is None:
-            raise NotFound("Unknown client.")
+            raise NotFound("Unknown client.", code="client_not_found")
         client, resource = found
         if client.is_blocked:
             raise Forbidden(BLOCKED_NOTICE, code="blocked")
         if not resource.is_active or resource.deleted_at is not None:
-            raise Conflict("This site is not taking requests right now.")
+            raise Conflict(
+                "This site is not taking requests right now.", code="site_not_taking_requests"
+            )
         request = await open_request_of(uow.session, client.id)
         is_new = request is None
         if request is None:
@@ -383,19 +388,21 @@ async def client_picks_topic(
     async with services.db.transaction() as uow:
         client = await uow.session.get(Client, client_id)
         if client is None:
-            raise NotFound("Unknown client.")
+            raise NotFound("Unknown client.", code="client_not_found")
         if client.is_blocked:
             raise Forbidden(BLOCKED_NOTICE, code="blocked")
         topics = {q.id: q for q in await topics_of(uow.session, client.resource_id)}
         if queue_id not in topics:
-            raise InvalidInput("Please choose one of the offered topics.")
+            raise InvalidInput("Please choose one of the offered topics.", code="topic_not_offered")
         # W-5: a client who chose a queue themselves goes straight there next time.
         client.preferred_queue_id = queue_id
         request = await open_request_of(uow.session, client.id)
         if request is None:
             return None
         if request.status != STATUS_CHOOSING:
-            raise Conflict("Your request is already waiting for an employee.")
+            raise Conflict(
+                "Your request is already waiting for an employee.", code="already_waiting"
+            )
         before = snapshot(request)
         request.topic_picked_by_client = True
         await _enter_queue(uow, request, client, queue_id, first_time=True)
@@ -452,25 +459,27 @@ async def visible_request(
     """The request if the employee may see it (assignee, or it waits in a queue they serve)."""
     request = await session.get(ClientRequest, request_id)
     if request is None:
-        raise NotFound(REQUEST_NOT_FOUND)
+        raise NotFound(REQUEST_NOT_FOUND, code="request_not_found")
     if request.assignee_id == employee_id and request.status == STATUS_ASSIGNED:
         return request
     if request.status == STATUS_WAITING and await _serves(session, employee_id, request.queue_id):
         return request
-    raise NotFound(REQUEST_NOT_FOUND)
+    raise NotFound(REQUEST_NOT_FOUND, code="request_not_found")
 
 
 async def _owned_request(uow: UnitOfWork, actor: Employee, request_id: int) -> ClientRequest:
     request = await uow.session.get(ClientRequest, request_id)
     if request is None:
-        raise NotFound(REQUEST_NOT_FOUND)
+        raise NotFound(REQUEST_NOT_FOUND, code="request_not_found")
     if request.status != STATUS_ASSIGNED or request.assignee_id != actor.id:
         visible = request.status == STATUS_WAITING and await _serves(
             uow.session, actor.id, request.queue_id
         )
         if not visible and request.assignee_id != actor.id:
-            raise NotFound(REQUEST_NOT_FOUND)
-        raise Forbidden("Only the employee responsible for this request can do that.")
+            raise NotFound(REQUEST_NOT_FOUND, code="request_not_found")
+        raise Forbidden(
+            "Only the employee responsible for this request can do that.", code="not_your_request"
+        )
     return request
 
 
@@ -524,12 +533,12 @@ async def visible_or_taken(
 ) -> ClientRequest:
     request = await session.get(ClientRequest, request_id)
     if request is None:
-        raise NotFound(REQUEST_NOT_FOUND)
+        raise NotFound(REQUEST_NOT_FOUND, code="request_not_found")
     if (
         not await _serves(session, employee_id, request.queue_id)
         and request.assignee_id != employee_id
     ):
-        raise NotFound(REQUEST_NOT_FOUND)
+        raise NotFound(REQUEST_NOT_FOUND, code="request_not_found")
     if request.status == STATUS_ASSIGNED and request.assignee_id != employee_id:
         raise Conflict("This request has already been taken by another employee.", code="taken")
     if request.status != STATUS_WAITING:
@@ -542,7 +551,7 @@ async def decline(services: Services, actor: Employee, request_id: int) -> None:
     async with services.db.transaction() as uow:
         request = await visible_request(uow.session, actor.id, request_id)
         if request.status != STATUS_WAITING:
-            raise Conflict("Only waiting requests can be declined.")
+            raise Conflict("Only waiting requests can be declined.", code="decline_not_waiting")
         if await uow.session.get(RequestDecline, (request.id, actor.id)) is None:
             uow.session.add(RequestDecline(request_id=request.id, employee_id=actor.id))
         uow.session.add(
@@ -616,7 +625,9 @@ async def transfer_to_queue(
         request = await _owned_request(uow, actor, request_id)
         queue = await _active_queue(uow.session, queue_id, request.resource_id)
         if queue is None:
-            raise InvalidInput("Choose a queue of the same site or bot.")
+            raise InvalidInput(
+                "Choose a queue of the same site or bot.", code="queue_other_resource"
+            )
         before = await _release(uow, request, actor)
         request.status = STATUS_WAITING
         request.queue_id = queue.id
@@ -637,13 +648,17 @@ async def transfer_to_specialist(
         request = await _owned_request(uow, actor, request_id)
         group = await uow.session.get(Group, group_id)
         if group is None or group.resource_id != request.resource_id:
-            raise InvalidInput("Choose a group of the same site or bot.")
+            raise InvalidInput(
+                "Choose a group of the same site or bot.", code="group_other_resource"
+            )
         in_group = await uow.session.get(GroupMember, (group.id, employee_id))
         target = await uow.session.get(Employee, employee_id)
         if in_group is None or target is None or not target.is_active:
-            raise InvalidInput("Choose an active member of that group.")
+            raise InvalidInput(
+                "Choose an active member of that group.", code="specialist_not_in_group"
+            )
         if target.id == actor.id:
-            raise InvalidInput("The request is already yours.")
+            raise InvalidInput("The request is already yours.", code="request_already_yours")
         before = await _release(uow, request, actor)
         request.assignee_id = target.id
         request.assigned_at = utcnow()
@@ -723,11 +738,11 @@ async def mark_read(services: Services, actor: Employee, request_id: int, messag
 
 async def unblock_client(services: Services, actor: Employee, client_id: int) -> None:
     if not actor.is_admin:
-        raise Forbidden("Only administrators can unblock clients.")
+        raise Forbidden("Only administrators can unblock clients.", code="admins_only")
     async with services.db.transaction() as uow:
         client = await uow.session.get(Client, client_id)
         if client is None:
-            raise NotFound("Client not found.")
+            raise NotFound("Client not found.", code="client_not_found")
         client.is_blocked = False
         client.blocked_at = None
         client.blocked_by_id = None

@@ -54,14 +54,14 @@ async def _announce_resource(uow: UnitOfWork, resource_id: int) -> ResourceRead:
 async def _get_resource(uow: UnitOfWork, resource_id: int) -> Resource:
     resource = await uow.session.get(Resource, resource_id)
     if resource is None or resource.deleted_at is not None:
-        raise NotFound("Resource not found.")
+        raise NotFound("Resource not found.", code="resource_not_found")
     return resource
 
 
 async def _get_queue(uow: UnitOfWork, queue_id: int) -> Queue:
     queue = await uow.session.get(Queue, queue_id)
     if queue is None or queue.archived_at is not None:
-        raise NotFound("Queue not found.")
+        raise NotFound("Queue not found.", code="queue_not_found")
     return queue
 
 
@@ -105,7 +105,7 @@ async def create_telegram_resource(
             .where(Resource.public_key == f"tg{bot['id']}")
         )
         if taken is not None:
-            raise Conflict("This bot is already connected.")
+            raise Conflict("This bot is already connected.", code="bot_already_connected")
         resource = Resource(
             kind=KIND_TELEGRAM,
             name=data.name or bot["name"],
@@ -185,7 +185,11 @@ async def create_queue(
             )
         )
         if any(q.name.casefold() == data.name.casefold() for q in siblings):
-            raise Conflict(f"The resource already has a queue named “{data.name}”.")
+            raise Conflict(
+                f"The resource already has a queue named “{data.name}”.",
+                code="queue_name_taken",
+                params={"name": data.name},
+            )
         position = await uow.session.scalar(
             select(func.coalesce(func.max(Queue.position), -1)).where(
                 Queue.resource_id == resource.id
@@ -221,7 +225,11 @@ async def update_queue(
                 .where(func.lower(Queue.name) == data.name.lower())
             )
             if clash is not None:
-                raise Conflict(f"The resource already has a queue named “{data.name}”.")
+                raise Conflict(
+                    f"The resource already has a queue named “{data.name}”.",
+                    code="queue_name_taken",
+                    params={"name": data.name},
+                )
             queue.name = data.name
         if data.offered_as_topic is not None:
             queue.offered_as_topic = data.offered_as_topic
@@ -231,7 +239,8 @@ async def update_queue(
             await _make_sole_default(uow, queue)
         elif data.is_default is False and queue.is_default:
             raise InvalidInput(
-                "A resource needs a default queue: make another queue the default instead."
+                "A resource needs a default queue: make another queue the default instead.",
+                code="default_queue_required",
             )
         await _announce_resource(uow, queue.resource_id)
         return QueueRead.model_validate(queue)
@@ -248,7 +257,10 @@ async def delete_queue(services: Services, actor: Employee | None, queue_id: int
             .where(Queue.archived_at.is_(None))
         )
         if queue.is_default and others:
-            raise Conflict("This is the default queue: make another queue the default first.")
+            raise Conflict(
+                "This is the default queue: make another queue the default first.",
+                code="default_queue_delete",
+            )
         waiting = await uow.session.scalar(
             select(func.count(ClientRequest.id))
             .where(ClientRequest.queue_id == queue.id)
@@ -256,7 +268,10 @@ async def delete_queue(services: Services, actor: Employee | None, queue_id: int
         )
         if waiting:
             raise Conflict(
-                f"{waiting} request(s) are waiting in this queue: transfer them before deleting it."
+                f"{waiting} request(s) are waiting in this queue: "
+                "transfer them before deleting it.",
+                code="queue_has_waiting",
+                params={"count": waiting},
             )
         queue.archived_at = utcnow()
         await uow.session.execute(delete(QueueAccess).where(QueueAccess.queue_id == queue.id))
@@ -285,13 +300,17 @@ async def _ensure_group_name_free(
     if except_id is not None:
         query = query.where(Group.id != except_id)
     if await uow.session.scalar(query) is not None:
-        raise Conflict(f"The resource already has a group named “{name}”.")
+        raise Conflict(
+            f"The resource already has a group named “{name}”.",
+            code="group_name_taken",
+            params={"name": name},
+        )
 
 
 async def _get_group(uow: UnitOfWork, group_id: int) -> Group:
     group = await uow.session.get(Group, group_id)
     if group is None:
-        raise NotFound("Group not found.")
+        raise NotFound("Group not found.", code="group_not_found")
     return group
 
 
@@ -324,7 +343,10 @@ async def set_group_members(
         group = await _get_group(uow, group_id)
         known = set(await uow.session.scalars(select(Employee.id).where(Employee.id.in_(wanted))))
         if unknown := wanted - known:
-            raise NotFound(f"No such employee: {', '.join(map(str, sorted(unknown)))}.")
+            raise NotFound(
+                f"No such employee: {', '.join(map(str, sorted(unknown)))}.",
+                code="employee_not_found",
+            )
         await uow.session.execute(delete(GroupMember).where(GroupMember.group_id == group.id))
         uow.session.add_all(GroupMember(group_id=group.id, employee_id=e) for e in sorted(wanted))
         await uow.session.flush()

@@ -54,7 +54,7 @@ async def member_room(session: AsyncSession, room_id: int, employee_id: int) -> 
         .where(RoomMember.employee_id == employee_id)
     )
     if room is None:
-        raise NotFound(ROOM_NOT_FOUND)
+        raise NotFound(ROOM_NOT_FOUND, code="room_not_found")
     return room
 
 
@@ -73,7 +73,7 @@ async def member_room_with_members(
     rows = (await session.execute(_ROOM_WITH_MEMBERS, {"room_id": room_id})).all()
     members = sorted(member for _, member in rows)
     if employee_id not in members:
-        raise NotFound(ROOM_NOT_FOUND)
+        raise NotFound(ROOM_NOT_FOUND, code="room_not_found")
     return rows[0][0], members
 
 
@@ -91,7 +91,7 @@ async def attachment_for_employee(
     a room they can read. Anything else is "not found", so ids reveal nothing."""
     attachment = await session.get(Attachment, attachment_id)
     if attachment is None:
-        raise NotFound(FILE_NOT_FOUND)
+        raise NotFound(FILE_NOT_FOUND, code="file_not_found")
     if attachment.message_id is None:
         allowed = attachment.uploader_employee_id == employee.id
     else:
@@ -104,5 +104,5 @@ async def attachment_for_employee(
             and await can_employee_read_room(session, employee, room)
         )
     if not allowed:
-        raise NotFound(FILE_NOT_FOUND)
+        raise NotFound(FILE_NOT_FOUND, code="file_not_found")
     return attachment

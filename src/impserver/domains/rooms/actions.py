@@ -43,7 +43,9 @@ async def _active_employees(uow: UnitOfWork, ids: set[int]) -> list[Employee]:
         )
     )
     if missing := ids - {e.id for e in employees}:
-        raise NotFound(f"No such employee: {', '.join(map(str, sorted(missing)))}.")
+        raise NotFound(
+            f"No such employee: {', '.join(map(str, sorted(missing)))}.", code="employee_not_found"
+        )
     return employees
 
 
@@ -80,7 +82,9 @@ async def create_room(
     async with services.db.transaction() as uow:
         others = await _active_employees(uow, set(member_ids) - {actor.id})
         if not others:
-            raise InvalidInput("Pick at least one colleague for the room.")
+            raise InvalidInput(
+                "Pick at least one colleague for the room.", code="room_needs_colleague"
+            )
         name = name.strip() or ", ".join(sorted([actor.name, *(e.name for e in others)]))[:200]
         room = Room(kind=ROOM_TEAM, name=name, creator_id=actor.id)
         uow.session.add(room)
@@ -93,7 +97,7 @@ async def create_room(
 
 async def open_direct_room(services: Services, actor: Employee, other_id: int) -> RoomRead:
     if other_id == actor.id:
-        raise InvalidInput("A direct conversation needs another person.")
+        raise InvalidInput("A direct conversation needs another person.", code="direct_needs_other")
     async with services.db.transaction() as uow:
         (other,) = await _active_employees(uow, {other_id})
         # Locking both people (in id order) makes two simultaneous opens of the same pair wait
@@ -130,7 +134,9 @@ async def rename_room(services: Services, actor: Employee, room_id: int, name: s
     async with services.db.transaction() as uow:
         room = await access.member_room(uow.session, room_id, actor.id)
         if room.kind != ROOM_TEAM:
-            raise InvalidInput("Only group rooms have a name to change.")
+            raise InvalidInput(
+                "Only group rooms have a name to change.", code="room_rename_group_only"
+            )
         previous, room.name = room.name, name
         read = await _announce(uow, room)
         if name != previous:
@@ -147,7 +153,9 @@ async def add_members(
     async with services.db.transaction() as uow:
         room = await access.member_room(uow.session, room_id, actor.id)
         if room.kind != ROOM_TEAM:
-            raise InvalidInput("People can be added to group rooms only.")
+            raise InvalidInput(
+                "People can be added to group rooms only.", code="room_add_group_only"
+            )
         current = set(await access.member_ids(uow.session, room.id))
         newcomers = await _active_employees(uow, set(employee_ids) - current)
         uow.session.add_all(RoomMember(room_id=room.id, employee_id=e.id) for e in newcomers)
@@ -167,12 +175,14 @@ async def remove_member(
         room = await access.member_room(uow.session, room_id, actor.id)
         leaving = employee_id == actor.id
         if not leaving and room.creator_id != actor.id:
-            raise Forbidden("Only the room's creator can remove members.")
+            raise Forbidden("Only the room's creator can remove members.", code="room_creator_only")
         if room.kind != ROOM_TEAM:
-            raise InvalidInput("You cannot leave a direct conversation.")
+            raise InvalidInput(
+                "You cannot leave a direct conversation.", code="direct_cannot_leave"
+            )
         current = await access.member_ids(uow.session, room.id)
         if employee_id not in current:
-            raise NotFound("That person is not in the room.")
+            raise NotFound("That person is not in the room.", code="not_in_room")
         await uow.session.execute(
             delete(RoomMember)
             .where(RoomMember.room_id == room.id)
@@ -241,9 +251,9 @@ async def _authored_message(
     await access.member_room(uow.session, room_id, actor.id)
     message = await uow.session.get(Message, message_id)
     if message is None or message.room_id != room_id or message.deleted_at is not None:
-        raise NotFound("Message not found.")
+        raise NotFound("Message not found.", code="message_not_found")
     if message.author_employee_id != actor.id:
-        raise Forbidden("Only the author can change a message.")
+        raise Forbidden("Only the author can change a message.", code="message_author_only")
     return message
 
 
@@ -303,7 +313,7 @@ async def announce_typing(services: Services, actor_id: int, room_id: int) -> No
     async with services.db.read() as session:
         actor = await session.get(Employee, actor_id)
         if actor is None:
-            raise NotFound("Employee not found.")
+            raise NotFound("Employee not found.", code="employee_not_found")
         await access.member_room(session, room_id, actor_id)
         others = [m for m in await access.member_ids(session, room_id) if m != actor_id]
     await services.db.publish_ephemeral(

@@ -11,13 +11,13 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.requests import ClientDisconnect
 from starlette.types import Message
 
-from impserver.core.errors import DomainError, Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from impserver.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from impserver.core.http import LARGEST_ID, UPLOAD_BODY_BYTES, Text, api_router
 from impserver.domains.accounts.auth import current_employee
 from impserver.domains.accounts.models import Employee
 from impserver.domains.rooms import access, actions, queries
 from impserver.domains.rooms.files import file_response
-from impserver.domains.rooms.messaging import history_page, save_upload, too_large_message
+from impserver.domains.rooms.messaging import file_too_large, history_page, save_upload
 from impserver.domains.rooms.schemas import (
     AttachmentRead,
     DirectRoomOpen,
@@ -215,7 +215,7 @@ async def uploaded_file(request: Request, services: Services) -> AsyncIterator[S
     limit = services.settings.upload_max_bytes
     body_limit = limit + MULTIPART_OVERHEAD_BYTES
     if _declared_length(request) > body_limit:
-        raise PayloadTooLarge(too_large_message(limit))
+        raise file_too_large(limit)
     received = 0
 
     async def receive_within_limit() -> Message:
@@ -223,7 +223,7 @@ async def uploaded_file(request: Request, services: Services) -> AsyncIterator[S
         message = await request.receive()
         received += len(message.get("body", b""))
         if received > body_limit:
-            raise PayloadTooLarge(too_large_message(limit))
+            raise file_too_large(limit)
         return message
 
     try:
@@ -232,7 +232,7 @@ async def uploaded_file(request: Request, services: Services) -> AsyncIterator[S
         ) as form:
             upload = form.get("file")
             if not isinstance(upload, StarletteUploadFile):
-                raise InvalidInput("file: choose a file to upload.")
+                raise InvalidInput("file: choose a file to upload.", code="file_missing")
             yield upload
     except ClientDisconnect as exc:
         # Nobody is left to read the answer; this keeps a dropped upload out of the error log.
@@ -304,9 +304,11 @@ def register_socket_commands(gateway: Gateway, services: Services) -> None:
     @gateway.command("typing", TypingCommand)
     async def typing(connection: Connection, command: TypingCommand) -> None:
         if connection.employee_id is None:
-            raise Forbidden("Only employees announce typing in rooms.")
+            raise Forbidden(
+                "Only employees announce typing in rooms.", code="typing_employees_only"
+            )
         room_id = command.room_id
         if not 0 < room_id <= LARGEST_ID:
-            raise NotFound(access.ROOM_NOT_FOUND)
+            raise NotFound(access.ROOM_NOT_FOUND, code="room_not_found")
         if await typing_allowed(services, connection.employee_id, room_id):
             await actions.announce_typing(services, connection.employee_id, room_id)

@@ -17,7 +17,7 @@ FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandb
 def file_response(services: Services, attachment: Attachment) -> FileResponse:
     path = services.files.path_of(attachment.storage_key)
     if not path.is_file():
-        raise NotFound("The file is no longer available.")
+        raise NotFound("The file is no longer available.", code="file_gone")
     inline = attachment.content_type in INLINE_IMAGE_TYPES
     ascii_name = attachment.file_name.encode("ascii", "replace").decode().replace('"', "'")
     disposition = (

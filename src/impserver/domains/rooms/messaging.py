@@ -170,14 +170,24 @@ async def append_message(
                 author_employee_id,
                 author_client_id,
             ):
-                raise Conflict("This message id is already used by another message.")
+                raise Conflict(
+                    "This message id is already used by another message.", code="message_id_taken"
+                )
             return (await message_reads(session, [existing]))[0], False
     if len(body) > MAX_BODY_CHARS:
-        raise InvalidInput(f"The message is too long (at most {MAX_BODY_CHARS} characters).")
+        raise InvalidInput(
+            f"The message is too long (at most {MAX_BODY_CHARS} characters).",
+            code="message_too_long",
+            params={"max": MAX_BODY_CHARS},
+        )
     if len(attachment_ids) > MAX_ATTACHMENTS:
-        raise InvalidInput(f"At most {MAX_ATTACHMENTS} files can go with one message.")
+        raise InvalidInput(
+            f"At most {MAX_ATTACHMENTS} files can go with one message.",
+            code="too_many_files",
+            params={"max": MAX_ATTACHMENTS},
+        )
     if not body and not attachment_ids and kind == "text":
-        raise InvalidInput("The message is empty.")
+        raise InvalidInput("The message is empty.", code="message_empty")
     attachments = (
         list(await session.scalars(select(Attachment).where(Attachment.id.in_(attachment_ids))))
         if attachment_ids
@@ -191,7 +201,10 @@ async def append_message(
         and a.uploader_client_id == author_client_id
     }
     if missing := [i for i in attachment_ids if i not in usable]:
-        raise InvalidInput(f"Attached file {missing[0]} is not available; upload it again.")
+        raise InvalidInput(
+            f"Attached file {missing[0]} is not available; upload it again.",
+            code="attachment_unavailable",
+        )
     message = Message(
         room_id=room.id,
         author_employee_id=author_employee_id,
@@ -248,10 +261,10 @@ async def save_upload(
     try:
         key, size = await services.files.save(chunks(), limit)
     except PayloadTooLarge as exc:
-        raise PayloadTooLarge(too_large_message(limit)) from exc
+        raise file_too_large(limit) from exc
     if size == 0:
         await services.files.delete(key)
-        raise InvalidInput("The file is empty.")
+        raise InvalidInput("The file is empty.", code="file_empty")
     file_name = _clean_file_name(upload.filename or "file")
     content_type = (upload.content_type or "application/octet-stream").split(";")[0].strip().lower()
     async with services.db.transaction() as uow:
@@ -268,8 +281,12 @@ async def save_upload(
         return attachment_read(attachment)
 
 
-def too_large_message(limit_bytes: int) -> str:
-    return f"The file is too large: the limit is {_readable_size(limit_bytes)}."
+def file_too_large(limit_bytes: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"The file is too large: the limit is {_readable_size(limit_bytes)}.",
+        code="file_too_large",
+        params={"limit_bytes": limit_bytes},
+    )
 
 
 def _readable_size(size: int) -> str:

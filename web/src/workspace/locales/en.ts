@@ -1,3 +1,5 @@
+import errors from './errors.en'
+
 export default {
   app: { name: 'IMP', reconnecting: 'Connection lost — reconnecting…' },
   login: {
@@ -151,7 +153,6 @@ export default {
     moreActions: 'More request actions',
   },
   transitions: {
-    call: '{actor}: {call_kind} call, {outcome}, {duration} s',
     accepted: '{actor} took the request',
     returned: '{actor} returned the request to {queue}',
     transferred_to_queue: '{actor} transferred the request to {queue}',
@@ -174,7 +175,9 @@ export default {
     video: 'Video call',
     screen: 'Ask to share the screen',
     waiting: 'Waiting for an answer…',
-    inProgress: 'Call in progress',
+    inProgress: { voice: 'Call in progress', video: 'Video call in progress', screen: 'The client is sharing the screen', cobrowse: 'Co-browsing in progress' },
+    ended: { voice: 'The call has ended.', video: 'The video call has ended.', screen: 'Screen sharing has ended.', cobrowse: 'Co-browsing has ended.' },
+    controls: 'Call controls',
     mute: 'Mute microphone',
     unmute: 'Unmute microphone',
     hangUp: 'Hang up',
@@ -258,4 +261,15 @@ export default {
     saved: 'Saved',
     confirmDelete: 'Delete “{name}”?',
   },
+  callRecords: {
+    completed: { voice: 'Voice call, {duration}', video: 'Video call, {duration}', screen: 'Screen sharing ended, {duration}', cobrowse: 'Co-browsing ended, {duration}' },
+    declined: { voice: 'The client declined a voice call', video: 'The client declined a video call', screen: 'The client declined to share the screen', cobrowse: 'The client declined co-browsing' },
+    no_answer: { voice: 'Voice call: the client did not answer', video: 'Video call: the client did not answer', screen: 'Screen sharing: the client did not answer', cobrowse: 'Co-browsing: the client did not answer' },
+    cancelled: { voice: 'Voice call cancelled', video: 'Video call cancelled', screen: 'Screen sharing cancelled', cobrowse: 'Co-browsing cancelled' },
+    connection_lost: { voice: 'Voice call, connection lost, {duration}', video: 'Video call, connection lost, {duration}', screen: 'Screen sharing, connection lost, {duration}', cobrowse: 'Co-browsing, connection lost, {duration}' },
+    seconds: '{s} s',
+    minutes: '{m} min {s} s',
+  },
+  languageNames: { ru: 'Russian', en: 'English' },
+  errors,
 }

@@ -1,4 +1,5 @@
 import type en from './en'
+import errors from './errors.ru'
 
 const ru: typeof en = {
   app: { name: 'IMP', reconnecting: 'Связь потеряна — переподключаемся…' },
@@ -153,7 +154,6 @@ const ru: typeof en = {
     moreActions: 'Другие действия с обращением',
   },
   transitions: {
-    call: '{actor}: звонок ({call_kind}), {outcome}, {duration} с',
     accepted: '{actor} принял(а) обращение',
     returned: '{actor} вернул(а) обращение в очередь «{queue}»',
     transferred_to_queue: '{actor} передал(а) обращение в очередь «{queue}»',
@@ -176,13 +176,15 @@ const ru: typeof en = {
     video: 'Видеозвонок',
     screen: 'Попросить показать экран',
     waiting: 'Ждём ответа…',
-    inProgress: 'Идёт звонок',
+    inProgress: { voice: 'Идёт звонок', video: 'Идёт видеозвонок', screen: 'Клиент показывает экран', cobrowse: 'Идёт совместный просмотр' },
+    ended: { voice: 'Звонок завершён.', video: 'Видеозвонок завершён.', screen: 'Демонстрация экрана завершена.', cobrowse: 'Совместный просмотр завершён.' },
+    controls: 'Управление звонком',
     mute: 'Выключить микрофон',
     unmute: 'Включить микрофон',
     hangUp: 'Завершить',
     fullscreen: 'Во весь экран',
     normalSize: 'Обычный размер',
-    kind: { cobrowse: 'Совместный просмотр', voice: 'Голосовой звонок', video: 'Видеозвонок', screen: 'Показ экрана' },
+    kind: { cobrowse: 'Совместный просмотр', voice: 'Голосовой звонок', video: 'Видеозвонок', screen: 'Демонстрация экрана' },
     remote: { cobrowse: 'Страница клиента', voice: 'Клиент', video: 'Камера клиента', screen: 'Экран клиента' },
     outcome: {
       declined: 'Клиент отклонил приглашение.',
@@ -260,6 +262,17 @@ const ru: typeof en = {
     saved: 'Сохранено',
     confirmDelete: 'Удалить «{name}»?',
   },
+  callRecords: {
+    completed: { voice: 'Голосовой звонок, {duration}', video: 'Видеозвонок, {duration}', screen: 'Демонстрация экрана завершена, {duration}', cobrowse: 'Совместный просмотр завершён, {duration}' },
+    declined: { voice: 'Клиент отклонил голосовой звонок', video: 'Клиент отклонил видеозвонок', screen: 'Клиент отказался показать экран', cobrowse: 'Клиент отказался от совместного просмотра' },
+    no_answer: { voice: 'Голосовой звонок: клиент не ответил', video: 'Видеозвонок: клиент не ответил', screen: 'Демонстрация экрана: клиент не ответил', cobrowse: 'Совместный просмотр: клиент не ответил' },
+    cancelled: { voice: 'Голосовой звонок отменён', video: 'Видеозвонок отменён', screen: 'Демонстрация экрана отменена', cobrowse: 'Совместный просмотр отменён' },
+    connection_lost: { voice: 'Голосовой звонок, связь прервалась, {duration}', video: 'Видеозвонок, связь прервалась, {duration}', screen: 'Демонстрация экрана, связь прервалась, {duration}', cobrowse: 'Совместный просмотр, связь прервалась, {duration}' },
+    seconds: '{s} с',
+    minutes: '{m} мин {s} с',
+  },
+  languageNames: { ru: 'русский', en: 'английский' },
+  errors,
 }
 
 export default ru

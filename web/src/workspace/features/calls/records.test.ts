@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest'
+import { createI18n } from 'vue-i18n'
+import en from '../../locales/en'
+import ru from '../../locales/ru'
+import type { MessageRead } from '@/shared/types'
+import { describeCallRecord } from './records'
+
+function record(meta: Record<string, unknown>): MessageRead {
+  return {
+    id: 1, room_id: 1, kind: 'system', body: 'call', attachments: [], client_message_id: null,
+    author: { kind: 'system', id: null, name: '' }, meta: { transition: 'call', ...meta },
+    created_at: '', edited_at: null, deleted: false,
+  }
+}
+
+describe('call records', () => {
+  const i18n = createI18n({ legacy: false, locale: 'ru', messages: { en, ru } })
+  const { t, te } = i18n.global
+  const words = (meta: Record<string, unknown>) => describeCallRecord(record(meta), t, te)
+
+  it('say what happened in words, in Russian and English', () => {
+    expect(words({ call_kind: 'voice', outcome: 'completed', duration: 3 })).toBe('Голосовой звонок, 3 с')
+    expect(words({ call_kind: 'screen', outcome: 'completed', duration: 65 })).toBe('Демонстрация экрана завершена, 1 мин 5 с')
+    expect(words({ call_kind: 'cobrowse', outcome: 'declined', duration: 0 })).toBe('Клиент отказался от совместного просмотра')
+    i18n.global.locale.value = 'en'
+    expect(words({ call_kind: 'video', outcome: 'no_answer', duration: 0 })).toBe('Video call: the client did not answer')
+    i18n.global.locale.value = 'ru'
+  })
+})
