@@ -34,49 +34,67 @@ def visitor_token(services: Services, client: Client) -> str:
     )
 
 
-def read_token(services: Services, token: str) -> tuple[int, int] | None:
+@dataclass(frozen=True)
+class VisitorClaims:
+    """What a valid visitor token says: whose it is, for which site, and when it was issued."""
+
+    client_id: int
+    resource_id: int
+    issued_at: int
+
+
+def read_token(services: Services, token: str) -> VisitorClaims | None:
     data = unsign(token, services.settings.resolved_secret_key, TOKEN_PURPOSE)
     if not data or any(type(data.get(field)) is not int for field in ("c", "r", "t")):
         return None
     if time.time() - data["t"] > TOKEN_MAX_AGE_SECONDS:
         return None
-    return int(data["c"]), int(data["r"])
+    return VisitorClaims(int(data["c"]), int(data["r"]), int(data["t"]))
+
+
+def visitor_admitted(claims: VisitorClaims, client: Client, resource: Resource) -> bool:
+    """Whether the holder of a token with these claims is still this client of this site. The
+    one rule every widget entry applies: the requests and sockets that look the visitor up
+    (``visitor_from_token``), and the send path, which checks it on the rows it reads anyway."""
+    return (
+        client.id == claims.client_id
+        and client.resource_id == resource.id == claims.resource_id
+        and resource.deleted_at is None
+    )
 
 
 # Built once: every widget request runs it.
 _CLIENT_AND_SITE = (
     select(Client, Resource)
     .join(Resource, Resource.id == Client.resource_id)
-    .where(Client.id == bindparam("client_id"), Resource.id == bindparam("resource_id"))
-    .where(Resource.deleted_at.is_(None))
+    .where(Client.id == bindparam("client_id"))
 )
 
 
 async def visitor_from_token(services: Services, token: str | None) -> Visitor | None:
-    ids = read_token(services, token or "")
-    if ids is None:
+    claims = read_token(services, token or "")
+    if claims is None:
         return None
-    client_id, resource_id = ids
     async with services.db.read() as session:
-        found = (
-            await session.execute(
-                _CLIENT_AND_SITE, {"client_id": client_id, "resource_id": resource_id}
-            )
-        ).first()
-    if found is None:
+        found = (await session.execute(_CLIENT_AND_SITE, {"client_id": claims.client_id})).first()
+    if found is None or not visitor_admitted(claims, *found):
         return None
     client, resource = found
     return Visitor(client, resource)
 
 
-async def current_visitor(request: Request, services: Services = Depends(get_services)) -> Visitor:
+def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
-    token = header[7:] if header.lower().startswith("bearer ") else ""
-    visitor = await visitor_from_token(services, token)
+    return header[7:] if header.lower().startswith("bearer ") else ""
+
+
+NOT_VALID = "Your chat session is not valid; please reload the page."
+
+
+async def current_visitor(request: Request, services: Services = Depends(get_services)) -> Visitor:
+    visitor = await visitor_from_token(services, bearer_token(request))
     if visitor is None:
-        raise NotAuthenticated(
-            "Your chat session is not valid; please reload the page.", code="visitor"
-        )
+        raise NotAuthenticated(NOT_VALID, code="visitor")
     return visitor
 
 
