@@ -12,6 +12,12 @@ Redis, one instance), ``pg2`` (PostgreSQL + Redis, two instances; every person's
 instance and half of their sockets to the other, so most deliveries cross instances).
 
 Workloads:
+  single      one sender waiting for each answer, two receiving sockets: a bare relay
+              (``bench/relay.py``: Starlette and Redis pub/sub, no authentication, no storage)
+              and IMP's three sends (room message, employee reply, visitor message), interleaved
+              in the same invocation; then the same paced at a fixed rate. Server CPU per
+              message, the rate one sender reaches, delivery p50/p99 when paced, and each as a
+              multiple of the relay's of the same round.
   delivery    N employees (each with several tabs) in rooms and M widget visitors in accepted
               requests; messages at a fixed rate (half in rooms, a quarter employee replies, a
               quarter visitor messages); time from send to receipt at every socket that should
@@ -428,7 +434,12 @@ async def expect(response: aiohttp.ClientResponse, *statuses: int) -> Any:
 
 
 async def build_population(
-    deployment: Deployment, employees: int, tabs: int, visitors: int, room_size: int
+    deployment: Deployment,
+    employees: int,
+    tabs: int,
+    visitors: int,
+    room_size: int,
+    login_prefix: str = "bench",
 ) -> Population:
     """Employees with tabs in rooms, and visitors whose requests those serving have accepted."""
     started = time.monotonic()
@@ -441,7 +452,7 @@ async def build_population(
     sites = await expect(await admin.http.get("/api/admin/resources"), 200)
     site = next(s for s in sites if s["name"] == "Demo website")
     queue_id = next(q["id"] for q in site["queues"] if q["name"] == "Sales")
-    staff = [Employee(i, f"bench{i:05d}") for i in range(employees)]
+    staff = [Employee(i, f"{login_prefix}{i:05d}") for i in range(employees)]
     serving = staff[: max(1, employees // 5)]
 
     async def create(person: Employee) -> None:
@@ -818,6 +829,264 @@ async def widget_cost(deployment: Deployment, site: dict[str, Any], runs: int) -
     )
 
 
+# -- single sender against a bare relay -------------------------------------------------------
+
+
+@dataclass
+class Relay:
+    """``bench/relay.py`` in a process of its own: the reference measured in the same run."""
+
+    workdir: Path
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.port = free_port()
+        log = open(self.workdir / "relay.log", "wb")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "relay.py"),
+                "--port",
+                str(self.port),
+                "--channel",
+                f"imp-bench-relay-{uuid.uuid4().hex[:8]}",
+            ],
+            stdout=log,
+            stderr=log,
+        )
+        wait_until_up(self.url)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def cpu_seconds(self) -> float:
+        assert self.process is not None
+        return process_cpu_seconds(self.process.pid)
+
+
+Send = Callable[[int, dict[str, Any]], Awaitable[aiohttp.ClientResponse]]
+
+
+@dataclass
+class SingleSender:
+    """One kind of send, from one sender, to two receiving sockets."""
+
+    name: str
+    send: Send
+    cpu_seconds: Callable[[], float]
+    receivers: int = 2
+
+
+@dataclass
+class SingleResult:
+    name: str
+    rate: float
+    cpu_ms: float
+    generator_cpu_ms: float
+    p50: float
+    p99: float
+    paced_cpu_ms: float
+    lost: int
+    errors: dict[str, int]
+
+
+SINGLE_FIGURES = ("rate", "cpu_ms", "generator_cpu_ms", "p50", "p99", "paced_cpu_ms")
+SINGLE_VISITORS = 80  # visitor sends rotate among them: a visitor may send 30 a minute
+
+
+async def single_relay(relay: Relay) -> SingleSender:
+    http = new_http(relay.url)
+    for _ in range(2):
+        global _tab_count
+        ws = await http.ws_connect(
+            f"{relay.url.replace('http', 'ws')}/rooms/1/socket",
+            heartbeat=None,
+            max_msg_size=0,
+            compress=COMPRESSION,
+        )
+        _tab_count += 1
+        tab = Tab(_tab_count, ws)
+        tab.reader = asyncio.create_task(tab.read())
+
+    async def send(seq: int, payload: dict[str, Any]) -> aiohttp.ClientResponse:
+        async with http.post("/rooms/1/messages", json=payload) as response:
+            await response.read()
+            return response
+
+    return SingleSender("relay", send, relay.cpu_seconds)
+
+
+async def single_population(deployment: Deployment) -> list[SingleSender]:
+    """A room of two employees with one tab each, and visitors whose requests the first of
+    them has accepted, each with a widget socket: each of the three sends reaches two sockets
+    (the room's two tabs; the visitor's widget and the employee's tab)."""
+    population = await build_population(
+        deployment,
+        employees=2,
+        tabs=1,
+        visitors=SINGLE_VISITORS,
+        room_size=2,
+        login_prefix="single",
+    )
+    employee = population.employees[0]
+    visitors = population.visitors
+    assert all(v.assignee is employee for v in visitors) and employee.room_tabs == 2
+
+    async def room(seq: int, payload: dict[str, Any]) -> aiohttp.ClientResponse:
+        return await employee.post(f"/api/rooms/{employee.room_id}/messages", payload)
+
+    async def reply(seq: int, payload: dict[str, Any]) -> aiohttp.ClientResponse:
+        return await employee.post(f"/api/requests/{visitors[0].request_id}/messages", payload)
+
+    async def visitor(seq: int, payload: dict[str, Any]) -> aiohttp.ClientResponse:
+        return await visitors[seq % len(visitors)].post("/api/widget/messages", payload)
+
+    cpu = deployment.cpu_seconds
+    return [
+        SingleSender("IMP room message", room, cpu),
+        SingleSender("IMP employee reply", reply, cpu),
+        SingleSender("IMP visitor message", visitor, cpu),
+    ]
+
+
+async def _single_send(target: SingleSender, seq: int) -> None:
+    payload = {"body": f"b{seq}t{time.time_ns()}", "client_message_id": f"bench-{seq}"}
+    RECORDER.expected[seq] = target.receivers
+    try:
+        status = (await target.send(seq, payload)).status
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        RECORDER.errors[type(exc).__name__] += 1
+        return
+    if status in (200, 201):
+        RECORDER.acknowledged.add(seq)
+    else:
+        RECORDER.errors[f"HTTP {status}"] += 1
+
+
+async def _drain() -> None:
+    deadline = time.monotonic() + 15
+    # Receipts arrive on two sockets; checking the count now and then is simpler than signalling.
+    while RECORDER.missing() and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+
+
+async def single_run(
+    target: SingleSender, messages: int, rate: float | None
+) -> tuple[float, float, float, Recorder]:
+    """Send ``messages``, each once the previous one is answered (``rate`` None) or on a
+    schedule of ``rate`` a second; wait for their deliveries. Returns the rate reached, server
+    and load generator CPU ms per message, and the recorder."""
+    global RECORDER, _next_seq
+    RECORDER = Recorder()
+    RECORDER.active = True
+    cpu_before = target.cpu_seconds()
+    generator_before = process_cpu_seconds(os.getpid())
+    started = time.perf_counter()
+    if rate is None:
+        for _ in range(messages):
+            _next_seq += 1
+            await _single_send(target, _next_seq)
+        elapsed = time.perf_counter() - started
+    else:
+        tasks = []
+        for i in range(messages):
+            await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
+            _next_seq += 1
+            tasks.append(asyncio.create_task(_single_send(target, _next_seq)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - started
+    await _drain()
+    per_message = 1000 / max(1, len(RECORDER.acknowledged))
+    cpu = (target.cpu_seconds() - cpu_before) * per_message
+    generator = (process_cpu_seconds(os.getpid()) - generator_before) * per_message
+    return len(RECORDER.acknowledged) / elapsed, cpu, generator, RECORDER
+
+
+async def single_measure(target: SingleSender, messages: int, rate: float) -> SingleResult:
+    await single_run(target, 30, None)  # warm-up: connection pools, statement caches
+    sequential, cpu, generator, seq_recorder = await single_run(target, messages, None)
+    _, paced_cpu, _, paced = await single_run(target, messages, rate)
+    return SingleResult(
+        name=target.name,
+        rate=sequential,
+        cpu_ms=cpu,
+        generator_cpu_ms=generator,
+        p50=percentile(paced.latencies_ms, 0.50),
+        p99=percentile(paced.latencies_ms, 0.99),
+        paced_cpu_ms=paced_cpu,
+        lost=seq_recorder.missing() + paced.missing(),
+        errors=dict(seq_recorder.errors + paced.errors),
+    )
+
+
+def print_single(title: str, results: list[SingleResult], relay: SingleResult) -> None:
+    print(f"\n{title}")
+    columns = "seq_rate/s cpu_ms loader_ms p50_ms p99_ms paced_cpu lost cpu_x rate_x p99_x"
+    print(f"  {'':>20} " + " ".join(f"{c:>10}" for c in columns.split()) + "  errors")
+    for r in results:
+        cells = [
+            f"{r.rate:.0f}",
+            *(f"{v:.2f}" for v in (r.cpu_ms, r.generator_cpu_ms)),
+            *(f"{v:.1f}" for v in (r.p50, r.p99)),
+            f"{r.paced_cpu_ms:.2f}",
+            r.lost,
+            # Against the relay of the same round: CPU and p99 as multiples, rate as a fraction.
+            f"{r.cpu_ms / relay.cpu_ms:.2f}",
+            f"{r.rate / relay.rate:.2f}",
+            f"{r.p99 / relay.p99:.2f}",
+        ]
+        print(f"  {r.name:>20} " + " ".join(f"{c:>10}" for c in cells) + f"  {r.errors or '-'}")
+
+
+async def single_sender(
+    deployment: Deployment, workdir: Path, messages: int, rate: float, rounds: int
+) -> None:
+    """The single-sender workload against IMP and against the bare relay, interleaved round by
+    round so that both see the same moments of a shared machine."""
+    relay = Relay(workdir)
+    relay.start()
+    try:
+        targets = [await single_relay(relay), *await single_population(deployment)]
+        by_round: list[list[SingleResult]] = []
+        for number in range(1, rounds + 1):
+            results = [await single_measure(t, messages, rate) for t in targets]
+            by_round.append(results)
+            print_single(
+                f"Single sender, round {number}: {messages} messages answered one by one, "
+                f"then {messages} at {rate:.0f}/s; two receiving sockets",
+                results[1:] + results[:1],
+                results[0],
+            )
+        if rounds > 1:
+            medians = [
+                SingleResult(
+                    name=results[0].name,
+                    **{
+                        key: statistics.median(getattr(r, key) for r in results)
+                        for key in SINGLE_FIGURES
+                    },
+                    lost=sum(r.lost for r in results),
+                    errors=dict(sum((Counter(r.errors) for r in results), Counter())),
+                )
+                for results in zip(*by_round, strict=True)
+            ]
+            print_single(
+                f"Single sender, median of {rounds} rounds", medians[1:] + medians[:1], medians[0]
+            )
+    finally:
+        relay.stop()
+
+
 # -- main ------------------------------------------------------------------------------------
 
 # Instances, PostgreSQL + Redis or SQLite, worker processes per instance.
@@ -841,6 +1110,11 @@ async def bench(config: str, args: argparse.Namespace) -> None:
     deployment.start()
     population: Population | None = None
     try:
+        if "single" in workloads:
+            await single_sender(
+                deployment, workdir, args.single_messages, args.single_rate, args.single_rounds
+            )
+            await close_sessions()
         if workloads & {"delivery", "throughput", "connections"}:
             population = await build_population(
                 deployment, args.employees, args.tabs, args.visitors, args.room_size
@@ -880,7 +1154,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--config", default="all", choices=[*CONFIGS, "all"])
-    parser.add_argument("--workloads", default="delivery,throughput,connections,widget")
+    parser.add_argument("--workloads", default="single,delivery,throughput,connections,widget")
+    parser.add_argument("--single-messages", type=int, default=300)
+    parser.add_argument("--single-rate", type=float, default=50, help="paced single sender")
+    parser.add_argument("--single-rounds", type=int, default=1)
     parser.add_argument("--employees", type=int, default=200)
     parser.add_argument("--tabs", type=int, default=5, help="sockets per employee")
     parser.add_argument("--visitors", type=int, default=1000)

@@ -15,6 +15,7 @@ from impserver.channels.telegram import api as telegram_api
 from impserver.channels.telegram.adapter import TelegramAdapter
 from impserver.channels.widget import api as widget_api
 from impserver.channels.widget import pages as widget_pages
+from impserver.core.auth_cache import AuthCache
 from impserver.core.clock import utcnow
 from impserver.core.config import Settings, load_settings
 from impserver.core.db import build_engine, build_sessionmaker
@@ -39,7 +40,7 @@ from impserver.domains.rooms import api as rooms_api
 from impserver.monitoring import HealthChecks
 from impserver.monitoring import router as monitoring_router
 from impserver.realtime import routes as realtime_routes
-from impserver.realtime.bus import EventBus, MemoryBus, RedisBus
+from impserver.realtime.bus import ControlTap, EventBus, MemoryBus, RedisBus
 from impserver.realtime.gateway import Connection, Gateway
 from impserver.realtime.outbox import prune_events
 from impserver.scheduler import run_timers
@@ -66,7 +67,10 @@ def build_services(settings: Settings) -> Services:
     else:
         bus = MemoryBus()
         limiter = MemoryRateLimiter()
-    db = Database(engine, build_sessionmaker(engine), bus)
+    auth_cache = AuthCache()
+    db = Database(
+        engine, build_sessionmaker(engine), ControlTap(bus, auth_cache.apply, auth_cache.clear)
+    )
     gateway = Gateway(settings, db)
     services = Services(
         settings=settings,
@@ -74,6 +78,7 @@ def build_services(settings: Settings) -> Services:
         limiter=limiter,
         gateway=gateway,
         files=LocalFileStorage(settings.resolved_files_path),
+        auth_cache=auth_cache,
     )
 
     async def session_still_valid(connection: Connection) -> bool:

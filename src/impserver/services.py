@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import Request
 
+from impserver.core.auth_cache import AuthCache
 from impserver.core.config import Settings
 from impserver.core.ratelimit import RateLimiter
 from impserver.core.storage import FileStorage
@@ -26,6 +27,8 @@ class Services:
     files: FileStorage
     # Messenger adapters by resource kind ("telegram", …).
     messengers: dict[str, MessengerAdapter] = field(default_factory=dict)
+    # Sessions checked lately (see core/auth_cache.py).
+    auth_cache: AuthCache = field(default_factory=AuthCache)
 
 
 async def get_services(request: Request) -> Services:

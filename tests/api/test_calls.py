@@ -222,9 +222,7 @@ def test_a_request_leaving_the_employee_ends_its_call_and_its_relays(
             # A block revokes the client's tokens: their socket is closed, so nothing reaches it.
             widget.receive_until(lambda f: f.get("type") == "closed")
         else:
-            widget.send(
-                {"type": "call.signal", "call_id": call["id"], "data": {"candidate": "v"}}
-            )
+            widget.send({"type": "call.signal", "call_id": call["id"], "data": {"candidate": "v"}})
             assert widget.event("error")["detail"] == "Call not found."
             widget.assert_silent("cobrowse.control")
             widget.assert_silent("call.signal")

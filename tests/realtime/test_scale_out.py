@@ -61,6 +61,20 @@ def test_message_sent_through_one_instance_reaches_a_socket_on_the_other(
         assert tab.event("message.created")["message"]["body"] == "через другой экземпляр"
 
 
+def test_a_logout_through_one_instance_ends_the_session_on_the_other_at_once(
+    pair: Pair,
+) -> None:
+    """Each instance keeps the sessions it has checked for a few seconds; a logout must not
+    leave the session alive in the other instance's copy."""
+    first, second = pair
+    anna = first.login("anna")
+    same_session_on_second = second.client()
+    same_session_on_second.cookies.update(anna.http.cookies)
+    assert same_session_on_second.get("/api/me").status_code == 200
+    assert anna.http.post("/api/auth/logout").status_code == 204
+    assert same_session_on_second.get("/api/me").status_code == 401
+
+
 def test_topic_timer_fires_once_across_instances(pair: Pair) -> None:
     first, second = pair
     admin = first.login("admin")

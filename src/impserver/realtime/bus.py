@@ -134,3 +134,45 @@ class RedisBus:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._listener
         await self._redis.aclose()
+
+
+ControlListener = Callable[[Envelope], None]
+# Instructions for the listeners only, not for the gateway.
+LISTENER_ONLY_PREFIX = "auth:"
+
+
+class ControlTap:
+    """An event bus that also shows gateway instructions to this instance's other listeners
+    (the authentication cache): at once on the instance that publishes one, before its request
+    is answered, and on every other instance as it arrives. Instructions only for those
+    listeners (``auth:…``) are not handed to the gateway. When the subscription comes back after
+    a loss, ``on_resync`` runs first: instructions may have been missed meanwhile."""
+
+    def __init__(
+        self, bus: EventBus, listener: ControlListener, on_resync: Callable[[], None]
+    ) -> None:
+        self.bus = bus
+        self.listener = listener
+        self.on_resync = on_resync
+
+    async def start(self, deliver: Deliver, resync: Resync) -> None:
+        def deliver_and_tap(envelope: Envelope) -> None:
+            if envelope.control:
+                self.listener(envelope)
+                if envelope.control.startswith(LISTENER_ONLY_PREFIX):
+                    return
+            deliver(envelope)
+
+        async def resync_after_missing() -> None:
+            self.on_resync()
+            await resync()
+
+        await self.bus.start(deliver_and_tap, resync_after_missing)
+
+    async def publish(self, envelope: Envelope) -> None:
+        if envelope.control:
+            self.listener(envelope)
+        await self.bus.publish(envelope)
+
+    async def stop(self) -> None:
+        await self.bus.stop()

@@ -19,6 +19,7 @@ TOKEN_PURPOSE = "visitor"
 # Every visit renews the token, so a visitor who comes back within this time keeps their
 # history; a token copied out of a browser stops working after it.
 TOKEN_MAX_AGE_SECONDS = 180 * 86400
+NOT_VALID = "Your chat session is not valid; please reload the page."
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,18 @@ def visitor_token(services: Services, client: Client) -> str:
 
 
 @dataclass(frozen=True)
-class TokenIds:
+class VisitorClaims:
+    """What a valid visitor token says: whose it is, for which site, when it was issued, and
+    in which generation of the client's tokens (raising it revokes the older ones)."""
+
     client_id: int
     resource_id: int
+    issued_at: int
     # Tokens from before revocation existed carry none: the first generation.
     generation: int
 
 
-def read_token(services: Services, token: str) -> TokenIds | None:
+def read_token(services: Services, token: str) -> VisitorClaims | None:
     data = unsign(token, services.settings.resolved_secret_key, TOKEN_PURPOSE)
     if not data or any(type(data.get(field)) is not int for field in ("c", "r", "t")):
         return None
@@ -61,23 +66,39 @@ def read_token(services: Services, token: str) -> TokenIds | None:
         return None
     if time.time() - data["t"] > TOKEN_MAX_AGE_SECONDS:
         return None
-    return TokenIds(int(data["c"]), int(data["r"]), int(data.get("g", 0)))
+    return VisitorClaims(int(data["c"]), int(data["r"]), int(data["t"]), int(data.get("g", 0)))
+
+
+def visitor_admitted(
+    claims: VisitorClaims, client: Client, resource: Resource, *, revoked_too: bool = False
+) -> bool:
+    """Whether the holder of a token with these claims is still this client of this site. The
+    one rule every widget entry applies: the requests and sockets that look the visitor up
+    (``visitor_from_token``), and the send path, which checks it on the rows it reads anyway.
+    ``revoked_too`` admits a token of an older generation (starting a session decides for
+    itself what a revoked token gets)."""
+    return (
+        client.id == claims.client_id
+        and client.resource_id == resource.id == claims.resource_id
+        and resource.deleted_at is None
+        and (revoked_too or client.token_generation == claims.generation)
+    )
 
 
 # Built once: every widget request runs it.
 _CLIENT_AND_SITE = (
     select(Client, Resource)
     .join(Resource, Resource.id == Client.resource_id)
-    .where(Client.id == bindparam("client_id"), Resource.id == bindparam("resource_id"))
-    .where(Resource.deleted_at.is_(None))
+    .where(Client.id == bindparam("client_id"))
 )
 
 
-async def _client_of(services: Services, ids: TokenIds) -> tuple[Client, Resource] | None:
+async def _client_of(services: Services, claims: VisitorClaims) -> tuple[Client, Resource] | None:
     async with services.db.read() as session:
         found = (
             await session.execute(
-                _CLIENT_AND_SITE, {"client_id": ids.client_id, "resource_id": ids.resource_id}
+                _CLIENT_AND_SITE,
+                {"client_id": claims.client_id, "resource_id": claims.resource_id},
             )
         ).first()
     return None if found is None else (found[0], found[1])
@@ -88,28 +109,24 @@ async def visitor_from_token(
 ) -> Visitor | None:
     """The visitor a token names, or None if it is forged, expired or revoked (unless
     ``revoked_too``: starting a session, which decides for itself)."""
-    ids = read_token(services, token or "")
-    if ids is None:
+    claims = read_token(services, token or "")
+    if claims is None:
         return None
-    found = await _client_of(services, ids)
-    if found is None:
+    found = await _client_of(services, claims)
+    if found is None or not visitor_admitted(claims, *found, revoked_too=revoked_too):
         return None
     client, resource = found
-    if client.token_generation != ids.generation and not revoked_too:
-        return None
     return Visitor(client, resource)
 
 
 async def refuse_token(services: Services, token: str | None) -> DomainError:
     """Why a token that let no one in is refused: a blocked client's (revoked by the block)
     is told so, for the widget to show its notice; anything else is a session to start again."""
-    ids = read_token(services, token or "")
-    found = await _client_of(services, ids) if ids is not None else None
+    claims = read_token(services, token or "")
+    found = await _client_of(services, claims) if claims is not None else None
     if found is not None and found[0].is_blocked:
         return Forbidden(BLOCKED_NOTICE, code="blocked")
-    return NotAuthenticated(
-        "Your chat session is not valid; please reload the page.", code="visitor"
-    )
+    return NotAuthenticated(NOT_VALID, code="visitor")
 
 
 def bearer_token(request: Request) -> str:

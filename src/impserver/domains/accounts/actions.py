@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
+from impserver.core.auth_cache import AUTH_CHANGED
 from impserver.core.clock import utcnow
 from impserver.core.errors import (
     Conflict,
@@ -175,6 +176,8 @@ async def update_preferences(services: Services, actor: Employee, data: MeUpdate
             setattr(employee, field, value)
         me = MeRead.model_validate(employee)
         uow.emit(MeUpdated(employee=me), Audience.employee(employee.id))
+        # Requests are authenticated from a cache that holds the employee's row.
+        uow.control(AUTH_CHANGED, Audience.employee(employee.id))
     return me
 
 
@@ -256,6 +259,8 @@ async def update_employee(
         uow.emit(
             MeUpdated(employee=MeRead.model_validate(employee)), Audience.employee(employee.id)
         )
+        # Requests are authenticated from a cache that holds the employee's row (their role).
+        uow.control(AUTH_CHANGED, Audience.employee(employee.id))
         return await queries.employee_read(uow.session, employee.id)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from fastapi import Depends, Request
@@ -13,6 +13,7 @@ from impserver.core.errors import Forbidden, NotAuthenticated
 from impserver.core.security import secrets_match, token_digest
 from impserver.domains.accounts import actions
 from impserver.domains.accounts.models import Employee, EmployeeSession
+from impserver.realtime.events import employee_key
 from impserver.services import Services, get_services
 
 SESSION_COOKIE = "imp_session"
@@ -40,22 +41,45 @@ class Authenticated:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class _KnownSession:
+    """What a session check needs, as the database had it (kept in the auth cache)."""
+
+    employee: Employee
+    csrf_token: str
+    expires_at: datetime
+    last_seen_at: datetime
+
+
 async def authenticate_token(services: Services, token: str | None) -> Authenticated | None:
     if not token:
         return None
     token_hash = token_digest(token)
-    async with services.db.read() as session:
-        row = (await session.execute(_SESSION_AND_EMPLOYEE, {"token_hash": token_hash})).first()
-    if row is None:
-        return None
-    stored, employee = row
+    cache = services.auth_cache
+    known: _KnownSession | None = cache.get(token_hash)
+    if known is None:
+        generation = cache.generation
+        async with services.db.read() as session:
+            row = (await session.execute(_SESSION_AND_EMPLOYEE, {"token_hash": token_hash})).first()
+        if row is None:
+            return None
+        stored, employee = row
+        known = _KnownSession(employee, stored.csrf_token, stored.expires_at, stored.last_seen_at)
+        cache.put(token_hash, employee_key(employee.id), known, since=generation)
     now = utcnow()
-    if stored.expires_at <= now or not employee.is_active:
+    if known.expires_at <= now or not known.employee.is_active:
         return None
-    expires_at = stored.expires_at
-    if now - stored.last_seen_at > TOUCH_INTERVAL:
+    expires_at = known.expires_at
+    if now - known.last_seen_at > TOUCH_INTERVAL:
+        generation = cache.generation
         expires_at = await actions.touch_session(services, token_hash)
-    return Authenticated(employee, token_hash, stored.csrf_token, expires_at)
+        cache.put(
+            token_hash,
+            employee_key(known.employee.id),
+            replace(known, expires_at=expires_at, last_seen_at=now),
+            since=generation,
+        )
+    return Authenticated(known.employee, token_hash, known.csrf_token, expires_at)
 
 
 async def session_expiry(services: Services, token_hash: str) -> datetime | None:

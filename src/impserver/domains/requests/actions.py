@@ -8,6 +8,7 @@ only what is meant for them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from impserver.channels.delivery import owe_delivery
 from impserver.core.clock import utcnow
-from impserver.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from impserver.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from impserver.core.unit_of_work import UnitOfWork
 from impserver.domains.accounts.models import Employee
 from impserver.domains.calls.actions import end_calls_of_request
@@ -309,8 +310,15 @@ async def client_sends(
     attachment_ids: list[int] | None = None,
     client_message_id: str | None = None,
     meta: dict[str, Any] | None = None,
+    admit: Callable[[Client, Resource], bool] | None = None,
+    refusal: DomainError | None = None,
 ) -> tuple[MessageRead, ClientRequest]:
-    """A client's message: joins their open request, or opens a new one (W-1)."""
+    """A client's message: joins their open request, or opens a new one (W-1).
+
+    ``admit`` is the channel's check that the sender may still speak as this client of this
+    site (the widget's visitor token), made on the rows this action reads anyway rather than
+    in a query of its own; a client it refuses, or an unknown one, is answered with
+    ``refusal``."""
     return await send_idempotently(
         client_message_id,
         lambda: _client_sends_once(
@@ -320,6 +328,8 @@ async def client_sends(
             attachment_ids=attachment_ids,
             client_message_id=client_message_id,
             meta=meta,
+            admit=admit,
+            refusal=refusal,
         ),
     )
 
@@ -332,11 +342,13 @@ async def _client_sends_once(
     attachment_ids: list[int] | None,
     client_message_id: str | None,
     meta: dict[str, Any] | None,
+    admit: Callable[[Client, Resource], bool] | None = None,
+    refusal: DomainError | None = None,
 ) -> tuple[MessageRead, ClientRequest]:
     async with services.db.transaction() as uow:
         found = (await uow.session.execute(_CLIENT_AND_SITE, {"client_id": client_id})).first()
-        if found is None:
-            raise NotFound("Unknown client.", code="client_not_found")
+        if found is None or (admit is not None and not admit(*found)):
+            raise refusal or NotFound("Unknown client.", code="client_not_found")
         client, resource = found
         if client.is_blocked:
             raise Forbidden(BLOCKED_NOTICE, code="blocked")
@@ -349,11 +361,9 @@ async def _client_sends_once(
         if request is None:
             request = await _start_request(uow, client, resource)
         before = snapshot(request)
-        room = await uow.session.get(Room, request.room_id)
-        assert room is not None
         message, created = await append_message(
             uow,
-            room,
+            request.room_id,
             body=body,
             author_client_id=client.id,
             attachment_ids=attachment_ids,
@@ -708,11 +718,9 @@ async def _employee_replies_once(
 ) -> tuple[MessageRead, bool]:
     async with services.db.transaction() as uow:
         request = await _owned_request(uow, actor, request_id)
-        room = await uow.session.get(Room, request.room_id)
-        assert room is not None
         message, created = await append_message(
             uow,
-            room,
+            request.room_id,
             body=body,
             author_employee_id=actor.id,
             attachment_ids=attachment_ids,

@@ -58,23 +58,22 @@ async def member_room(session: AsyncSession, room_id: int, employee_id: int) -> 
     return room
 
 
-_ROOM_WITH_MEMBERS = (
-    select(Room, RoomMember.employee_id)
-    .join(RoomMember, RoomMember.room_id == Room.id)
-    .where(Room.id == bindparam("room_id"), Room.kind != ROOM_REQUEST)
+_ROOM_MEMBERS = (
+    select(RoomMember.__table__.c.employee_id)
+    .select_from(RoomMember.__table__.join(Room.__table__))
+    .where(Room.__table__.c.id == bindparam("room_id"), Room.__table__.c.kind != ROOM_REQUEST)
 )
 
 
 async def member_room_with_members(
     session: AsyncSession, room_id: int, employee_id: int
-) -> tuple[Room, list[int]]:
-    """``member_room`` and ``member_ids`` in one query (built once), for posting: the busiest
-    path."""
-    rows = (await session.execute(_ROOM_WITH_MEMBERS, {"room_id": room_id})).all()
-    members = sorted(member for _, member in rows)
+) -> tuple[int, list[int]]:
+    """``member_room``'s check and ``member_ids`` in one Core query (built once), for posting:
+    the busiest path. Returns the room's id and its members."""
+    members = sorted(await session.scalars(_ROOM_MEMBERS, {"room_id": room_id}))
     if employee_id not in members:
         raise NotFound(ROOM_NOT_FOUND, code="room_not_found")
-    return rows[0][0], members
+    return room_id, members
 
 
 async def member_ids(session: AsyncSession, room_id: int) -> list[int]:

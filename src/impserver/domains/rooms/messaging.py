@@ -7,10 +7,11 @@ and emits the event to the right audience.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from starlette.datastructures import UploadFile
 
 from impserver.core.clock import utcnow
@@ -51,11 +52,28 @@ _MESSAGE_BY_CLIENT_ID = (
     .where(Message.room_id == bindparam("room_id"))
     .where(Message.client_message_id == bindparam("client_message_id"))
 )
+# On the tables, not the mapped classes: an ORM-enabled statement costs more to run.
+_MESSAGES = cast(Table, Message.__table__)
+_ROOMS = cast(Table, Room.__table__)
+_MEMBERS = cast(Table, RoomMember.__table__)
+_INSERT_MESSAGE = insert(_MESSAGES).returning(_MESSAGES.c.id)
+_MARK_ROOM_NEWEST = (
+    update(_ROOMS)
+    .where(_ROOMS.c.id == bindparam("in_room"))
+    .values(last_message_id=bindparam("newest"), last_message_at=bindparam("at"))
+)
 _MOVE_AUTHOR_READ_MARK = (
-    update(RoomMember)
-    .where(RoomMember.room_id == bindparam("in_room"))
-    .where(RoomMember.employee_id == bindparam("author"))
+    update(_MEMBERS)
+    .where(_MEMBERS.c.room_id == bindparam("in_room"))
+    .where(_MEMBERS.c.employee_id == bindparam("author"))
     .values(last_read_message_id=bindparam("message"))
+)
+# Whether a send is a retry: asked of every send that carries its client's id, and almost never
+# so, hence a plain Core lookup of the id first.
+_MESSAGE_ID_BY_CLIENT_ID = (
+    select(_MESSAGES.c.id)
+    .where(_MESSAGES.c.room_id == bindparam("room_id"))
+    .where(_MESSAGES.c.client_message_id == bindparam("client_message_id"))
 )
 
 
@@ -141,7 +159,7 @@ async def history_page(
 
 async def append_message(
     uow: UnitOfWork,
-    room: Room,
+    room: Room | int,
     *,
     body: str,
     author_employee_id: int | None = None,
@@ -152,19 +170,23 @@ async def append_message(
     meta: dict[str, Any] | None = None,
     author_name: str | None = None,
 ) -> tuple[MessageRead, bool]:
-    """Add a message to ``room``; returns it and whether it is new.
+    """Add a message to ``room`` (a room, or its id); returns it and whether it is new.
 
     A ``client_message_id`` already used in the room returns the earlier message instead
     (a retried send), so the caller must not emit it again when ``created`` is False.
     ``author_name`` is the author's current name if the caller holds it, saving a lookup.
+
+    The message and the room's newest-message mark are written as Core statements rather than
+    through the ORM's unit of work: on the busiest path of all, a flush costs several times
+    what the statements themselves do.
     """
     session = uow.session
+    room_id = room if isinstance(room, int) else room.id
     body = body.strip()
     attachment_ids = list(dict.fromkeys(attachment_ids or []))
-    if client_message_id:
-        existing = await session.scalar(
-            _MESSAGE_BY_CLIENT_ID, {"room_id": room.id, "client_message_id": client_message_id}
-        )
+    known = {"room_id": room_id, "client_message_id": client_message_id}
+    if client_message_id and await session.scalar(_MESSAGE_ID_BY_CLIENT_ID, known) is not None:
+        existing = await session.scalar(_MESSAGE_BY_CLIENT_ID, known)
         if existing is not None:
             if (existing.author_employee_id, existing.author_client_id) != (
                 author_employee_id,
@@ -205,32 +227,71 @@ async def append_message(
             f"Attached file {missing[0]} is not available; upload it again.",
             code="attachment_unavailable",
         )
-    message = Message(
-        room_id=room.id,
-        author_employee_id=author_employee_id,
-        author_client_id=author_client_id,
-        kind=kind,
-        body=body,
-        search_text=search_text_of(body),
-        client_message_id=client_message_id,
-        meta=meta or {},
+    if session.new or session.dirty or session.deleted:
+        # Rows the caller added (a new request's room) must exist before the message does.
+        await session.flush()
+    now = utcnow()
+    meta = meta or {}
+    message_id = await session.scalar(
+        _INSERT_MESSAGE,
+        {
+            "room_id": room_id,
+            "author_employee_id": author_employee_id,
+            "author_client_id": author_client_id,
+            "kind": kind,
+            "body": body,
+            "search_text": search_text_of(body),
+            "client_message_id": client_message_id,
+            "meta": meta,
+            "created_at": now,
+        },
     )
-    session.add(message)
-    await session.flush()
+    assert message_id is not None
     if attachment_ids:
         await session.execute(
             update(Attachment)
             .where(Attachment.id.in_(attachment_ids))
-            .values(message_id=message.id)
+            .values(message_id=message_id)
         )
-    room.last_message_id = message.id
-    room.last_message_at = message.created_at or utcnow()
-    await session.flush()
+    await session.execute(_MARK_ROOM_NEWEST, {"in_room": room_id, "newest": message_id, "at": now})
+    if isinstance(room, Room):
+        # The row was written above; the instance the caller holds shows it too, without
+        # counting as a change to flush.
+        set_committed_value(room, "last_message_id", message_id)
+        set_committed_value(room, "last_message_at", now)
     if author_name is None:
-        reads = await message_reads(session, [message], known_without_attachments=not attachments)
-        return reads[0], True
+        author_name = await _author_name(session, author_employee_id, author_client_id)
+    if author_employee_id:
+        author = MessageAuthor(kind="employee", id=author_employee_id, name=author_name)
+    elif author_client_id:
+        author = MessageAuthor(kind="client", id=author_client_id, name=author_name)
+    else:
+        author = MessageAuthor(kind="system", id=None, name="")
     files = [attachment_read(a) for a in sorted(attachments, key=lambda a: a.id)]
-    return _message_read(message, author_name, files), True
+    message = MessageRead(
+        id=message_id,
+        room_id=room_id,
+        kind=kind,
+        body=body,
+        author=author,
+        attachments=files,
+        client_message_id=client_message_id,
+        meta=meta,
+        created_at=now,
+        edited_at=None,
+        deleted=False,
+    )
+    return message, True
+
+
+async def _author_name(
+    session: AsyncSession, employee_id: int | None, client_id: int | None
+) -> str:
+    if employee_id:
+        return await session.scalar(select(Employee.name).where(Employee.id == employee_id)) or ""
+    if client_id:
+        return await session.scalar(select(Client.display_name).where(Client.id == client_id)) or ""
+    return ""
 
 
 async def author_has_read(uow: UnitOfWork, message: MessageRead) -> None:
