@@ -24,7 +24,7 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 def observed(backend: str, settings_factory: SettingsFactory) -> Iterator[LiveServer]:
     """A running IMP with demo data and a metrics token."""
     live = LiveServer(settings_factory(backend, metrics_token=TOKEN), free_port()).start()  # type: ignore[arg-type]
-    live.run(seed_demo(live.services, site_origin="http://shop.example"))
+    live.run(seed_demo(live.services, site_origin="http://shop.example", language="en"))
     yield live
     live.stop()
 

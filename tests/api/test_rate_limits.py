@@ -221,7 +221,7 @@ def test_simultaneous_wrong_passwords_are_limited_across_instances(
     first = LiveServer(settings, free_port()).start()
     second = LiveServer(settings, free_port()).start()
     try:
-        first.run(seed_demo(first.services, site_origin=SITE))
+        first.run(seed_demo(first.services, site_origin=SITE, language="en"))
         responses = simultaneous_logins([first, second], "boris", "wrong", 40)
         assert_only_the_limit_was_checked(responses, settings.login_attempts_per_login)
     finally:
@@ -254,7 +254,7 @@ def test_guesses_from_many_addresses_slow_a_login_down_without_locking_it(
     )
     live = LiveServer(settings, free_port()).start()
     try:
-        live.run(seed_demo(live.services, site_origin=SITE))
+        live.run(seed_demo(live.services, site_origin=SITE, language="en"))
         addresses = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
         for address in addresses[:2]:
             http = from_address(live, address)

@@ -56,7 +56,7 @@ def logging_server(settings_factory: Any) -> Iterator[LiveServer]:
         public_base_url=f"http://127.0.0.1:{port}",
     )
     live = LiveServer(settings, port).start()
-    live.run(seed_demo(live.services, site_origin=f"http://127.0.0.1:{port}"))
+    live.run(seed_demo(live.services, site_origin=f"http://127.0.0.1:{port}", language="en"))
     yield live
     live.stop()
 

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
+from impserver.channels.widget.visitors import SOCKET_PROTOCOL
 from impserver.demo import seed_demo
 from impserver.realtime.events import employee_key
 from impserver.realtime.gateway import HELLO_REFUSED, QUEUE_BYTES_LIMIT
@@ -102,9 +104,11 @@ BAD_HELLOS: list[Any] = [
 ]
 
 
-def hello_answer(url: str, headers: dict[str, str], hello: str) -> tuple[list[Any], int | None]:
+def hello_answer(
+    url: str, headers: dict[str, str], hello: str, subprotocols: list[Subprotocol] | None = None
+) -> tuple[list[Any], int | None]:
     frames: list[Any] = []
-    with connect(url, additional_headers=headers, open_timeout=5) as ws:
+    with connect(url, additional_headers=headers, subprotocols=subprotocols, open_timeout=5) as ws:
         ws.send(hello)
         try:
             while True:
@@ -120,20 +124,29 @@ def test_hello_with_a_bad_last_event_id_is_refused_with_an_error_frame(
     anna = server.login("anna")
     visitor = invite(server)[1]
     kinds = {
-        "employee": (server.ws_url, {"Cookie": anna.cookie_header}),
-        "visitor": (f"{server.ws_url}/widget?token={visitor.token}", {}),
+        "employee": (server.ws_url, {"Cookie": anna.cookie_header}, None),
+        "visitor": (
+            f"{server.ws_url}/widget",
+            {},
+            [Subprotocol(SOCKET_PROTOCOL), Subprotocol(visitor.token)],
+        ),
     }
     failures = []
-    for kind, (url, headers) in kinds.items():
+    for kind, (url, headers, subprotocols) in kinds.items():
         for value in BAD_HELLOS:
             frames, code = hello_answer(
-                url, headers, raw({"type": "hello", "last_event_id": value})
+                url, headers, raw({"type": "hello", "last_event_id": value}), subprotocols
             )
-            if code != 4400 or frames != [{"type": "error", "detail": HELLO_REFUSED}]:
+            refused = {"type": "error", "detail": HELLO_REFUSED, "code": "bad_hello"}
+            if code != 4400 or frames != [refused]:
                 failures.append(f"{kind}, last_event_id {value!r}: {frames} then {code}")
         # A good hello with fields this version does not know is still a hello.
-        frames, _ = hello_answer(url, headers, raw({"type": "hello", "last_event_id": 0}))
-        with connect(url, additional_headers=headers, open_timeout=5) as ws:
+        frames, _ = hello_answer(
+            url, headers, raw({"type": "hello", "last_event_id": 0}), subprotocols
+        )
+        with connect(
+            url, additional_headers=headers, subprotocols=subprotocols, open_timeout=5
+        ) as ws:
             ws.send(raw({"type": "hello", "last_event_id": 2**63 - 1, "client": "v2"}))
             assert json.loads(ws.recv(timeout=5))["type"] in ("ready", "reset")
     assert failures == []
@@ -154,7 +167,7 @@ def roomy_server(backend: str, settings_factory: Any) -> Iterator[LiveServer]:
         ws_dead_after_seconds=120.0,
     )
     live = LiveServer(settings, free_port()).start()
-    live.run(seed_demo(live.services, site_origin="http://shop.example"))
+    live.run(seed_demo(live.services, site_origin="http://shop.example", language="en"))
     yield live
     live.stop()
 
@@ -231,7 +244,7 @@ def test_co_browsing_frames_beyond_the_session_rate_are_refused_then_the_page_is
     )
     server = LiveServer(settings, free_port()).start()
     try:
-        server.run(seed_demo(server.services, site_origin="http://shop.example"))
+        server.run(seed_demo(server.services, site_origin="http://shop.example", language="en"))
         anna, visitor, _, call = invite(server, "cobrowse")
         with anna.socket() as tab, visitor.socket() as widget:
             widget.ws.send(page_frame(call["id"], "first"))

@@ -44,7 +44,7 @@ def stoppable_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
         update={"public_base_url": f"http://127.0.0.1:{port}", "metrics_token": METRICS_TOKEN}
     )
     server = ServerProcess(settings, port, tmp_path / "server.log")
-    server.command("demo")
+    server.command("demo", "--demo-language", "en")
     server.start()
     yield server
     server.stop()

@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
+from impserver.channels.widget.visitors import SOCKET_PROTOCOL
 from impserver.demo import seed_demo
 from tests.api.test_calls import invite
 from tests.harness import LiveServer, Session, Socket, free_port
@@ -130,7 +132,7 @@ def encode(frame: Any) -> str:
 def quiet_server(backend: str, settings_factory: Any) -> Iterator[LiveServer]:
     settings = settings_factory(backend, ws_ping_seconds=30.0, ws_dead_after_seconds=120.0)
     live = LiveServer(settings, free_port()).start()
-    live.run(seed_demo(live.services, site_origin="http://shop.example"))
+    live.run(seed_demo(live.services, site_origin="http://shop.example", language="en"))
     yield live
     live.stop()
 
@@ -255,12 +257,14 @@ def test_random_frames_at_every_command_get_an_answer_and_hurt_no_one_else(
 def _hello(server: LiveServer, party: Session | Visitor, text: str) -> tuple[list[Any], int | None]:
     from websockets.sync.client import connect
 
+    subprotocols: list[Subprotocol] | None = None
     if isinstance(party, Session):
         url, headers = server.ws_url, {"Cookie": party.cookie_header}
     else:
-        url, headers = f"{server.ws_url}/widget?token={party.token}", {}
+        url, headers = f"{server.ws_url}/widget", {}
+        subprotocols = [Subprotocol(SOCKET_PROTOCOL), Subprotocol(party.token)]
     frames: list[Any] = []
-    with connect(url, additional_headers=headers, open_timeout=5) as ws:
+    with connect(url, additional_headers=headers, subprotocols=subprotocols, open_timeout=5) as ws:
         ws.send(text)
         try:
             while True:
