@@ -117,7 +117,7 @@ def test_search_rooms_by_participant(logged_in: Callable[..., Page]) -> None:
     anna = logged_in("anna")
     open_employees(anna)
     create_room(anna, "English desk", "Emma Wilson")
-    anna.get_by_role("searchbox", name="Поиск людей, комнат, сообщений").fill("wilson")
+    anna.get_by_role("searchbox", name="Поиск по обращениям, людям и сообщениям").fill("wilson")
     results = anna.get_by_role("region", name="Результаты поиска")
     expect(results.get_by_role("button", name="English desk")).to_be_visible()
     expect(results.get_by_role("button", name="Support team")).to_have_count(0)

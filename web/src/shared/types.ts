@@ -115,8 +115,14 @@ export interface RoomRead {
 export interface RequestHit {
   id: number
   room_id: number
-  status: string
-  client_name: string
+  status: 'choosing' | 'waiting' | 'assigned' | 'closed'
+  client: { id: number; name: string; is_blocked: boolean; channel: string }
+  resource: string
+  queue: string | null
+  assignee: string | null
+  created_at: string
+  last_activity_at: string
+  matched_in: 'name' | 'contact' | 'message'
   matched: string
 }
 

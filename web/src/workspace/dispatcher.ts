@@ -19,10 +19,13 @@ export function dispatch(event: WorkspaceEvent): void {
     case 'me.updated':
       me.apply(event.employee)
       return
-    case 'access.updated':
     case 'summary.updated':
-      if (event.type === 'summary.updated') me.summary = event.summary
-      else void me.loadSummary()
+      me.putSummary(event.summary)
+      return
+    case 'access.updated':
+      // Other queues, other waiting requests: the Queue list is the server's to say.
+      void me.loadSummary()
+      void useRequestsStore().load()
       return
     case 'resources.updated':
       useAdminStore().resourceChanged(event.resource)
@@ -80,7 +83,7 @@ export function dispatch(event: WorkspaceEvent): void {
       return
     case 'request.message': {
       const viewing = isViewing('/requests/', event.request_id)
-      useRequestsStore().putMessage(event.request_id, event.message, viewing)
+      useRequestsStore().putMessage(event.request_id, event.message, viewing, me.me?.id ?? 0)
       if (event.message.author.kind === 'client' && !viewing) {
         notify({
           title: i18n.global.t('requests.newMessage', { name: authorName(event.message.author, i18n.global.t) }),
@@ -128,7 +131,9 @@ async function reloadLists(): Promise<void> {
   await Promise.all([
     useMeStore().loadSummary(),
     rooms.loaded ? rooms.load() : undefined,
-    requests.loaded ? requests.load() : undefined,
+    // Also while the first load is on its way: it may have been answered before the socket
+    // was listening, and what changed in between came by no event.
+    requests.load(),
   ])
 }
 

@@ -73,7 +73,11 @@ async def served_queue_ids(session: AsyncSession, employee_id: int) -> list[int]
 
 
 async def unread_by_room(session: AsyncSession, employee_id: int) -> dict[int, int]:
-    """Messages by others after the employee's read mark, per room they are a member of."""
+    """Messages by others after the employee's read mark, per room they are a member of.
+
+    Only what people wrote counts: system lines (a request accepted, a topic timer, a call
+    record, someone joining a room) are part of the history but nothing to be "read".
+    """
     rows = await session.execute(
         select(RoomMember.room_id, func.count(Message.id))
         .join(
@@ -81,6 +85,7 @@ async def unread_by_room(session: AsyncSession, employee_id: int) -> dict[int, i
             and_(
                 Message.room_id == RoomMember.room_id,
                 Message.id > RoomMember.last_read_message_id,
+                Message.kind == "text",
                 Message.deleted_at.is_(None),
                 (Message.author_employee_id.is_(None))
                 | (Message.author_employee_id != employee_id),

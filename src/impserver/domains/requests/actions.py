@@ -20,7 +20,9 @@ from impserver.channels.delivery import owe_delivery
 from impserver.core.clock import utcnow
 from impserver.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from impserver.core.unit_of_work import UnitOfWork
+from impserver.domains.accounts.events import SummaryUpdated
 from impserver.domains.accounts.models import Employee
+from impserver.domains.accounts.queries import summary
 from impserver.domains.calls.actions import end_calls_of_request
 from impserver.domains.clients import actions as client_actions
 from impserver.domains.clients.models import Client
@@ -734,14 +736,24 @@ async def _employee_replies_once(
 
 
 async def mark_read(services: Services, actor: Employee, request_id: int, message_id: int) -> None:
+    """The assignee has seen the request's history up to ``message_id``. Their section
+    counters change with it, in every tab they have open."""
     async with services.db.transaction() as uow:
         request = await _owned_request(uow, actor, request_id)
         member = await uow.session.get(RoomMember, (request.room_id, actor.id))
         room = await uow.session.get(Room, request.room_id)
-        if member is not None and room is not None:
-            member.last_read_message_id = max(
-                member.last_read_message_id, min(message_id, room.last_message_id or 0)
-            )
+        if member is None or room is None:
+            return
+        # Never past the newest message: a read mark names a message that exists.
+        upto = min(message_id, room.last_message_id or 0)
+        if upto <= member.last_read_message_id:
+            return
+        member.last_read_message_id = upto
+        await uow.session.flush()
+        uow.emit(
+            SummaryUpdated(summary=await summary(uow.session, actor.id)),
+            Audience.employee(actor.id),
+        )
 
 
 async def unblock_client(services: Services, actor: Employee, client_id: int) -> None:

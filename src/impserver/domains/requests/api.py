@@ -25,6 +25,7 @@ from impserver.domains.requests.schemas import (
     SpecialistTransfer,
     TransferOptions,
 )
+from impserver.domains.requests.search import readable_request
 from impserver.domains.resources.models import Group, GroupMember, Queue
 from impserver.domains.rooms.messaging import history_page
 from impserver.domains.rooms.schemas import MessageCreate, MessageRead
@@ -57,7 +58,7 @@ async def read_request(
     services: Services = Depends(get_services),
 ) -> RequestDetail:
     async with services.db.read() as session:
-        request = await actions.visible_request(session, employee.id, request_id)
+        request = await readable_request(session, employee.id, request_id)
         return await queries.detail(session, request, employee.id)
 
 
@@ -70,7 +71,7 @@ async def request_messages(
     services: Services = Depends(get_services),
 ) -> list[MessageRead]:
     async with services.db.read() as session:
-        request = await actions.visible_request(session, employee.id, request_id)
+        request = await readable_request(session, employee.id, request_id)
         return await history_page(session, request.room_id, before_id=before_id, limit=limit)
 
 

@@ -1,34 +1,25 @@
-"""Finding rooms and requests by the people in them, and messages by their text (S-1).
+"""Finding rooms by the people in them and the messages of rooms by their text (S-1); requests
+are found by ``domains.requests.search``, under its own reading rule.
 
 Matching uses Python's case folding, so that Cyrillic matches regardless of case on SQLite too
 (its lower() only folds ASCII): people's and rooms' names are compared over the searcher's own
-rooms and requests; message text through ``Message.search_text``, folded when it is written.
+rooms; message text through ``Message.search_text``, folded when it is written.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impserver.domains.accounts.models import Employee
-from impserver.domains.clients.models import Client, Contact
-from impserver.domains.requests.models import STATUS_ASSIGNED, STATUS_WAITING, ClientRequest
-from impserver.domains.resources.models import QueueAccess
+from impserver.domains.requests.search import RequestHit, find_requests
 from impserver.domains.rooms import queries
 from impserver.domains.rooms.messaging import message_reads
 from impserver.domains.rooms.models import ROOM_REQUEST, Message, Room, RoomMember
 from impserver.domains.rooms.schemas import MessageRead, RoomRead
 
 MESSAGE_LIMIT = 50
-
-
-class RequestHit(BaseModel):
-    id: int
-    room_id: int
-    status: str
-    client_name: str
-    matched: str
 
 
 class SearchResults(BaseModel):
@@ -42,21 +33,6 @@ def _matches(needle: str, *values: str | None) -> str | None:
         if value and needle in value.casefold():
             return value
     return None
-
-
-async def visible_request_rooms(session: AsyncSession, employee_id: int) -> list[ClientRequest]:
-    served = select(QueueAccess.queue_id).where(QueueAccess.employee_id == employee_id)
-    return list(
-        await session.scalars(
-            select(ClientRequest).where(
-                or_(
-                    (ClientRequest.assignee_id == employee_id)
-                    & (ClientRequest.status == STATUS_ASSIGNED),
-                    (ClientRequest.status == STATUS_WAITING) & ClientRequest.queue_id.in_(served),
-                )
-            )
-        )
-    )
 
 
 async def search(session: AsyncSession, employee_id: int, text: str) -> SearchResults:
@@ -84,36 +60,8 @@ async def search(session: AsyncSession, employee_id: int, text: str) -> SearchRe
         session, [r for r in my_rooms if r.id in hit_rooms], employee_id
     )
 
-    requests = await visible_request_rooms(session, employee_id)
-    clients = {
-        c.id: c
-        for c in await session.scalars(
-            select(Client).where(Client.id.in_({r.client_id for r in requests}))
-        )
-    }
-    contacts: dict[int, list[str]] = {}
-    for contact in await session.scalars(
-        select(Contact).where(Contact.client_id.in_(list(clients)))
-    ):
-        contacts.setdefault(contact.client_id, []).append(contact.value)
-    request_hits = []
-    for request in requests:
-        client = clients.get(request.client_id)
-        if client is None:
-            continue
-        matched = _matches(needle, client.display_name, *contacts.get(client.id, []))
-        if matched:
-            request_hits.append(
-                RequestHit(
-                    id=request.id,
-                    room_id=request.room_id,
-                    status=request.status,
-                    client_name=client.display_name,
-                    matched=matched,
-                )
-            )
-
-    readable_rooms = [r.id for r in my_rooms] + [r.room_id for r in requests]
+    # Text found in a request's history makes that request a hit, not a room message.
+    readable_rooms = [r.id for r in my_rooms]
     found = list(
         await session.scalars(
             select(Message)
@@ -126,5 +74,7 @@ async def search(session: AsyncSession, employee_id: int, text: str) -> SearchRe
         )
     )
     return SearchResults(
-        rooms=rooms, requests=request_hits, messages=await message_reads(session, found)
+        rooms=rooms,
+        requests=await find_requests(session, employee_id, text),
+        messages=await message_reads(session, found),
     )

@@ -272,4 +272,26 @@ export default {
   },
   languageNames: { ru: 'Russian', en: 'English' },
   errors,
+  // A conversation's history: where it opens, what is new, the tools of one's own messages.
+  history: {
+    newMessages: 'New messages',
+    newBelow: { one: '↓ {n} new', few: '↓ {n} new', many: '↓ {n} new', other: '↓ {n} new' },
+    toNewest: 'Go to the new messages',
+    messageActions: 'Message actions',
+  },
+  // Search from every section (S-1).
+  search: {
+    field: 'Search requests, people and messages',
+    placeholder: 'Search',
+    results: 'Search results',
+    nothingFound: 'Nothing found',
+    rooms: 'Rooms',
+    requests: 'Requests',
+    messages: 'Messages in rooms',
+    matched: 'Found: {text}',
+    readOnly: 'Read only: the request is {status}, handled by {assignee}',
+    readOnlyNobody: 'Read only: the request is {status}',
+    back: 'Back to the list',
+    notFound: 'This request is not available.',
+  },
 }

@@ -273,6 +273,28 @@ const ru: typeof en = {
   },
   languageNames: { ru: 'русский', en: 'английский' },
   errors,
+  // A conversation's history: where it opens, what is new, the tools of one's own messages.
+  history: {
+    newMessages: 'Новые сообщения',
+    newBelow: { one: '↓ {n} новое', few: '↓ {n} новых', many: '↓ {n} новых', other: '↓ {n} новых' },
+    toNewest: 'Перейти к новым сообщениям',
+    messageActions: 'Действия с сообщением',
+  },
+  // Search from every section (S-1).
+  search: {
+    field: 'Поиск по обращениям, людям и сообщениям',
+    placeholder: 'Поиск',
+    results: 'Результаты поиска',
+    nothingFound: 'Ничего не найдено',
+    rooms: 'Комнаты',
+    requests: 'Обращения',
+    messages: 'Сообщения в комнатах',
+    matched: 'Найдено: {text}',
+    readOnly: 'Только для чтения: обращение {status}, ответственный — {assignee}',
+    readOnlyNobody: 'Только для чтения: обращение {status}',
+    back: 'Назад к списку',
+    notFound: 'Это обращение недоступно.',
+  },
 }
 
 export default ru

@@ -31,8 +31,22 @@ export const useMeStore = defineStore('me', () => {
     return value
   }
 
+  // Counters come both from fetches and from events: a fetch answered after a newer value
+  // was applied (by a later fetch or an event) is stale and dropped.
+  let summarySeq = 0
+  let summaryApplied = 0
+
   async function loadSummary(): Promise<void> {
-    summary.value = await api.get<Summary>('/api/me/summary')
+    const seq = ++summarySeq
+    const value = await api.get<Summary>('/api/me/summary')
+    if (seq < summaryApplied) return
+    summaryApplied = seq
+    summary.value = value
+  }
+
+  function putSummary(value: Summary): void {
+    summaryApplied = ++summarySeq
+    summary.value = value
   }
 
   async function update(changes: Partial<Pick<Me, 'theme' | 'language' | 'dnd_until' | 'name'>>) {
@@ -47,5 +61,5 @@ export const useMeStore = defineStore('me', () => {
     () => summary.value.queue_waiting + summary.value.requests_unread + summary.value.rooms_unread,
   )
 
-  return { me, summary, dndActive, totalUnread, now, apply, load, loadSummary, update, clear }
+  return { me, summary, dndActive, totalUnread, now, apply, load, loadSummary, putSummary, update, clear }
 })

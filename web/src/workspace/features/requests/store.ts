@@ -2,37 +2,82 @@ import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import { api } from '@/shared/api'
 import type { AttachmentRead, ClientRead, MessageRead, RequestCard } from '@/shared/types'
+import { countsAsUnread } from '../conversation/unread'
+
+const PAGE = 50
 
 export const useRequestsStore = defineStore('requests', () => {
   const queue = ref<RequestCard[]>([])
   const mine = ref<RequestCard[]>([])
   const messages = ref<Record<number, MessageRead[]>>({})
+  const hasOlder = ref<Record<number, boolean>>({})
   const clients = ref<Record<number, ClientRead>>({})
   const loaded = ref(false)
+  // The newest message this employee's read mark is known to cover, per request: a read
+  // mark is sent whenever what they have seen goes past it, not only when a counter shows.
+  const readUpTo: Record<number, number> = {}
 
-  async function load(): Promise<void> {
-    ;[queue.value, mine.value] = await Promise.all([
-      api.get<RequestCard[]>('/api/requests/queue'),
-      api.get<RequestCard[]>('/api/requests/mine'),
-    ])
+  // The lists come from the server while events keep arriving: an event that lands while a
+  // load is on its way may be newer than what the load will return (it was queried before the
+  // change committed), so every change applied meanwhile is applied again on top of the
+  // loaded lists. Events arrive in order, so replaying them in order converges.
+  let loading: Promise<void> | null = null
+  let loadAgain = false
+  let appliedDuringLoad: (() => void)[] | null = null
+
+  function apply(change: () => void): void {
+    change()
+    appliedDuringLoad?.push(change)
+  }
+
+  async function fetchLists(): Promise<void> {
+    do {
+      loadAgain = false
+      appliedDuringLoad = []
+      const [waiting, assigned] = await Promise.all([
+        api.get<RequestCard[]>('/api/requests/queue'),
+        api.get<RequestCard[]>('/api/requests/mine'),
+      ])
+      const replay = appliedDuringLoad
+      appliedDuringLoad = null
+      queue.value = waiting
+      mine.value = assigned
+      for (const change of replay) change()
+    } while (loadAgain)
     loaded.value = true
   }
 
-  function drop(requestId: number): void {
+  /** (Re)load both lists; a call during a load makes that load run once more when done. */
+  function load(): Promise<void> {
+    if (loading) {
+      loadAgain = true
+      return loading
+    }
+    loading = fetchLists().finally(() => {
+      loading = null
+      appliedDuringLoad = null
+    })
+    return loading
+  }
+
+  function dropNow(requestId: number): void {
     queue.value = queue.value.filter((r) => r.id !== requestId)
     mine.value = mine.value.filter((r) => r.id !== requestId)
   }
 
-  /** No longer mine; whether it waits somewhere I serve is for the server's event to say. */
-  function release(requestId: number): void {
-    mine.value = mine.value.filter((r) => r.id !== requestId)
+  function drop(requestId: number): void {
+    apply(() => dropNow(requestId))
   }
 
-  /** Returns true when the request is new in this employee's Queue. */
-  function put(card: RequestCard, myId: number): boolean {
+  /** No longer mine; whether it waits somewhere I serve is for the server's event to say. */
+  function release(requestId: number): void {
+    apply(() => (mine.value = mine.value.filter((r) => r.id !== requestId)))
+  }
+
+  function putNow(card: RequestCard, myId: number): boolean {
     const wasQueued = queue.value.some((r) => r.id === card.id)
     const known = mine.value.find((r) => r.id === card.id)
-    drop(card.id)
+    dropNow(card.id)
     if (card.status === 'waiting') {
       queue.value.push(card)
       queue.value.sort((a, b) => (a.waiting_since ?? '').localeCompare(b.waiting_since ?? '') || a.id - b.id)
@@ -44,25 +89,50 @@ export const useRequestsStore = defineStore('requests', () => {
     return false
   }
 
+  /** Returns true when the request is new in this employee's Queue. */
+  function put(card: RequestCard, myId: number): boolean {
+    const isNew = putNow(card, myId)
+    appliedDuringLoad?.push(() => putNow(card, myId))
+    return isNew
+  }
+
   function find(requestId: number): RequestCard | undefined {
     return mine.value.find((r) => r.id === requestId) ?? queue.value.find((r) => r.id === requestId)
   }
 
   async function loadMessages(requestId: number): Promise<void> {
-    messages.value[requestId] = await api.get<MessageRead[]>(`/api/requests/${requestId}/messages?limit=100`)
+    const page = await api.get<MessageRead[]>(`/api/requests/${requestId}/messages?limit=${PAGE}`)
+    // Messages that arrived by event while the page was on its way stay.
+    const arrived = (messages.value[requestId] ?? []).filter((m) => m.id > (page.at(-1)?.id ?? 0))
+    messages.value[requestId] = [...page, ...arrived]
+    hasOlder.value[requestId] = page.length === PAGE
   }
 
-  function putMessage(requestId: number, message: MessageRead, viewing: boolean): void {
+  async function loadOlder(requestId: number): Promise<void> {
+    const current = messages.value[requestId] ?? []
+    const oldest = current[0]?.id
+    if (!oldest) return
+    const page = await api.get<MessageRead[]>(`/api/requests/${requestId}/messages?limit=${PAGE}&before_id=${oldest}`)
+    messages.value[requestId] = [...page, ...(messages.value[requestId] ?? [])]
+    hasOlder.value[requestId] = page.length === PAGE
+  }
+
+  function putCardMessage(requestId: number, message: MessageRead, viewing: boolean, myId: number): void {
+    const card = find(requestId)
+    if (!card || message.kind !== 'text') return
+    // A card loaded after this message was written already has it (and counts it).
+    if (card.last_message && card.last_message.id >= message.id) return
+    card.last_message = message
+    if (!viewing && countsAsUnread(message, myId)) card.unread += 1
+  }
+
+  function putMessage(requestId: number, message: MessageRead, viewing: boolean, myId = 0): void {
     const list = messages.value[requestId]
     const index = list?.findIndex((m) => m.id === message.id) ?? -1
     // A known id is an update of that message (e.g. its delivery to a messenger failed).
     if (list && index >= 0) list[index] = message
     else if (list) list.push(message)
-    const card = find(requestId)
-    if (card) {
-      card.last_message = message
-      if (!viewing && message.author.kind === 'client') card.unread += 1
-    }
+    apply(() => putCardMessage(requestId, message, viewing, myId))
   }
 
   async function loadClient(clientId: number): Promise<void> {
@@ -73,12 +143,13 @@ export const useRequestsStore = defineStore('requests', () => {
     clients.value[client.id] = client
   }
 
-  async function markRead(requestId: number): Promise<void> {
+  /** The assignee has seen the history up to ``messageId``: move the server's read mark. */
+  async function markRead(requestId: number, messageId: number): Promise<void> {
     const card = mine.value.find((r) => r.id === requestId)
-    const last = messages.value[requestId]?.at(-1)?.id
-    if (!card || !last || card.unread === 0) return
+    if (!card || messageId <= (readUpTo[requestId] ?? 0)) return
+    readUpTo[requestId] = messageId
     card.unread = 0
-    await api.post(`/api/requests/${requestId}/read`, { message_id: last })
+    await api.post(`/api/requests/${requestId}/read`, { message_id: messageId })
   }
 
   async function upload(file: File): Promise<AttachmentRead> {
@@ -87,5 +158,24 @@ export const useRequestsStore = defineStore('requests', () => {
     return api.post<AttachmentRead>('/api/files', form)
   }
 
-  return { queue, mine, messages, clients, loaded, load, drop, release, put, find, loadMessages, putMessage, loadClient, putClient, markRead, upload }
+  return {
+    queue,
+    mine,
+    messages,
+    hasOlder,
+    clients,
+    loaded,
+    load,
+    drop,
+    release,
+    put,
+    find,
+    loadMessages,
+    loadOlder,
+    putMessage,
+    loadClient,
+    putClient,
+    markRead,
+    upload,
+  }
 })

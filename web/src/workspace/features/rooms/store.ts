@@ -2,6 +2,7 @@ import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import { api } from '@/shared/api'
 import type { AttachmentRead, EmployeeBrief, MessageRead, RoomRead } from '@/shared/types'
+import { countsAsUnread } from '../conversation/unread'
 
 const PAGE = 50
 const TYPING_SHOWN_MS = 5000
@@ -34,7 +35,9 @@ export const useRoomsStore = defineStore('rooms', () => {
 
   async function loadMessages(roomId: number): Promise<void> {
     const page = await api.get<MessageRead[]>(`/api/rooms/${roomId}/messages?limit=${PAGE}`)
-    messages.value[roomId] = page
+    // Messages that arrived by event while the page was on its way stay.
+    const arrived = (messages.value[roomId] ?? []).filter((m) => m.id > (page.at(-1)?.id ?? 0))
+    messages.value[roomId] = [...page, ...arrived]
     hasOlder.value[roomId] = page.length === PAGE
   }
 
@@ -69,9 +72,7 @@ export const useRoomsStore = defineStore('rooms', () => {
     const target = room(message.room_id)
     if (target && (!target.last_message || target.last_message.id <= message.id)) {
       target.last_message = message
-      const fromOther = !(message.author.kind === 'employee' && message.author.id === myId)
-      // System lines record what happened in the room; they are not messages waiting to be read.
-      if (fromOther && !viewing && message.kind === 'text') target.unread += 1
+      if (countsAsUnread(message, myId) && !viewing) target.unread += 1
     }
     const people = typing.value[message.room_id]
     if (people) typing.value[message.room_id] = people.filter((p) => p.name !== message.author.name)
@@ -84,7 +85,7 @@ export const useRoomsStore = defineStore('rooms', () => {
     if (member) member.last_read_message_id = Math.max(member.last_read_message_id, messageId)
     if (employeeId === myId) {
       const list = messages.value[roomId] ?? []
-      target.unread = list.filter((m) => m.id > messageId && !(m.author.kind === 'employee' && m.author.id === myId)).length
+      target.unread = list.filter((m) => m.id > messageId && countsAsUnread(m, myId)).length
       if (!list.length && target.last_message && target.last_message.id <= messageId) target.unread = 0
     }
   }
@@ -98,12 +99,17 @@ export const useRoomsStore = defineStore('rooms', () => {
     }, TYPING_SHOWN_MS + 50)
   }
 
-  async function markRead(roomId: number): Promise<void> {
+  // The newest message a read mark was sent for, per room: marks move whenever the reader has
+  // seen past them, not only when a counter shows (a message read as it arrives counts too).
+  const readUpTo: Record<number, number> = {}
+
+  async function markRead(roomId: number, messageId: number, myId: number): Promise<void> {
     const target = room(roomId)
-    const last = messages.value[roomId]?.at(-1)?.id ?? target?.last_message?.id
-    if (!target || !last || target.unread === 0) return
+    const known = target?.members.find((m) => m.id === myId)?.last_read_message_id ?? 0
+    if (!target || messageId <= Math.max(known, readUpTo[roomId] ?? 0)) return
+    readUpTo[roomId] = messageId
     target.unread = 0
-    await api.post(`/api/rooms/${roomId}/read`, { message_id: last })
+    await api.post(`/api/rooms/${roomId}/read`, { message_id: messageId })
   }
 
   async function upload(file: File): Promise<AttachmentRead> {
