@@ -64,7 +64,7 @@ async def readable_request(
         select(ClientRequest).where(ClientRequest.id == request_id).where(readable_by(employee_id))
     )
     if request is None:
-        raise NotFound(REQUEST_NOT_FOUND)
+        raise NotFound(REQUEST_NOT_FOUND, code="request_not_found")
     return request
 
 
