@@ -52,9 +52,20 @@ export const useRoomsStore = defineStore('rooms', () => {
 
   function upsertRoom(value: RoomRead): void {
     const index = rooms.value.findIndex((r) => r.id === value.id)
+    if (index < 0) {
+      rooms.value.push(value)
+      return
+    }
+    const current = rooms.value[index]
+    // Read marks only move forward: an event replayed on reconnect (a room's creation, say) can
+    // arrive after the list was loaded, and must not take a read history back to its start.
+    const marks = new Map(current.members.map((m) => [m.id, m.last_read_message_id]))
+    const members = value.members.map((m) => ({
+      ...m,
+      last_read_message_id: Math.max(m.last_read_message_id, marks.get(m.id) ?? 0),
+    }))
     // Broadcast room events carry no per-person unread count: keep ours.
-    if (index >= 0) rooms.value[index] = { ...value, unread: rooms.value[index].unread }
-    else rooms.value.push(value)
+    rooms.value[index] = { ...value, members, unread: current.unread }
   }
 
   function removeRoom(roomId: number): void {
