@@ -732,3 +732,41 @@ def test_unread_counter_ignores_system_lines_and_clears_while_the_request_is_ope
     anna.get_by_role("link", name="Обращения").click()
     anna.get_by_role("navigation", name="Мои обращения").get_by_role("link").first.click()
     expect(requests_link(anna)).to_have_accessible_name("Обращения")
+
+
+def test_history_opens_at_the_first_unread_message_under_a_divider(
+    app_server: LiveServer, new_context: Callable[..., BrowserContext]
+) -> None:
+    queue = shared_queue(app_server, "anna")
+    request_id, client_id = client_request(app_server, queue["id"], numbered(30))
+    anna_api = taken_by(app_server, "anna", request_id)
+    ids = message_ids(anna_api, request_id)
+    # Anna read the first thirty; then the client wrote thirty more.
+    anna_api.http.post(
+        f"/api/requests/{request_id}/read", json={"message_id": ids["Сообщение номер 030"]}
+    )
+    for body in numbered(30, start=31):
+        write(app_server, client_id, body)
+
+    anna = open_workspace(app_server, new_context, "anna")
+    expect(requests_link(anna)).to_have_accessible_name("Обращения Непрочитанных: 30")
+    anna.get_by_role("link", name="Обращения").click()
+    anna.get_by_role("navigation", name="Мои обращения").get_by_role("link").first.click()
+
+    # The history opens where she stopped: the divider and the first unread message in view,
+    # the newest one further down, and nothing is read yet that she has not scrolled to.
+    divider = anna.get_by_role("separator", name="Новые сообщения")
+    expect(divider).to_be_in_viewport()
+    expect(bubble(anna, "Сообщение номер 031")).to_be_in_viewport()
+    expect(bubble(anna, "Сообщение номер 060")).not_to_be_in_viewport()
+    first_unread = bubble(anna, "Сообщение номер 031")
+    assert divider.evaluate(
+        "(line, first) => line.nextElementSibling === first", first_unread.element_handle()
+    )
+    expect(requests_link(anna)).to_have_accessible_name("Обращения Непрочитанных: 30")
+
+    # Read to the end, the counter clears and the divider stays where it was while open.
+    bubble(anna, "Сообщение номер 060").scroll_into_view_if_needed()
+    expect(bubble(anna, "Сообщение номер 060")).to_be_in_viewport()
+    expect(requests_link(anna)).to_have_accessible_name("Обращения")
+    expect(divider).to_have_count(1)
