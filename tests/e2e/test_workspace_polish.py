@@ -770,3 +770,51 @@ def test_history_opens_at_the_first_unread_message_under_a_divider(
     expect(bubble(anna, "Сообщение номер 060")).to_be_in_viewport()
     expect(requests_link(anna)).to_have_accessible_name("Обращения")
     expect(divider).to_have_count(1)
+
+
+def section_link(page: Page, name: str) -> Locator:
+    return page.get_by_role("navigation", name="Рабочее место").get_by_role(
+        "link", name=re.compile(rf"^{name}")
+    )
+
+
+def test_search_finds_closed_requests_by_client_name_from_every_section_and_opens_read_only(
+    app_server: LiveServer, new_context: Callable[..., BrowserContext]
+) -> None:
+    queue = shared_queue(app_server, "anna")
+    request_id, client_id = client_request(app_server, queue["id"], ["Где мой заказ 4471?"])
+    anna_api = taken_by(app_server, "anna", request_id)
+    renamed = anna_api.http.patch(
+        f"/api/clients/{client_id}", json={"display_name": "Пётр Кузнецов"}
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert anna_api.http.post(f"/api/requests/{request_id}/close").status_code == 204
+    found = anna_api.http.get("/api/search", params={"q": "кузнецов"}).json()["requests"]
+    last_activity = next(hit["last_activity_at"] for hit in found if hit["id"] == request_id)
+
+    anna = open_workspace(app_server, new_context, "anna")
+    field = anna.get_by_role("searchbox", name="Поиск по обращениям, людям и сообщениям")
+    for section in ("Очередь", "Обращения", "Сотрудники"):
+        for query in ("кузнецов", "заказ 4471"):
+            section_link(anna, section).click()
+            field.fill(query)
+            results = anna.get_by_role("region", name="Результаты поиска")
+            hit = results.get_by_role("button").filter(has_text="Пётр Кузнецов")
+            expect(hit).to_have_count(1)
+            # Who, where, in what state and when: the hit tells this request from the others.
+            expect(hit).to_contain_text(queue["name"])
+            expect(hit).to_contain_text("закрыто")
+            when = hit.locator("time")
+            expect(when).to_have_attribute("datetime", re.compile(rf"^{last_activity[:10]}"))
+            expect(when).to_have_text(re.compile(r"^\d{1,2} [а-я]+\.?,? \d{2}:\d{2}$"))
+
+            hit.click()
+            anna.wait_for_url(f"**/requests/{request_id}")
+            pane = anna.get_by_role("region", name="Пётр Кузнецов")
+            expect(pane.get_by_role("status")).to_have_text(
+                re.compile(r"^Только для чтения: обращение закрыто")
+            )
+            expect(bubble(anna, "Где мой заказ 4471?")).to_be_visible()
+            # Read only: nothing to write with or act on.
+            expect(pane.get_by_role("textbox", name="Сообщение")).to_have_count(0)
+            expect(anna.get_by_role("button", name="Закрыть")).to_have_count(0)
