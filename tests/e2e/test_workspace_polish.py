@@ -818,3 +818,58 @@ def test_search_finds_closed_requests_by_client_name_from_every_section_and_open
             # Read only: nothing to write with or act on.
             expect(pane.get_by_role("textbox", name="Сообщение")).to_have_count(0)
             expect(anna.get_by_role("button", name="Закрыть")).to_have_count(0)
+
+
+def test_bubble_tools_show_on_hover_or_focus_only(
+    app_server: LiveServer, new_context: Callable[..., BrowserContext]
+) -> None:
+    anna_api = app_server.login("anna")
+    boris_id = next(
+        e["id"] for e in anna_api.http.get("/api/employees").json() if e["login"] == "boris"
+    )
+    room = anna_api.http.post("/api/rooms/direct", json={"employee_id": boris_id}).json()
+    boris = app_server.login("boris")
+    boris.http.post(f"/api/rooms/{room['id']}/messages", json={"body": "Привет от Бориса"})
+    anna_api.http.post(f"/api/rooms/{room['id']}/messages", json={"body": "Моё сообщение"})
+
+    anna = open_workspace(app_server, new_context, "anna", f"/employees/{room['id']}")
+    mine, theirs = bubble(anna, "Моё сообщение"), bubble(anna, "Привет от Бориса")
+    expect(mine).to_be_visible()
+    tools = mine.get_by_role("button", name="Действия с сообщением")
+    menu = mine.get_by_role("menu", name="Действия с сообщением")
+    # At rest the bubble is just the message: no tools drawn and no Edit / Delete in it.
+    expect(tools).to_have_css("opacity", "0")
+    expect(anna.get_by_role("menuitem", name="Изменить")).to_have_count(0)
+    expect(anna.get_by_role("menuitem", name="Удалить")).to_have_count(0)
+    expect(mine).not_to_contain_text("Изменить")
+    # Someone else's message has no tools at all.
+    expect(theirs.get_by_role("button", name="Действия с сообщением")).to_have_count(0)
+
+    # Pointing at the bubble shows the button; it opens the menu.
+    mine.hover()
+    expect(tools).to_have_css("opacity", "1")
+    tools.click()
+    expect(menu.get_by_role("menuitem", name="Изменить")).to_be_visible()
+    expect(menu.get_by_role("menuitem", name="Удалить")).to_be_visible()
+    tools.press("Escape")
+    expect(menu).to_have_count(0)
+    anna.mouse.move(0, 0)
+    anna.get_by_role("textbox", name="Сообщение").focus()
+    expect(tools).to_have_css("opacity", "0")
+
+    # By keyboard: the button is the last stop before the composer, shows when focused,
+    # Enter opens the menu and Escape closes it, leaving the focus on the button.
+    anna.get_by_role("button", name="Прикрепить файлы").focus()
+    anna.keyboard.press("Shift+Tab")
+    expect(tools).to_be_focused()
+    expect(tools).to_have_css("opacity", "1")
+    anna.keyboard.press("Enter")
+    expect(tools).to_have_attribute("aria-expanded", "true")
+    expect(menu.get_by_role("menuitem", name="Изменить")).to_be_visible()
+    anna.keyboard.press("Escape")
+    expect(menu).to_have_count(0)
+    expect(tools).to_be_focused()
+    anna.keyboard.press("Enter")
+    menu.get_by_role("menuitem", name="Изменить").click()
+    # In edit mode the body is in the text field, so the bubble is found by its field.
+    expect(anna.get_by_role("textbox", name="Изменить сообщение")).to_have_value("Моё сообщение")
