@@ -743,3 +743,144 @@ def test_unread_counter_ignores_system_lines_and_clears_while_the_request_is_ope
     anna.get_by_role("link", name="Обращения").click()
     anna.get_by_role("navigation", name="Мои обращения").get_by_role("link").first.click()
     expect(requests_link(anna)).to_have_accessible_name("Обращения")
+
+
+def test_history_opens_at_the_first_unread_message_under_a_divider(
+    app_server: LiveServer, new_context: Callable[..., BrowserContext]
+) -> None:
+    queue = shared_queue(app_server, "anna")
+    request_id, client_id = client_request(app_server, queue["id"], numbered(30))
+    anna_api = taken_by(app_server, "anna", request_id)
+    ids = message_ids(anna_api, request_id)
+    # Anna read the first thirty; then the client wrote thirty more.
+    anna_api.http.post(
+        f"/api/requests/{request_id}/read", json={"message_id": ids["Сообщение номер 030"]}
+    )
+    for body in numbered(30, start=31):
+        write(app_server, client_id, body)
+
+    anna = open_workspace(app_server, new_context, "anna")
+    expect(requests_link(anna)).to_have_accessible_name("Обращения Непрочитанных: 30")
+    anna.get_by_role("link", name="Обращения").click()
+    anna.get_by_role("navigation", name="Мои обращения").get_by_role("link").first.click()
+
+    # The history opens where she stopped: the divider and the first unread message in view,
+    # the newest one further down, and nothing is read yet that she has not scrolled to.
+    divider = anna.get_by_role("separator", name="Новые сообщения")
+    expect(divider).to_be_in_viewport()
+    expect(bubble(anna, "Сообщение номер 031")).to_be_in_viewport()
+    expect(bubble(anna, "Сообщение номер 060")).not_to_be_in_viewport()
+    first_unread = bubble(anna, "Сообщение номер 031")
+    assert divider.evaluate(
+        "(line, first) => line.nextElementSibling === first", first_unread.element_handle()
+    )
+    expect(requests_link(anna)).to_have_accessible_name("Обращения Непрочитанных: 30")
+
+    # Read to the end, the counter clears and the divider stays where it was while open.
+    bubble(anna, "Сообщение номер 060").scroll_into_view_if_needed()
+    expect(bubble(anna, "Сообщение номер 060")).to_be_in_viewport()
+    expect(requests_link(anna)).to_have_accessible_name("Обращения")
+    expect(divider).to_have_count(1)
+
+
+def section_link(page: Page, name: str) -> Locator:
+    return page.get_by_role("navigation", name="Рабочее место").get_by_role(
+        "link", name=re.compile(rf"^{name}")
+    )
+
+
+def test_search_finds_closed_requests_by_client_name_from_every_section_and_opens_read_only(
+    app_server: LiveServer, new_context: Callable[..., BrowserContext]
+) -> None:
+    queue = shared_queue(app_server, "anna")
+    request_id, client_id = client_request(app_server, queue["id"], ["Где мой заказ 4471?"])
+    anna_api = taken_by(app_server, "anna", request_id)
+    renamed = anna_api.http.patch(
+        f"/api/clients/{client_id}", json={"display_name": "Пётр Кузнецов"}
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert anna_api.http.post(f"/api/requests/{request_id}/close").status_code == 204
+    found = anna_api.http.get("/api/search", params={"q": "кузнецов"}).json()["requests"]
+    last_activity = next(hit["last_activity_at"] for hit in found if hit["id"] == request_id)
+
+    anna = open_workspace(app_server, new_context, "anna")
+    field = anna.get_by_role("searchbox", name="Поиск по обращениям, людям и сообщениям")
+    for section in ("Очередь", "Обращения", "Сотрудники"):
+        for query in ("кузнецов", "заказ 4471"):
+            section_link(anna, section).click()
+            field.fill(query)
+            results = anna.get_by_role("region", name="Результаты поиска")
+            hit = results.get_by_role("button").filter(has_text="Пётр Кузнецов")
+            expect(hit).to_have_count(1)
+            # Who, where, in what state and when: the hit tells this request from the others.
+            expect(hit).to_contain_text(queue["name"])
+            expect(hit).to_contain_text("закрыто")
+            when = hit.locator("time")
+            expect(when).to_have_attribute("datetime", re.compile(rf"^{last_activity[:10]}"))
+            expect(when).to_have_text(re.compile(r"^\d{1,2} [а-я]+\.?,? \d{2}:\d{2}$"))
+
+            hit.click()
+            anna.wait_for_url(f"**/requests/{request_id}")
+            pane = anna.get_by_role("region", name="Пётр Кузнецов")
+            expect(pane.get_by_role("status")).to_have_text(
+                re.compile(r"^Только для чтения: обращение закрыто")
+            )
+            expect(bubble(anna, "Где мой заказ 4471?")).to_be_visible()
+            # Read only: nothing to write with or act on.
+            expect(pane.get_by_role("textbox", name="Сообщение")).to_have_count(0)
+            expect(anna.get_by_role("button", name="Закрыть")).to_have_count(0)
+
+
+def test_bubble_tools_show_on_hover_or_focus_only(
+    app_server: LiveServer, new_context: Callable[..., BrowserContext]
+) -> None:
+    anna_api = app_server.login("anna")
+    boris_id = next(
+        e["id"] for e in anna_api.http.get("/api/employees").json() if e["login"] == "boris"
+    )
+    room = anna_api.http.post("/api/rooms/direct", json={"employee_id": boris_id}).json()
+    boris = app_server.login("boris")
+    boris.http.post(f"/api/rooms/{room['id']}/messages", json={"body": "Привет от Бориса"})
+    anna_api.http.post(f"/api/rooms/{room['id']}/messages", json={"body": "Моё сообщение"})
+
+    anna = open_workspace(app_server, new_context, "anna", f"/employees/{room['id']}")
+    mine, theirs = bubble(anna, "Моё сообщение"), bubble(anna, "Привет от Бориса")
+    expect(mine).to_be_visible()
+    tools = mine.get_by_role("button", name="Действия с сообщением")
+    menu = mine.get_by_role("menu", name="Действия с сообщением")
+    # At rest the bubble is just the message: no tools drawn and no Edit / Delete in it.
+    expect(tools).to_have_css("opacity", "0")
+    expect(anna.get_by_role("menuitem", name="Изменить")).to_have_count(0)
+    expect(anna.get_by_role("menuitem", name="Удалить")).to_have_count(0)
+    expect(mine).not_to_contain_text("Изменить")
+    # Someone else's message has no tools at all.
+    expect(theirs.get_by_role("button", name="Действия с сообщением")).to_have_count(0)
+
+    # Pointing at the bubble shows the button; it opens the menu.
+    mine.hover()
+    expect(tools).to_have_css("opacity", "1")
+    tools.click()
+    expect(menu.get_by_role("menuitem", name="Изменить")).to_be_visible()
+    expect(menu.get_by_role("menuitem", name="Удалить")).to_be_visible()
+    tools.press("Escape")
+    expect(menu).to_have_count(0)
+    anna.mouse.move(0, 0)
+    anna.get_by_role("textbox", name="Сообщение").focus()
+    expect(tools).to_have_css("opacity", "0")
+
+    # By keyboard: the button is the last stop before the composer, shows when focused,
+    # Enter opens the menu and Escape closes it, leaving the focus on the button.
+    anna.get_by_role("button", name="Прикрепить файлы").focus()
+    anna.keyboard.press("Shift+Tab")
+    expect(tools).to_be_focused()
+    expect(tools).to_have_css("opacity", "1")
+    anna.keyboard.press("Enter")
+    expect(tools).to_have_attribute("aria-expanded", "true")
+    expect(menu.get_by_role("menuitem", name="Изменить")).to_be_visible()
+    anna.keyboard.press("Escape")
+    expect(menu).to_have_count(0)
+    expect(tools).to_be_focused()
+    anna.keyboard.press("Enter")
+    menu.get_by_role("menuitem", name="Изменить").click()
+    # In edit mode the body is in the text field, so the bubble is found by its field.
+    expect(anna.get_by_role("textbox", name="Изменить сообщение")).to_have_value("Моё сообщение")
