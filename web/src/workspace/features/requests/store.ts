@@ -135,11 +135,18 @@ export const useRequestsStore = defineStore('requests', () => {
     apply(() => putCardMessage(requestId, message, viewing, myId))
   }
 
+  // How many times each client's data was replaced: a load that was on its way while a newer
+  // copy arrived (a contact just saved, an event) must not put the older copy back.
+  const clientVersions: Record<number, number> = {}
+
   async function loadClient(clientId: number): Promise<void> {
-    clients.value[clientId] = await api.get<ClientRead>(`/api/clients/${clientId}`)
+    const before = clientVersions[clientId] ?? 0
+    const client = await api.get<ClientRead>(`/api/clients/${clientId}`)
+    if ((clientVersions[clientId] ?? 0) === before) putClient(client)
   }
 
   function putClient(client: ClientRead): void {
+    clientVersions[client.id] = (clientVersions[client.id] ?? 0) + 1
     clients.value[client.id] = client
   }
 
