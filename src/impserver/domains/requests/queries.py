@@ -33,6 +33,13 @@ from impserver.domains.rooms.schemas import MessageRead
 _Model = TypeVar("_Model", Client, Resource, Queue, Room)
 
 
+def client_brief(client: Client, channel: str) -> ClientBrief:
+    """The client as a card or a search hit names them."""
+    return ClientBrief(
+        id=client.id, name=client.display_name, is_blocked=client.is_blocked, channel=channel
+    )
+
+
 async def _by_id(
     session: AsyncSession, model: type[_Model], ids: Iterable[int]
 ) -> dict[int, _Model]:
@@ -98,12 +105,7 @@ async def cards(
                 id=r.id,
                 room_id=r.room_id,
                 status=r.status,
-                client=ClientBrief(
-                    id=client.id,
-                    name=client.display_name,
-                    is_blocked=client.is_blocked,
-                    channel=resources[r.resource_id].kind,
-                ),
+                client=client_brief(client, resources[r.resource_id].kind),
                 resource=NamedRef(id=r.resource_id, name=resources[r.resource_id].name),
                 resource_kind=resources[r.resource_id].kind,
                 queue=NamedRef(id=queue.id, name=queue.name) if queue else None,

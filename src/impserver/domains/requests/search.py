@@ -23,6 +23,7 @@ from impserver.core.errors import NotFound
 from impserver.domains.accounts.models import Employee
 from impserver.domains.clients.models import Client, Contact
 from impserver.domains.requests.models import ClientRequest
+from impserver.domains.requests.queries import client_brief
 from impserver.domains.requests.schemas import ClientBrief, RequestStatus
 from impserver.domains.resources.models import Queue, QueueAccess, Resource
 from impserver.domains.rooms.models import Message, Room
@@ -162,12 +163,7 @@ async def find_requests(session: AsyncSession, employee_id: int, text: str) -> l
                 id=request.id,
                 room_id=request.room_id,
                 status=request.status,
-                client=ClientBrief(
-                    id=client.id,
-                    name=client.display_name,
-                    is_blocked=client.is_blocked,
-                    channel=resource.kind,
-                ),
+                client=client_brief(client, resource.kind),
                 resource=resource.name,
                 queue=queues.get(request.queue_id) if request.queue_id else None,
                 assignee=assignees.get(request.assignee_id) if request.assignee_id else None,
