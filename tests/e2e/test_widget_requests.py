@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from playwright.sync_api import BrowserContext, FrameLocator, Page, expect
+from playwright.sync_api import BrowserContext, FrameLocator, Page, Route, expect
 
 from tests.harness import LiveServer
 
@@ -197,3 +197,32 @@ def test_contacts_and_blocking(
     anna.wait_for_url("**/requests")
     expect(frame.get_by_role("alert")).to_contain_text("больше не можете писать")
     expect(frame.get_by_label("Сообщение")).to_have_count(0)
+
+
+def test_a_file_still_uploading_goes_with_the_message_sent_at_once(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    anna = logged_in("anna")
+    page, frame = open_widget(app_server, new_context)
+    frame.get_by_role("button", name="Sales").click()
+    client_says(frame, "Пришлю счёт")
+    accept_from_queue(anna, "Пришлю счёт")
+
+    # The upload is held back until the message has been sent: the client pressed "Отправить"
+    # while the file was still on its way up.
+    held: list[Route] = []
+    page.route("**/api/widget/files", lambda route: held.append(route))
+    frame.get_by_label("Прикрепить файл").set_input_files(
+        files=[{"name": "счёт.txt", "mimeType": "text/plain", "buffer": b"x" * 46}]
+    )
+    client_says(frame, "Вот счёт")
+    page.wait_for_timeout(300)
+    assert len(held) == 1
+    held[0].continue_()
+
+    history = anna.get_by_role("log", name="История сообщений")
+    message = history.get_by_role("article").filter(has_text="Вот счёт")
+    expect(message.get_by_text("счёт.txt")).to_be_visible()
+    expect(frame.get_by_role("link", name="счёт.txt")).to_be_visible()

@@ -690,6 +690,24 @@ def test_history_opens_at_the_newest_message_and_keeps_place_for_older_pages(
     expect(anna.get_by_role("button", name="↓ 1 новое")).to_have_count(0)
 
 
+def test_history_of_a_room_opens_at_the_newest_message(
+    app_server: LiveServer, new_context: Callable[..., BrowserContext]
+) -> None:
+    boris = app_server.login("boris")
+    anna_id = next(e["id"] for e in boris.http.get("/api/employees").json() if e["login"] == "anna")
+    room = boris.http.post("/api/rooms/direct", json={"employee_id": anna_id}).json()
+    for body in numbered(40):
+        boris.http.post(f"/api/rooms/{room['id']}/messages", json={"body": body})
+    last = boris.http.get(f"/api/rooms/{room['id']}/messages", params={"limit": 1}).json()[0]
+    app_server.login("anna").http.post(
+        f"/api/rooms/{room['id']}/read", json={"message_id": last["id"]}
+    )
+
+    anna = open_workspace(app_server, new_context, "anna", f"/employees/{room['id']}")
+    expect(bubble(anna, "Сообщение номер 040")).to_be_in_viewport()
+    expect(bubble(anna, "Сообщение номер 005")).not_to_be_in_viewport()
+
+
 def requests_link(page: Page) -> Locator:
     return page.get_by_role("navigation", name="Рабочее место").get_by_role(
         "link", name="Обращения"
