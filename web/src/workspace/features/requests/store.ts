@@ -148,6 +148,15 @@ export const useRequestsStore = defineStore('requests', () => {
   function putClient(client: ClientRead): void {
     clientVersions[client.id] = (clientVersions[client.id] ?? 0) + 1
     clients.value[client.id] = client
+    // Cards name the client too: a rename (or a block) by a colleague shows on them at once,
+    // and in order with request events replayed after a reload.
+    apply(() => nameOnCards(client))
+  }
+
+  function nameOnCards(client: ClientRead): void {
+    for (const card of [...queue.value, ...mine.value]) {
+      if (card.client.id === client.id) card.client = { ...card.client, name: client.display_name, is_blocked: client.is_blocked }
+    }
   }
 
   /** The assignee has seen the history up to ``messageId``: move the server's read mark. */
