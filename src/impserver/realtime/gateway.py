@@ -124,6 +124,10 @@ class Outbox:
         return item
 
 
+# Closes under way (see Connection.close_soon).
+_CLOSING: set[asyncio.Task[None]] = set()
+
+
 # Slots: one of these lives as long as each socket, ten thousand of them on a busy instance.
 @dataclass(eq=False, slots=True)
 class Connection:
@@ -163,7 +167,11 @@ class Connection:
             frame = json.dumps({"type": "closed", "reason": notice})
             with contextlib.suppress(OutboxFull):
                 self.outbox.put_nowait((None, frame, None))
-        asyncio.get_running_loop().create_task(self._close_after_flush(code, reason))
+        task = asyncio.get_running_loop().create_task(self._close_after_flush(code, reason))
+        # The loop keeps only a weak reference to a task: without one of ours, a close could be
+        # collected half-way and leave the socket open.
+        _CLOSING.add(task)
+        task.add_done_callback(_CLOSING.discard)
 
     async def _close_after_flush(self, code: int, reason: str) -> None:
         with contextlib.suppress(OutboxFull):
