@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from impserver.channels.delivery import run_deliveries
 from impserver.channels.telegram import api as telegram_api
-from impserver.channels.telegram.adapter import TelegramAdapter
+from impserver.channels.telegram.channel import TelegramChannel
 from impserver.channels.widget import api as widget_api
 from impserver.channels.widget import pages as widget_pages
 from impserver.core.auth_cache import AuthCache
@@ -89,7 +89,7 @@ def build_services(settings: Settings) -> Services:
         return True
 
     gateway.session_check = session_still_valid
-    services.messengers[KIND_TELEGRAM] = TelegramAdapter(services)
+    services.messengers[KIND_TELEGRAM] = TelegramChannel(services)
     rooms_api.register_socket_commands(gateway, services)
     calls_api.register_socket_commands(gateway, services)
     return services

@@ -26,8 +26,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers
 
 from impserver.channels.base import DeliveryFailed, RetryLater
+from impserver.channels.telegram.channel import active_bots
 from impserver.core.errors import DomainError, Forbidden, InvalidInput
-from impserver.core.security import secrets_match
 from impserver.domains.clients import actions as client_actions
 from impserver.domains.clients.models import Client
 from impserver.domains.requests import actions as request_actions
@@ -272,9 +272,10 @@ class TelegramAdapter:
             query.from_user.id, say["chosen"].format(name=names.get(int(data[6:]), ""))
         )
 
-    def webhook_secret_matches(self, resource: Resource, sent: str | None) -> bool:
-        expected = str(resource.channel_config.get("webhook_secret", ""))
-        return secrets_match(sent, expected)
+    @staticmethod
+    def parse_update(body: bytes) -> Update:
+        """A webhook's body as a Telegram update (pydantic's ValidationError if it is not)."""
+        return Update.model_validate_json(body)
 
     # -- running the bots --------------------------------------------------------------------
 
@@ -293,14 +294,7 @@ class TelegramAdapter:
     async def refresh(self) -> None:
         """Start receiving for every active bot, stop it for removed or disabled ones."""
         async with self.services.db.read() as session:
-            resources = list(
-                await session.scalars(
-                    select(Resource)
-                    .where(Resource.kind == KIND_TELEGRAM)
-                    .where(Resource.deleted_at.is_(None))
-                    .where(Resource.is_active.is_(True))
-                )
-            )
+            resources = await active_bots(session)
         wanted = {r.id: r for r in resources}
         for resource_id in list(self._polling):
             if resource_id not in wanted:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from aiogram.types import Update
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from impserver.channels.telegram.channel import TelegramChannel, webhook_secret_matches
 from impserver.core.errors import Forbidden, InvalidInput, NotFound
 from impserver.core.http import LARGEST_ID, api_router
 from impserver.domains.resources.models import KIND_TELEGRAM, Resource
@@ -38,21 +38,23 @@ async def webhook(
     if 0 < resource_id <= LARGEST_ID:
         async with services.db.read() as session:
             resource = await session.get(Resource, resource_id)
-    adapter = services.messengers[KIND_TELEGRAM]
     if (
         resource is None
         or resource.kind != KIND_TELEGRAM
-        or not adapter.webhook_secret_matches(resource, secret)  # type: ignore[attr-defined]
+        or not webhook_secret_matches(resource, secret)
     ):
         raise Forbidden("Wrong secret token.", code="telegram_wrong_secret")
     if resource.deleted_at is not None:
         raise NotFound("No such bot.", code="bot_not_found")
+    channel = services.messengers[KIND_TELEGRAM]
+    assert isinstance(channel, TelegramChannel)
+    adapter = await channel.adapter()
     try:
-        parsed = Update.model_validate_json(await request.body())
+        parsed = adapter.parse_update(await request.body())
     except ValidationError as exc:
         raise InvalidInput("Not a Telegram update.", code="telegram_bad_update") from exc
     try:
-        await adapter.handle(resource, parsed)  # type: ignore[attr-defined]
+        await adapter.handle(resource, parsed)
     except SQLAlchemyError:
         # Nothing of the update may be lost: a refusal makes Telegram send it again (the same
         # update is one message, see the adapter), and the log says which one failed and why.
