@@ -31,8 +31,9 @@ from impserver.core.storage import LocalFileStorage
 from impserver.core.unit_of_work import Database
 from impserver.domains.accounts import api as accounts_api
 from impserver.domains.accounts.auth import session_expiry
+from impserver.domains.blocking import actions as blocking_actions
+from impserver.domains.blocking import api as blocking_api
 from impserver.domains.calls import api as calls_api
-from impserver.domains.clients import api as clients_api
 from impserver.domains.requests import api as requests_api
 from impserver.domains.resources import api as resources_api
 from impserver.domains.resources.models import KIND_TELEGRAM
@@ -96,12 +97,14 @@ def build_services(settings: Settings) -> Services:
 
 
 async def _maintenance(services: Services) -> None:
-    """Periodic upkeep: drop realtime events older than the resume window."""
+    """Periodic upkeep: drop realtime events older than the resume window; let clients whose
+    block ran out write again."""
     while True:
         try:
             cutoff = utcnow() - timedelta(hours=services.settings.event_retention_hours)
             async with services.db.transaction() as uow:
                 await prune_events(uow.session, cutoff)
+            await blocking_actions.end_expired_visitor_blocks(services)
         except Exception:
             log.exception("maintenance failed")
         await asyncio.sleep(MAINTENANCE_INTERVAL_SECONDS)
@@ -172,7 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         resources_api.admin_router,
         rooms_api.router,
         requests_api.router,
-        clients_api.admin_router,
+        blocking_api.admin_router,
         widget_api.router,
         widget_pages.router,
         telegram_api.router,

@@ -169,7 +169,9 @@ def serving_options(settings: Settings) -> dict[str, Any]:
     return {
         "host": settings.host,
         "port": settings.port,
-        "proxy_headers": True,
+        # Forwarding headers count only from the proxies the administrator listed.
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": settings.trusted_proxies or None,
         # The gateway sends its own heartbeat, which the browser's code can see and answer.
         "ws_ping_interval": None,
         "ws_per_message_deflate": settings.ws_compression,

@@ -3,6 +3,7 @@
 from impserver.channels.models import ChannelDelivery
 from impserver.core.db import Base
 from impserver.domains.accounts.models import Employee, EmployeeSession
+from impserver.domains.blocking.models import BlockPart
 from impserver.domains.calls.models import Call
 from impserver.domains.clients.models import Client, Contact
 from impserver.domains.requests.models import ClientRequest, RequestDecline, RequestTransition
@@ -13,6 +14,7 @@ from impserver.realtime.outbox import StoredEvent, StoredEventRecipient
 __all__ = [
     "Attachment",
     "Base",
+    "BlockPart",
     "Call",
     "ChannelDelivery",
     "Client",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
 from functools import cached_property
@@ -44,6 +45,10 @@ class Settings(BaseSettings):
     # most frames are small JSON. Worth turning on where bandwidth is dearer than memory (slow
     # links with heavy co-browsing).
     ws_compression: bool = False
+    # Reverse proxies whose X-Forwarded-For names the client's address (comma-separated
+    # addresses or networks, e.g. "127.0.0.1,10.0.0.0/8"). Empty: the peer's own address is the
+    # client's and forwarding headers are ignored, so no client can claim another's address.
+    trusted_proxies: str = ""
     # JSON list of RTCIceServer dicts, e.g. [{"urls": "turn:turn.example.com:3478", ...}].
     ice_servers: list[dict[str, Any]] = Field(default_factory=list)
     web_dist: Path | None = None
@@ -103,6 +108,19 @@ class Settings(BaseSettings):
             self.public_base_url = f"http://{self.host}:{self.port}"
         self.public_base_url = self.public_base_url.rstrip("/")
         return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        networks = [item.strip() for item in value.split(",") if item.strip()]
+        for item in networks:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"IMP_TRUSTED_PROXIES: {item!r} is not an IP address or network"
+                ) from None
+        return ",".join(networks)
 
     @field_validator("ice_servers", mode="before")
     @classmethod

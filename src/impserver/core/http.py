@@ -65,9 +65,9 @@ def client_ip(request: Request) -> str:
     """The address a request came from: what the per-address rate limits count, and what a
     session records.
 
-    uvicorn serves IMP with proxy headers on (cli.serving_options), so behind a proxy it trusts
-    (uvicorn's forwarded_allow_ips, 127.0.0.1 unless set) this is the address the proxy names in
-    X-Forwarded-For rather than the proxy's own. Empty when the peer is not known.
+    Behind a proxy listed in IMP_TRUSTED_PROXIES, uvicorn (cli.serving_options) makes this the
+    address the proxy names in X-Forwarded-For rather than the proxy's own; from any other peer
+    forwarding headers are ignored. Empty when the peer is not known.
     """
     return request.client.host if request.client else ""
 

@@ -24,6 +24,8 @@ from impserver.channels.widget.visitors import (
 )
 from impserver.core.errors import Forbidden, NotAuthenticated, NotFound
 from impserver.core.http import UPLOAD_BODY_BYTES, InputModel, api_router, client_ip
+from impserver.domains.blocking import actions as blocking_actions
+from impserver.domains.blocking import queries as blocking_queries
 from impserver.domains.clients import actions as client_actions
 from impserver.domains.requests import actions, queries
 from impserver.domains.requests.models import ClientRequest
@@ -134,8 +136,17 @@ async def start_session(
     if known is not None and known.client.is_blocked:
         # No new token for a blocked client, only the notice the widget shows.
         raise Forbidden(actions.BLOCKED_NOTICE, code="blocked")
+    address = client_ip(request)
+    if known is None or known.resource.id != resource.id:
+        # A new conversation: refused while the network it comes from is blocked.
+        async with services.db.read() as session:
+            refusing = await blocking_queries.address_block(session, resource.id, address)
+        if refusing is not None:
+            await blocking_actions.count_refusal(services, refusing.id)
+            raise Forbidden(actions.BLOCKED_NOTICE, code="blocked")
     client = await client_actions.record_visit(
         services,
+        address=address,
         resource_id=resource.id,
         client_id=known.client.id if known and known.resource.id == resource.id else None,
         environment={

@@ -145,6 +145,7 @@ async def record_visit(
     environment: dict[str, str],
     language: str,
     name: str,
+    address: str = "",
 ) -> Client:
     """A widget visitor arrives: the known client (by signed id) or a new anonymous one."""
     async with services.db.transaction() as uow:
@@ -155,6 +156,8 @@ async def record_visit(
         client.environment = {**(client.environment or {}), **environment}
         if language:
             client.language = language
+        if address and client.last_address != address:
+            client.last_address = address[:64]
         if name and not client.display_name:
             client.display_name = fit(name, Client.__table__.c.display_name)
         client.last_seen_at = utcnow()

@@ -32,6 +32,8 @@ class Client(Base):
     token_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     # What the employee who blocked the client wrote down, for whoever reviews the block list.
     blocked_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    # The network address the widget last came from (what an address block covers).
+    last_address: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # Last known environment: page URL, user agent, …
     environment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

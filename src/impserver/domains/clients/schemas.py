@@ -7,6 +7,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from impserver.core.http import InputModel
+from impserver.domains.blocking.schemas import (
+    DEFAULT_ADDRESS_PERIOD,
+    DEFAULT_CLIENT_PERIOD,
+    BlockPeriod,
+)
 
 ContactKind = Literal["phone", "email", "telegram", "other"]
 PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,24}$")
@@ -67,6 +72,9 @@ class ClientRead(BaseModel):
 
 
 class ClientBlock(InputModel):
-    """Blocking a client from their request: an optional reason, kept in the block list."""
+    """Blocking a client from their request: an optional reason, kept in the block list, and
+    how long the block holds for their network address and for the client and their contacts."""
 
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+    address_period: BlockPeriod = DEFAULT_ADDRESS_PERIOD
+    client_period: BlockPeriod = DEFAULT_CLIENT_PERIOD

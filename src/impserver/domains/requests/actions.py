@@ -23,9 +23,15 @@ from impserver.core.unit_of_work import UnitOfWork
 from impserver.domains.accounts.events import SummaryUpdated
 from impserver.domains.accounts.models import Employee
 from impserver.domains.accounts.queries import summary
+from impserver.domains.blocking import actions as blocking_actions
+from impserver.domains.blocking import queries as blocking_queries
+from impserver.domains.blocking.schemas import (
+    DEFAULT_ADDRESS_PERIOD,
+    DEFAULT_CLIENT_PERIOD,
+    BlockPeriod,
+)
 from impserver.domains.calls.actions import end_calls_of_request
-from impserver.domains.clients import actions as client_actions
-from impserver.domains.clients.models import Client
+from impserver.domains.clients.models import Client, Contact
 from impserver.domains.requests import queries
 from impserver.domains.requests.events import (
     RequestMessageCreated,
@@ -279,7 +285,14 @@ async def _start_request(uow: UnitOfWork, client: Client, resource: Resource) ->
     uow.session.add(room)
     await uow.session.flush()
     request = ClientRequest(
-        resource_id=resource.id, client_id=client.id, room_id=room.id, status=STATUS_CHOOSING
+        resource_id=resource.id,
+        client_id=client.id,
+        room_id=room.id,
+        status=STATUS_CHOOSING,
+        address_blocked_before=bool(client.last_address)
+        and await blocking_queries.address_blocked_before(
+            uow.session, resource.id, client.last_address
+        ),
     )
     uow.session.add(request)
     await uow.session.flush()
@@ -321,19 +334,24 @@ async def client_sends(
     site (the widget's visitor token), made on the rows this action reads anyway rather than
     in a query of its own; a client it refuses, or an unknown one, is answered with
     ``refusal``."""
-    return await send_idempotently(
-        client_message_id,
-        lambda: _client_sends_once(
-            services,
-            client_id,
-            body=body,
-            attachment_ids=attachment_ids,
-            client_message_id=client_message_id,
-            meta=meta,
-            admit=admit,
-            refusal=refusal,
-        ),
-    )
+    try:
+        return await send_idempotently(
+            client_message_id,
+            lambda: _client_sends_once(
+                services,
+                client_id,
+                body=body,
+                attachment_ids=attachment_ids,
+                client_message_id=client_message_id,
+                meta=meta,
+                admit=admit,
+                refusal=refusal,
+            ),
+        )
+    except blocking_actions.BlockedBy as refused:
+        # The refused request left nothing behind; the block counts it.
+        await blocking_actions.count_refusal(services, refused.part_id)
+        raise
 
 
 async def _client_sends_once(
@@ -361,6 +379,12 @@ async def _client_sends_once(
         request = await open_request_of(uow.session, client.id)
         is_new = request is None
         if request is None:
+            contacts = await uow.session.scalars(
+                select(Contact).where(Contact.client_id == client.id)
+            )
+            refusing = await blocking_queries.contact_block(uow.session, resource.id, contacts)
+            if refusing is not None:
+                raise blocking_actions.BlockedBy(refusing.id, BLOCKED_NOTICE)
             request = await _start_request(uow, client, resource)
         before = snapshot(request)
         message, created = await append_message(
@@ -596,17 +620,28 @@ async def close(services: Services, actor: Employee, request_id: int) -> None:
         await _announce(uow, request, before)
 
 
-async def block(services: Services, actor: Employee, request_id: int, reason: str = "") -> None:
+async def block(
+    services: Services,
+    actor: Employee,
+    request_id: int,
+    reason: str = "",
+    *,
+    address_period: BlockPeriod = DEFAULT_ADDRESS_PERIOD,
+    client_period: BlockPeriod = DEFAULT_CLIENT_PERIOD,
+) -> None:
     """Q-2a: the client is blocked and can no longer create requests; this one ends."""
     async with services.db.transaction() as uow:
         request = await _owned_request(uow, actor, request_id)
         client = await uow.session.get(Client, request.client_id)
         assert client is not None
-        client.is_blocked = True
-        client.blocked_at = utcnow()
-        client.blocked_by_id = actor.id
-        client.blocked_reason = reason
-        await client_actions.revoke_visitor_tokens(uow, client.id)
+        await blocking_actions.block_client(
+            uow,
+            client,
+            actor,
+            reason=reason,
+            address_period=address_period,
+            client_period=client_period,
+        )
         before = await _release(uow, request, actor)
         request.status = STATUS_CLOSED
         request.closed_at = utcnow()
@@ -763,7 +798,4 @@ async def unblock_client(services: Services, actor: Employee, client_id: int) ->
         client = await uow.session.get(Client, client_id)
         if client is None:
             raise NotFound("Client not found.", code="client_not_found")
-        client.is_blocked = False
-        client.blocked_at = None
-        client.blocked_by_id = None
-        client.blocked_reason = ""
+        await blocking_actions.unblock_client(uow, client, actor)

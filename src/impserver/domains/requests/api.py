@@ -181,7 +181,15 @@ async def block(
     employee: Employee = Depends(current_employee),
     services: Services = Depends(get_services),
 ) -> None:
-    await actions.block(services, employee, request_id, reason=data.reason if data else "")
+    data = data or ClientBlock()
+    await actions.block(
+        services,
+        employee,
+        request_id,
+        reason=data.reason,
+        address_period=data.address_period,
+        client_period=data.client_period,
+    )
 
 
 @router.post("/requests/{request_id}/return", status_code=204)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from impserver.core.clock import utcnow
@@ -40,6 +40,9 @@ class ClientRequest(Base):
     topic_picked_by_client: Mapped[bool] = mapped_column(default=False)
     # When the topic choice runs out and the request goes to the default queue (W-3).
     topic_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The client's address had been blocked before (for someone else, or a block that ran out
+    # or was lifted): a hint for the employee, not a refusal.
+    address_blocked_before: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     waiting_since: Mapped[datetime | None] = mapped_column(default=None)
     assigned_at: Mapped[datetime | None] = mapped_column(default=None)

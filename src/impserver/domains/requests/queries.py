@@ -115,6 +115,7 @@ async def cards(
                 page_url=str(env.get("page_url", "")),
                 browser=browser_of(str(env.get("user_agent", ""))),
                 language=client.language,
+                address_blocked_before=r.address_blocked_before,
                 created_at=r.created_at,
                 waiting_since=r.waiting_since,
                 topic_due_at=r.topic_due_at,

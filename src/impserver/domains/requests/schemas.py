@@ -36,6 +36,8 @@ class RequestCard(BaseModel):
     page_url: str
     browser: str
     language: str
+    # The client's network address had been blocked before: a hint for the employee.
+    address_blocked_before: bool = False
     created_at: datetime
     waiting_since: datetime | None
     topic_due_at: datetime | None
