@@ -149,6 +149,8 @@ export interface RequestCard {
   page_url: string
   browser: string
   language: string
+  // The client's network address had been blocked before (a hint, not a refusal).
+  address_blocked_before?: boolean
   created_at: string
   waiting_since: string | null
   topic_due_at: string | null

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from fastapi import Depends, Path
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from impserver.core.clock import utcnow
 from impserver.core.http import LARGEST_ID, api_router
@@ -9,6 +9,7 @@ from impserver.domains.accounts.auth import current_admin
 from impserver.domains.accounts.models import Employee
 from impserver.domains.blocking import actions
 from impserver.domains.blocking.models import BlockPart
+from impserver.domains.blocking.queries import in_force
 from impserver.domains.blocking.schemas import BlockPartRead, BlockRead
 from impserver.domains.clients.models import Client
 from impserver.domains.resources.models import Resource
@@ -21,7 +22,8 @@ admin_router = api_router("/api/admin", "administration")
 async def blocked_clients(
     _: Employee = Depends(current_admin), services: Services = Depends(get_services)
 ) -> list[BlockRead]:
-    """Every client with a block part in force, and what each part covers until when."""
+    """Every blocked client, or one with a part of their block still in force, and what each
+    part covers until when."""
     now = utcnow()
     async with services.db.read() as session:
         rows = list(
@@ -29,8 +31,13 @@ async def blocked_clients(
                 select(Client, Resource.name, Employee.name)
                 .join(Resource, Resource.id == Client.resource_id)
                 .outerjoin(Employee, Employee.id == Client.blocked_by_id)
-                .where(Client.is_blocked.is_(True))
-                .order_by(Client.blocked_at.desc())
+                .where(
+                    or_(
+                        Client.is_blocked.is_(True),
+                        Client.id.in_(select(BlockPart.client_id).where(in_force(now))),
+                    )
+                )
+                .order_by(Client.blocked_at.desc(), Client.id.desc())
             )
         )
         parts = list(

@@ -101,6 +101,8 @@ const errors = {
   login_throttled: 'Too many login attempts. Try again in {seconds} s.',
   metrics_token: 'A valid metrics token is required.',
   retry: 'The message could not be stored; it will be sent again.',
+  // Blocks
+  block_not_found: 'There is no such block (it may have been lifted already).',
 }
 
 export default errors

@@ -100,6 +100,8 @@ const errors: typeof errorsEn = {
   login_throttled: 'Слишком много попыток входа. Повторите через {seconds} с.',
   metrics_token: 'Нужен действительный токен метрик.',
   retry: 'Сообщение не удалось сохранить; оно будет отправлено снова.',
+  // Blocks
+  block_not_found: 'Такой блокировки нет (возможно, её уже сняли).',
 }
 
 export default errors
