@@ -47,6 +47,15 @@ export const useRequestsStore = defineStore('requests', () => {
     loaded.value = true
   }
 
+  /**
+   * Resolves once the lists have come from the server. A card can be known earlier, from an event
+   * replayed when the socket resumes, with counters that event alone cannot tell (how much of it
+   * this employee has read): only the list says.
+   */
+  function whenLoaded(): Promise<void> {
+    return loaded.value ? Promise.resolve() : (loading ?? load())
+  }
+
   /** (Re)load both lists; a call during a load makes that load run once more when done. */
   function load(): Promise<void> {
     if (loading) {
@@ -182,6 +191,7 @@ export const useRequestsStore = defineStore('requests', () => {
     clients,
     loaded,
     load,
+    whenLoaded,
     drop,
     release,
     put,

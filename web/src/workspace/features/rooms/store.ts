@@ -21,12 +21,27 @@ export const useRoomsStore = defineStore('rooms', () => {
     ),
   )
 
+  let firstLoad: Promise<void> | null = null
+
   async function load(): Promise<void> {
-    ;[rooms.value, colleagues.value] = await Promise.all([
-      api.get<RoomRead[]>('/api/rooms'),
-      api.get<EmployeeBrief[]>('/api/employees'),
-    ])
-    loaded.value = true
+    const loading = (async () => {
+      ;[rooms.value, colleagues.value] = await Promise.all([
+        api.get<RoomRead[]>('/api/rooms'),
+        api.get<EmployeeBrief[]>('/api/employees'),
+      ])
+      loaded.value = true
+    })()
+    firstLoad ??= loading
+    await loading
+  }
+
+  /**
+   * Resolves once the room list has come from the server. A room can be known earlier, from an
+   * event replayed when the socket connects, but with the read marks of that moment (its creation,
+   * say): where a reader stopped is only known from the list.
+   */
+  function whenLoaded(): Promise<void> {
+    return loaded.value ? Promise.resolve() : (firstLoad ??= load())
   }
 
   function room(id: number): RoomRead | undefined {
@@ -138,6 +153,7 @@ export const useRoomsStore = defineStore('rooms', () => {
     colleagues,
     loaded,
     load,
+    whenLoaded,
     room,
     loadMessages,
     loadOlder,
