@@ -39,6 +39,7 @@ class SentCall:
     method: str
     params: dict[str, Any]
     files: dict[str, bytes]
+    at: float = field(default_factory=time.monotonic)
 
 
 class FakeTelegram:
@@ -47,7 +48,9 @@ class FakeTelegram:
         self.bots: dict[str, FakeBot] = {}
         self.sent: list[SentCall] = []
         self.files: dict[str, tuple[str, bytes]] = {}
-        self.fail_next: dict[str, int] = {}
+        # (method, a piece of its text) -> retry_after: the first such call is answered 429.
+        self.refuse_once: dict[tuple[str, str], int] = {}
+        self.refused: list[SentCall] = []
         self.webhook_responses: list[int] = []
         # Every update users sent, so that a test can send one again as Telegram would.
         self.delivered: list[dict[str, Any]] = []
@@ -272,7 +275,11 @@ class FakeTelegram:
         for key, value in list(params.items()):
             if isinstance(value, str) and value.startswith("attach://") and value[9:] in files:
                 files[key] = files.pop(value[9:])
-        if retry_after := self.fail_next.pop(method, 0):
+        text = str(params.get("text", params.get("caption", "")))
+        refusal = next((key for key in self.refuse_once if key[0] == method and key[1] in text), None)
+        if refusal is not None:
+            retry_after = self.refuse_once.pop(refusal)
+            self.refused.append(SentCall(token, method, params, {}))
             return web.json_response(
                 {
                     "ok": False,

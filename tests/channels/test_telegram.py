@@ -219,11 +219,14 @@ def test_rate_limit_is_honoured_and_delivery_retried(
     anna = polling.login("anna")
     card = wait_until(lambda: anna.http.get("/api/requests/queue").json())[0]
     anna.http.post(f"/api/requests/{card['id']}/accept")
-    telegram.fail_next["sendMessage"] = 1
-    started = time.monotonic()
+    telegram.refuse_once[("sendMessage", "После паузы")] = 1
     anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": "После паузы"})
-    telegram.wait_for(lambda c: "После паузы" in str(c.params.get("text")), timeout=15)
-    assert time.monotonic() - started >= 1.0
+    anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": "И следом"})
+    delivered = telegram.wait_for(lambda c: "После паузы" in str(c.params.get("text")), timeout=15)
+    following = telegram.wait_for(lambda c: "И следом" in str(c.params.get("text")), timeout=15)
+    [refused] = telegram.refused
+    assert delivered.at - refused.at >= 1.0  # retried once Telegram's retry_after had passed
+    assert following.at >= delivered.at  # and what was written after it waited its turn
 
 
 def test_long_message_is_split(polling: LiveServer, telegram: FakeTelegram) -> None:

@@ -12,7 +12,8 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
+from sqlalchemy.orm import aliased
 
 from impserver.channels.base import DeliveryFailed, MessengerAdapter, RetryLater
 from impserver.channels.models import (
@@ -48,11 +49,21 @@ async def owe_delivery(uow: UnitOfWork, request: ClientRequest, message_id: int)
 
 
 async def _lease(services: Services, limit: int) -> list[int]:
+    earlier = aliased(ChannelDelivery)
     async with services.db.transaction() as uow:
         query = (
             select(ChannelDelivery)
             .where(ChannelDelivery.status == DELIVERY_PENDING)
             .where(ChannelDelivery.due_at <= utcnow())
+            # A request's messages reach the messenger in order: one waiting out a rate limit
+            # (or a retry) holds back those written after it.
+            .where(
+                ~exists().where(
+                    earlier.request_id == ChannelDelivery.request_id,
+                    earlier.id < ChannelDelivery.id,
+                    earlier.status == DELIVERY_PENDING,
+                )
+            )
             .order_by(ChannelDelivery.id)
             .limit(limit)
         )
