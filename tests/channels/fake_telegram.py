@@ -276,7 +276,9 @@ class FakeTelegram:
             if isinstance(value, str) and value.startswith("attach://") and value[9:] in files:
                 files[key] = files.pop(value[9:])
         text = str(params.get("text", params.get("caption", "")))
-        refusal = next((key for key in self.refuse_once if key[0] == method and key[1] in text), None)
+        refusal = next(
+            (key for key in self.refuse_once if key[0] == method and key[1] in text), None
+        )
         if refusal is not None:
             retry_after = self.refuse_once.pop(refusal)
             self.refused.append(SentCall(token, method, params, {}))
