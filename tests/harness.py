@@ -144,8 +144,10 @@ class Endpoint:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws"
 
-    def client(self) -> httpx.Client:
-        client = httpx.Client(base_url=self.base_url, timeout=15)
+    def client(self, address: str | None = None) -> httpx.Client:
+        """A client; ``address``: connecting from that (loopback) address, as another person."""
+        transport = httpx.HTTPTransport(local_address=address) if address else None
+        client = httpx.Client(base_url=self.base_url, timeout=15, transport=transport)
         self.clients.append(client)
         return client
 

@@ -65,9 +65,10 @@ def visit(
     origin: str = "http://shop.example",
     language: str = "ru",
     name: str = "",
+    address: str | None = None,
 ) -> Visitor:
     key = key or demo_site(server)["public_key"]
-    http = server.client()
+    http = server.client(address)
     response = http.post(
         "/api/widget/session",
         json={

@@ -38,6 +38,7 @@ from impserver.domains.requests import api as requests_api
 from impserver.domains.resources import api as resources_api
 from impserver.domains.resources.models import KIND_TELEGRAM
 from impserver.domains.rooms import api as rooms_api
+from impserver.domains.routing import api as routing_api
 from impserver.monitoring import HealthChecks
 from impserver.monitoring import router as monitoring_router
 from impserver.realtime import routes as realtime_routes
@@ -93,6 +94,7 @@ def build_services(settings: Settings) -> Services:
     services.messengers[KIND_TELEGRAM] = TelegramChannel(services)
     rooms_api.register_socket_commands(gateway, services)
     calls_api.register_socket_commands(gateway, services)
+    routing_api.register_socket_hooks(gateway, services)
     return services
 
 
@@ -176,6 +178,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rooms_api.router,
         requests_api.router,
         blocking_api.admin_router,
+        routing_api.router,
+        routing_api.admin_router,
         widget_api.router,
         widget_pages.router,
         telegram_api.router,

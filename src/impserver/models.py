@@ -9,10 +9,12 @@ from impserver.domains.clients.models import Client, Contact
 from impserver.domains.requests.models import ClientRequest, RequestDecline, RequestTransition
 from impserver.domains.resources.models import Group, GroupMember, Queue, QueueAccess, Resource
 from impserver.domains.rooms.models import Attachment, Message, Room, RoomMember
+from impserver.domains.routing.models import Availability, QueueRouting, RoutingDefaults
 from impserver.realtime.outbox import StoredEvent, StoredEventRecipient
 
 __all__ = [
     "Attachment",
+    "Availability",
     "Base",
     "BlockPart",
     "Call",
@@ -27,11 +29,13 @@ __all__ = [
     "Message",
     "Queue",
     "QueueAccess",
+    "QueueRouting",
     "RequestDecline",
     "RequestTransition",
     "Resource",
     "Room",
     "RoomMember",
+    "RoutingDefaults",
     "StoredEvent",
     "StoredEventRecipient",
 ]

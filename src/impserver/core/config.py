@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     upload_max_bytes: int = 25 * 1024 * 1024
     # How often due timers (the topic choice running out) are looked for.
     timer_interval_seconds: float = 1.0
+    # An employee whose last workspace tab has been gone this long is Offline.
+    offline_grace_seconds: float = Field(default=120.0, gt=0)
+    # An employee idle in the workspace this long is shown Away (unless they chose a status).
+    away_after_minutes: float = Field(default=10.0, gt=0)
     # An unanswered call invitation ends after this long.
     call_answer_seconds: float = 45.0
     # A call whose party lost every socket ends unless they are back within this time.

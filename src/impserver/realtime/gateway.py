@@ -337,6 +337,10 @@ class Gateway:
         if self.stopping and not self._by_recipient:
             self._all_closed.set()
 
+    def employee_ids(self) -> list[int]:
+        """Employees with a socket open on this instance."""
+        return sorted({c.employee_id for c in self.connections() if c.employee_id is not None})
+
     def connections(self) -> list[Connection]:
         return [c for conns in self._by_recipient.values() for c in conns]
 

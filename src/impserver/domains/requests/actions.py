@@ -55,6 +55,7 @@ from impserver.domains.rooms.idempotency import send_idempotently
 from impserver.domains.rooms.messaging import append_message, author_has_read
 from impserver.domains.rooms.models import ROOM_REQUEST, Room, RoomMember
 from impserver.domains.rooms.schemas import MessageAuthor, MessageRead
+from impserver.domains.routing import queries as routing_queries
 from impserver.realtime.events import Audience
 from impserver.services import Services
 
@@ -405,6 +406,9 @@ async def _client_sends_once(
             client.last_seen_at = now
         if is_new:
             await _route_new_request(uow, request, client, resource)
+            services.routing_may_move(uow)
+        if request.awaiting_reply_since is None:
+            request.awaiting_reply_since = now
         await _deliver_message(uow, request, message)
         # Another message in the same request changes its card, not what the visitor sees.
         await _announce(
@@ -444,6 +448,7 @@ async def client_picks_topic(
         await _enter_queue(uow, request, client, queue_id, first_time=True)
         await _record(uow, request, "topic_chosen", queue_id=queue_id)
         await _announce(uow, request, before)
+        services.routing_may_move(uow)
         return request
 
 
@@ -471,6 +476,8 @@ async def expire_topic_choices(services: Services, limit: int = 100) -> int:
             await _enter_queue(uow, request, client, default.id, first_time=True)
             await _record(uow, request, "default_queue", queue_id=default.id)
             await _announce(uow, request, before)
+        if due:
+            services.routing_may_move(uow)
         return len(due)
 
 
@@ -535,10 +542,69 @@ async def _set_room_member(
         )
 
 
+async def give_to(uow: UnitOfWork, request: ClientRequest, employee: Employee) -> bool:
+    """Routing gives a waiting request to ``employee`` (the caller holds the routing lock and
+    has checked their capacity). False if the request stopped waiting meanwhile."""
+    before = snapshot(request)
+    result = await uow.session.execute(
+        update(ClientRequest)
+        .where(ClientRequest.id == request.id)
+        .where(ClientRequest.status == STATUS_WAITING)
+        .values(
+            status=STATUS_ASSIGNED,
+            assignee_id=employee.id,
+            assigned_at=utcnow(),
+            taken_from_queue_id=ClientRequest.queue_id,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        return False
+    await uow.session.refresh(request)
+    await _set_room_member(uow, request.room_id, employee.id, keep=True)
+    await _record(uow, request, "auto_assigned", target=employee, queue_id=request.queue_id)
+    await _announce(uow, request, before)
+    return True
+
+
+async def take_back(
+    uow: UnitOfWork, request: ClientRequest, kind: str, *, keep_from_assignee: bool = False
+) -> None:
+    """Routing takes an assigned request back to the queue it was taken from (its assignee went
+    Offline, or left a client unanswered too long). ``keep_from_assignee``: they are not offered
+    it again, so that it goes to someone else."""
+    assignee = await uow.session.get(Employee, request.assignee_id)
+    assert assignee is not None
+    queue = await _active_queue(
+        uow.session, request.taken_from_queue_id or request.queue_id, request.resource_id
+    ) or await _default_queue(uow.session, request.resource_id)
+    before = await _release(uow, request, assignee)
+    request.status = STATUS_WAITING
+    request.queue_id = queue.id
+    request.waiting_since = utcnow()
+    if (
+        keep_from_assignee
+        and await uow.session.get(RequestDecline, (request.id, assignee.id)) is None
+    ):
+        uow.session.add(RequestDecline(request_id=request.id, employee_id=assignee.id))
+    await _record(uow, request, kind, target=assignee, queue_id=queue.id)
+    await _announce(uow, request, before)
+
+
 async def accept(services: Services, actor: Employee, request_id: int) -> ClientRequest:
     """Q-1: the first employee to accept wins; the rest are told it is already taken."""
     async with services.db.transaction() as uow:
         request = await visible_or_taken(uow.session, actor.id, request_id)
+        await routing_queries.hold_routing_lock(uow)
+        capacity = await routing_queries.capacity_of(uow.session, actor.id)
+        held = (await routing_queries.open_counts(uow.session, [actor.id])).get(actor.id, 0)
+        if capacity is not None and held >= capacity:
+            raise Conflict(
+                f"You already hold {held} open requests, your most at once. "
+                "Close or hand one over first.",
+                code="at_capacity",
+                params={"capacity": capacity},
+            )
         before = snapshot(request)
         served = select(QueueAccess.queue_id).where(QueueAccess.employee_id == actor.id)
         # One conditional UPDATE: of two simultaneous accepts only one can match the row.
@@ -618,6 +684,7 @@ async def close(services: Services, actor: Employee, request_id: int) -> None:
         request.closed_at = utcnow()
         await _record(uow, request, "closed", actor=actor)
         await _announce(uow, request, before)
+        services.routing_may_move(uow)
 
 
 async def block(
@@ -647,6 +714,7 @@ async def block(
         request.closed_at = utcnow()
         await _record(uow, request, "blocked", actor=actor)
         await _announce(uow, request, before)
+        services.routing_may_move(uow)
 
 
 async def return_to_queue(services: Services, actor: Employee, request_id: int) -> None:
@@ -662,6 +730,7 @@ async def return_to_queue(services: Services, actor: Employee, request_id: int) 
         request.waiting_since = utcnow()
         await _record(uow, request, "returned", actor=actor, queue_id=queue.id)
         await _announce(uow, request, before)
+        services.routing_may_move(uow)
 
 
 async def transfer_to_queue(
@@ -685,6 +754,7 @@ async def transfer_to_queue(
         )
         await _record(uow, request, "transferred_to_queue", actor=actor, queue_id=queue.id)
         await _announce(uow, request, before)
+        services.routing_may_move(uow)
 
 
 async def transfer_to_specialist(
@@ -719,6 +789,7 @@ async def transfer_to_specialist(
             details={"group": group.name},
         )
         await _announce(uow, request, before)
+        services.routing_may_move(uow)
 
 
 async def employee_replies(
@@ -765,6 +836,7 @@ async def _employee_replies_once(
             author_name=actor.name,
         )
         if created:
+            request.awaiting_reply_since = None
             await author_has_read(uow, message)
             await _deliver_message(uow, request, message)
         return message, created

@@ -47,6 +47,9 @@ class ClientRequest(Base):
     waiting_since: Mapped[datetime | None] = mapped_column(default=None)
     assigned_at: Mapped[datetime | None] = mapped_column(default=None)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The client's oldest message not yet answered by an employee: what "reassign on silence"
+    # measures. None: nobody owes the client a reply.
+    awaiting_reply_since: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class RequestTransition(Base):

@@ -1,0 +1,153 @@
+"""What routing reads: who is available, how busy, and how each queue is routed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from impserver.core.unit_of_work import UnitOfWork
+from impserver.domains.accounts.models import Employee
+from impserver.domains.requests.models import STATUS_ASSIGNED, STATUS_WAITING, ClientRequest
+from impserver.domains.resources.models import QueueAccess
+from impserver.domains.routing.models import (
+    MODE_AUTOMATIC,
+    MODE_MANUAL,
+    ON_OFFLINE_KEEP,
+    STATUS_OFFLINE,
+    STATUS_ONLINE,
+    Availability,
+    QueueRouting,
+    RoutingDefaults,
+)
+
+# Any fixed number: the PostgreSQL advisory lock every assignment holds (see hold_routing_lock).
+_ROUTING_LOCK = 7_240_016
+
+
+async def hold_routing_lock(uow: UnitOfWork) -> None:
+    """Until the transaction ends, no other one (on any instance) gives out requests: counting an
+    employee's open requests and giving them one more must not interleave with another such
+    pair, or two instances could both fill their last slot. SQLite's writers already take turns.
+    """
+    if uow.session.get_bind().dialect.name == "postgresql":
+        await uow.session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ROUTING_LOCK}
+        )
+
+
+async def default_capacity(session: AsyncSession) -> int | None:
+    return await session.scalar(select(RoutingDefaults.default_capacity).limit(1))
+
+
+async def capacity_of(session: AsyncSession, employee_id: int) -> int | None:
+    own = await session.scalar(
+        select(Availability.capacity).where(Availability.employee_id == employee_id)
+    )
+    return own if own is not None else await default_capacity(session)
+
+
+async def open_counts(
+    session: AsyncSession, employee_ids: list[int] | None = None
+) -> dict[int, int]:
+    query = (
+        select(ClientRequest.assignee_id, func.count())
+        .where(ClientRequest.status == STATUS_ASSIGNED)
+        .group_by(ClientRequest.assignee_id)
+    )
+    if employee_ids is not None:
+        query = query.where(ClientRequest.assignee_id.in_(employee_ids))
+    return {
+        employee_id: count for employee_id, count in await session.execute(query) if employee_id
+    }
+
+
+async def status_of(session: AsyncSession, employee_id: int) -> str:
+    status = await session.scalar(
+        select(Availability.status).where(Availability.employee_id == employee_id)
+    )
+    return status or STATUS_OFFLINE
+
+
+async def statuses(session: AsyncSession) -> dict[int, str]:
+    """Every active employee's status (Offline for those never seen)."""
+    rows = await session.execute(
+        select(Employee.id, Availability.status)
+        .outerjoin(Availability, Availability.employee_id == Employee.id)
+        .where(Employee.is_active.is_(True))
+    )
+    return {employee_id: status or STATUS_OFFLINE for employee_id, status in rows}
+
+
+async def active_employee_ids(session: AsyncSession) -> list[int]:
+    return list(await session.scalars(select(Employee.id).where(Employee.is_active.is_(True))))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    employee_id: int
+    open: int
+    last_assigned_at: datetime | None
+
+
+async def free_online_employees(session: AsyncSession) -> list[Candidate]:
+    """Online, active employees holding fewer open requests than their capacity."""
+    rows = list(
+        await session.execute(
+            select(Availability.employee_id, Availability.capacity, Availability.last_assigned_at)
+            .join(Employee, Employee.id == Availability.employee_id)
+            .where(Availability.status == STATUS_ONLINE)
+            .where(Employee.is_active.is_(True))
+        )
+    )
+    if not rows:
+        return []
+    default = await default_capacity(session)
+    counts = await open_counts(session, [row.employee_id for row in rows])
+    free = []
+    for employee_id, own_capacity, last_assigned_at in rows:
+        capacity = own_capacity if own_capacity is not None else default
+        held = counts.get(employee_id, 0)
+        if capacity is None or held < capacity:
+            free.append(Candidate(employee_id, held, last_assigned_at))
+    return free
+
+
+async def automatic_queues_served(
+    session: AsyncSession, employee_ids: list[int]
+) -> dict[int, set[int]]:
+    """Automatic queues served by any of ``employee_ids``: queue id → those of them serving it."""
+    rows = await session.execute(
+        select(QueueAccess.queue_id, QueueAccess.employee_id)
+        .join(QueueRouting, QueueRouting.queue_id == QueueAccess.queue_id)
+        .where(QueueRouting.mode == MODE_AUTOMATIC)
+        .where(QueueAccess.employee_id.in_(employee_ids))
+    )
+    served: dict[int, set[int]] = {}
+    for queue_id, employee_id in rows:
+        served.setdefault(queue_id, set()).add(employee_id)
+    return served
+
+
+async def oldest_waiting(
+    session: AsyncSession, queue_ids: list[int], limit: int = 200
+) -> list[ClientRequest]:
+    return list(
+        await session.scalars(
+            select(ClientRequest)
+            .where(ClientRequest.status == STATUS_WAITING)
+            .where(ClientRequest.queue_id.in_(queue_ids))
+            .order_by(ClientRequest.waiting_since, ClientRequest.id)
+            .limit(limit)
+        )
+    )
+
+
+async def queue_routing(session: AsyncSession, queue_id: int) -> QueueRouting:
+    """The queue's routing (the defaults when it has none of its own)."""
+    found = await session.get(QueueRouting, queue_id)
+    return found or QueueRouting(
+        queue_id=queue_id, mode=MODE_MANUAL, reassign_after_minutes=None, on_offline=ON_OFFLINE_KEEP
+    )

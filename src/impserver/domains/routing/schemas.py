@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from impserver.core.http import InputModel
+
+AvailabilityStatus = Literal["online", "away", "offline"]
+RoutingMode = Literal["manual", "automatic"]
+OnOffline = Literal["keep", "return"]
+Capacity = Annotated[int, Field(ge=1, le=1000)]
+
+
+class StrictModel(InputModel):
+    pass
+
+
+class StatusUpdate(StrictModel):
+    status: AvailabilityStatus
+    # False: the workspace saw the employee go idle or come back (never overrides a choice).
+    by_hand: bool = True
+
+
+class MyStatus(BaseModel):
+    status: AvailabilityStatus
+    chosen_by_hand: bool
+
+
+class ColleagueStatus(BaseModel):
+    employee_id: int
+    status: AvailabilityStatus
+
+
+class Availabilities(BaseModel):
+    """Everyone's status, and when the workspace should call its user Away."""
+
+    away_after_minutes: float
+    employees: list[ColleagueStatus]
+
+
+class QueueRoutingRead(BaseModel):
+    queue_id: int
+    mode: RoutingMode
+    reassign_after_minutes: int | None
+    on_offline: OnOffline
+
+
+class QueueRoutingUpdate(StrictModel):
+    mode: RoutingMode = "manual"
+    reassign_after_minutes: Annotated[int, Field(ge=1, le=10_080)] | None = None
+    on_offline: OnOffline = "keep"
+
+
+class EmployeeCapacity(BaseModel):
+    employee_id: int
+    capacity: Capacity | None
+    status: AvailabilityStatus
+    open_requests: int
+
+
+class CapacityRead(BaseModel):
+    default_capacity: Capacity | None
+    employees: list[EmployeeCapacity]
+
+
+class EmployeeCapacityUpdate(StrictModel):
+    employee_id: int
+    capacity: Capacity | None
+
+
+class CapacityUpdate(StrictModel):
+    default_capacity: Capacity | None = None
+    employees: list[EmployeeCapacityUpdate] = Field(default_factory=list, max_length=1000)

@@ -1,0 +1,64 @@
+"""routing: employee availability and capacity, queue routing modes, replies owed to clients
+
+Revision ID: 0007_routing
+Revises: 0006_block_parts
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from impserver.core.db import UTCDateTime
+
+revision: str = "0007_routing"
+down_revision: str | None = "0006_block_parts"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "employee_availability",
+        sa.Column(
+            "employee_id",
+            sa.Integer(),
+            sa.ForeignKey("employees.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("status", sa.String(length=8), nullable=False),
+        sa.Column("chosen_by_hand", sa.Boolean(), nullable=False),
+        sa.Column("changed_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("seen_at", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("capacity", sa.Integer(), nullable=True),
+        sa.Column("last_assigned_at", UTCDateTime(timezone=True), nullable=True),
+    )
+    op.create_table(
+        "queue_routing",
+        sa.Column(
+            "queue_id",
+            sa.Integer(),
+            sa.ForeignKey("queues.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("mode", sa.String(length=16), nullable=False),
+        sa.Column("reassign_after_minutes", sa.Integer(), nullable=True),
+        sa.Column("on_offline", sa.String(length=8), nullable=False),
+    )
+    op.create_table(
+        "routing_defaults",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("default_capacity", sa.Integer(), nullable=True),
+    )
+    with op.batch_alter_table("requests") as batch:
+        batch.add_column(
+            sa.Column("awaiting_reply_since", UTCDateTime(timezone=True), nullable=True)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("requests") as batch:
+        batch.drop_column("awaiting_reply_since")
+    op.drop_table("routing_defaults")
+    op.drop_table("queue_routing")
+    op.drop_table("employee_availability")
