@@ -212,3 +212,23 @@ def test_bad_routing_settings_are_refused_naming_the_field(
     response = admin.http.put(path, json=body)
     assert response.status_code == 422, response.text
     assert field in response.text
+
+
+def test_a_waiting_client_sees_their_place_and_the_usual_wait_move_live(fast: LiveServer) -> None:
+    team = new_team(fast, "ann")
+    first, first_id = team.client_writes("Первый")
+    second, _ = team.client_writes("Второй")
+    third, _ = team.client_writes("Третий")
+    places = [v.conversation()["request"] for v in (first, second, third)]
+    assert [p["position"] for p in places] == [1, 2, 3]
+    # No request of this queue was ever taken: nothing to estimate from.
+    assert [p["expected_wait_seconds"] for p in places] == [None, None, None]
+
+    with third.socket() as tab:
+        accepted = team.members["ann"].http.post(f"/api/requests/{first_id}/accept")
+        assert accepted.status_code == 200
+        moved = tab.receive_until(lambda f: f.get("type") == "request.state")["request"]
+    assert moved["position"] == 2
+    assert moved["expected_wait_seconds"] is not None and moved["expected_wait_seconds"] >= 0
+    assert second.conversation()["request"]["position"] == 1
+    assert first.conversation()["request"]["position"] is None  # taken

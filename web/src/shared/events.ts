@@ -119,6 +119,15 @@ export interface CallSignalEvent {
   data: SignalData
 }
 
+export type AvailabilityStatus = 'online' | 'away' | 'offline'
+
+export interface EmployeeStatusChanged {
+  id: number
+  type: 'employee.status'
+  employee_id: number
+  status: AvailabilityStatus
+}
+
 export type WorkspaceEvent =
   | MeUpdated
   | AccessUpdated
@@ -138,6 +147,7 @@ export type WorkspaceEvent =
   | ClientUpdated
   | CallUpdated
   | CallSignalEvent
+  | EmployeeStatusChanged
 
 export function assertNever(value: never): never {
   throw new Error(`unhandled event ${JSON.stringify(value)}`)

@@ -13,6 +13,10 @@ export interface VisitorRequest {
   operator_name: string | null
   topic_due_at: string | null
   topic_picked: boolean
+  /** While waiting: 1 for the next to be taken. */
+  position?: number | null
+  /** The queue's usual wait, in seconds; null when it has none to go by. */
+  expected_wait_seconds?: number | null
 }
 
 export interface WidgetSession {

@@ -8,6 +8,7 @@ import { useMeStore } from './features/me/store'
 import { authorName } from './features/requests/naming'
 import { useRequestsStore } from './features/requests/store'
 import { useRoomsStore } from './features/rooms/store'
+import { useAvailabilityStore } from './features/routing/store'
 import { i18n } from './i18n'
 import { router } from './router'
 
@@ -103,6 +104,9 @@ export function dispatch(event: WorkspaceEvent): void {
     case 'call.signal':
       void useCallsStore().signal(event.call_id, event.data)
       return
+    case 'employee.status':
+      useAvailabilityStore().changed(event.employee_id, event.status, me.me?.id ?? 0)
+      return
     default:
       assertNever(event)
   }
@@ -140,7 +144,13 @@ async function reloadLists(): Promise<void> {
 /** Reload everything the workspace shows (after a reset, or a reconnect from too far behind). */
 async function reloadState(): Promise<void> {
   const me = useMeStore()
-  await Promise.all([me.load(), me.loadSummary(), useRoomsStore().load(), useRequestsStore().load()])
+  await Promise.all([
+    me.load(),
+    me.loadSummary(),
+    useRoomsStore().load(),
+    useRequestsStore().load(),
+    useAvailabilityStore().load(),
+  ])
 }
 
 export function startRealtime(): RealtimeClient {

@@ -137,6 +137,11 @@ async def _announce(
         uow.emit(RequestUpdated(request=card), Audience.employees(now_viewers))
     if gone := before_viewers - now_viewers:
         uow.emit(RequestRemoved(request_id=request.id), Audience.employees(gone))
+    left_queue = before is not None and before.status == STATUS_WAITING and before.queue_id
+    if left_queue and snapshot(request) != before:
+        # Everyone behind it in that queue moved up a place.
+        for client_id, place in await queries.waiting_visitor_states(uow.session, left_queue):
+            uow.emit(VisitorRequestChanged(request=place), Audience.visitor(client_id))
     if not tell_visitor:
         return
     state = await queries.visitor_state(

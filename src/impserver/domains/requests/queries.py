@@ -29,6 +29,7 @@ from impserver.domains.resources.models import Queue, QueueAccess, Resource
 from impserver.domains.rooms.messaging import message_reads
 from impserver.domains.rooms.models import Message, Room
 from impserver.domains.rooms.schemas import MessageRead
+from impserver.domains.routing import queries as routing_queries
 
 _Model = TypeVar("_Model", Client, Resource, Queue, Room)
 
@@ -220,6 +221,10 @@ async def visitor_state(
         operator = await session.scalar(
             select(Employee.name).where(Employee.id == request.assignee_id)
         )
+    position = expected = None
+    if request.status == STATUS_WAITING and request.queue_id is not None:
+        position = await routing_queries.position_in_queue(session, request)
+        expected = await routing_queries.expected_wait_seconds(session, request.queue_id)
     return VisitorRequestState(
         id=request.id,
         status=request.status,
@@ -227,4 +232,32 @@ async def visitor_state(
         operator_name=operator,
         topic_due_at=request.topic_due_at,
         topic_picked=request.topic_picked_by_client,
+        position=position,
+        expected_wait_seconds=expected,
     )
+
+
+async def waiting_visitor_states(
+    session: AsyncSession, queue_id: int
+) -> list[tuple[int, VisitorRequestState]]:
+    """(client id, state) of every request waiting in the queue: their places after a move."""
+    queue_name = await session.scalar(select(Queue.name).where(Queue.id == queue_id))
+    expected = await routing_queries.expected_wait_seconds(session, queue_id)
+    return [
+        (
+            request.client_id,
+            VisitorRequestState(
+                id=request.id,
+                status=request.status,
+                queue_name=queue_name,
+                operator_name=None,
+                topic_due_at=request.topic_due_at,
+                topic_picked=request.topic_picked_by_client,
+                position=place,
+                expected_wait_seconds=expected,
+            ),
+        )
+        for place, request in enumerate(
+            await routing_queries.waiting_in_order(session, queue_id), start=1
+        )
+    ]

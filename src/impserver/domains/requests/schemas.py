@@ -90,6 +90,10 @@ class VisitorRequestState(BaseModel):
     operator_name: str | None
     topic_due_at: datetime | None
     topic_picked: bool
+    # While it waits: its place in the queue (1: next) and the queue's usual wait (median of
+    # its latest waits, in seconds; None when there are none to go by).
+    position: int | None = None
+    expected_wait_seconds: int | None = None
 
 
 class ReadMarkBody(BaseModel):

@@ -28,13 +28,18 @@ admin_router = api_router("/api/admin", "administration")
 
 @router.get("/availability", response_model=Availabilities)
 async def availabilities(
-    _: Employee = Depends(current_employee), services: Services = Depends(get_services)
+    me: Employee = Depends(current_employee), services: Services = Depends(get_services)
 ) -> Availabilities:
     """Every colleague's status (Online, Away, Offline)."""
     async with services.db.read() as session:
         found = await queries.statuses(session)
+        own = await session.get(Availability, me.id)
     return Availabilities(
         away_after_minutes=services.settings.away_after_minutes,
+        mine=MyStatus(
+            status=own.status if own else "offline",
+            chosen_by_hand=own.chosen_by_hand if own else False,
+        ),
         employees=[ColleagueStatus(employee_id=i, status=s) for i, s in found.items()],
     )
 

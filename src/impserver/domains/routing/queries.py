@@ -151,3 +151,64 @@ async def queue_routing(session: AsyncSession, queue_id: int) -> QueueRouting:
     return found or QueueRouting(
         queue_id=queue_id, mode=MODE_MANUAL, reassign_after_minutes=None, on_offline=ON_OFFLINE_KEEP
     )
+
+
+# How many of a queue's latest waits the expected wait is the median of.
+RECENT_WAITS = 50
+
+
+async def expected_wait_seconds(session: AsyncSession, queue_id: int) -> int | None:
+    """The median of the queue's latest waits from entering it to being taken; None when it
+    has none to go by."""
+    rows = list(
+        await session.execute(
+            select(ClientRequest.waiting_since, ClientRequest.assigned_at)
+            .where(ClientRequest.taken_from_queue_id == queue_id)
+            .where(ClientRequest.assigned_at.is_not(None))
+            .where(ClientRequest.waiting_since.is_not(None))
+            .order_by(ClientRequest.assigned_at.desc())
+            .limit(RECENT_WAITS)
+        )
+    )
+    waits = sorted(
+        max(0.0, (assigned - since).total_seconds())
+        for since, assigned in rows
+        if assigned and since
+    )
+    if not waits:
+        return None
+    middle = len(waits) // 2
+    median = waits[middle] if len(waits) % 2 else (waits[middle - 1] + waits[middle]) / 2
+    return round(median)
+
+
+async def waiting_in_order(session: AsyncSession, queue_id: int) -> list[ClientRequest]:
+    """The queue's waiting requests, first come first."""
+    return list(
+        await session.scalars(
+            select(ClientRequest)
+            .where(ClientRequest.status == STATUS_WAITING)
+            .where(ClientRequest.queue_id == queue_id)
+            .order_by(ClientRequest.waiting_since, ClientRequest.id)
+        )
+    )
+
+
+async def position_in_queue(session: AsyncSession, request: ClientRequest) -> int | None:
+    """1 for the next request to be taken; None for one not waiting."""
+    if request.status != STATUS_WAITING or request.queue_id is None:
+        return None
+    ahead = await session.scalar(
+        select(func.count())
+        .select_from(ClientRequest)
+        .where(ClientRequest.status == STATUS_WAITING)
+        .where(ClientRequest.queue_id == request.queue_id)
+        .where(
+            (ClientRequest.waiting_since < request.waiting_since)
+            | (
+                (ClientRequest.waiting_since == request.waiting_since)
+                & (ClientRequest.id < request.id)
+            )
+        )
+    )
+    return (ahead or 0) + 1

@@ -33,9 +33,10 @@ class ColleagueStatus(BaseModel):
 
 
 class Availabilities(BaseModel):
-    """Everyone's status, and when the workspace should call its user Away."""
+    """Everyone's status, the asker's own, and when their workspace should call them Away."""
 
     away_after_minutes: float
+    mine: MyStatus
     employees: list[ColleagueStatus]
 
 

@@ -65,6 +65,7 @@ const errors = {
   topic_not_offered: 'Please choose one of the offered topics.',
   already_waiting: 'Your request is already waiting for an employee.',
   not_your_request: 'Only the employee responsible for this request can do that.',
+  at_capacity: 'You already hold {capacity} open requests, your most at once. Close or hand one over first.',
   decline_not_waiting: 'Only waiting requests can be declined.',
   queue_other_resource: 'Choose a queue of the same site or bot.',
   group_other_resource: 'Choose a group of the same site or bot.',

@@ -1,0 +1,85 @@
+"""Routing in the workspace: the status switch beside the bell, a colleague seeing it, and a
+request that reaches the least busy Online employee without anyone pressing "Принять"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.e2e.test_widget_requests import client_says, open_widget
+from tests.e2e.test_workspace_polish import client_request
+from tests.harness import LiveServer
+from tests.routing.team import Team, new_team
+from tests.widget import demo_site
+
+VIEWPORT = {"width": 1366, "height": 768}
+
+
+def open_workspace(
+    team: Team, new_context: Callable[..., BrowserContext], name: str, path: str = "/queue"
+) -> Page:
+    server = team.server
+    login = team.members[name].me["login"]
+    page = new_context(locale="ru-RU", viewport=VIEWPORT).new_page()
+    page.goto(f"{server.base_url}/login")
+    page.get_by_label("Логин").fill(login)
+    page.get_by_label("Пароль").fill(f"{login}-secret-pw")
+    page.get_by_role("button", name="Войти").click()
+    page.wait_for_url("**/queue")
+    page.wait_for_function("() => window.__imp?.realtime.state.value === 'connected'")
+    if path != "/queue":
+        page.goto(f"{server.base_url}{path}")
+    return page
+
+
+def test_status_switch_is_seen_by_a_colleague_and_routing_skips_the_away(
+    app_server: LiveServer, new_context: Callable[..., BrowserContext]
+) -> None:
+    team = new_team(app_server, "ann", "bob")
+    team.route(mode="automatic")
+    room = (
+        team.members["bob"]
+        .http.post("/api/rooms/direct", json={"employee_id": team.ids["ann"]})
+        .json()
+    )
+
+    ann = open_workspace(team, new_context, "ann")
+    bob = open_workspace(team, new_context, "bob", f"/employees/{room['id']}")
+    ann_dot = bob.locator("ul.members li", has_text="Ann").get_by_role("img")
+    # Opening the workspace made both Online.
+    expect(ann_dot).to_have_accessible_name("В сети")
+    expect(ann.get_by_label("Статус")).to_have_value("online")
+
+    ann.get_by_label("Статус").select_option(label="Отошёл")
+    expect(ann_dot).to_have_accessible_name("Отошёл")
+
+    # Ann is Away: the client's request goes to Bob, nobody pressing "Принять".
+    _, request_id = team.client_writes("Здравствуйте, где мой заказ?")
+    bob.get_by_role("navigation", name="Рабочее место").get_by_role(
+        "link", name="Обращения"
+    ).click()
+    expect(bob.locator(f'a[href="/requests/{request_id}"]')).to_be_visible()
+    bob.locator(f'a[href="/requests/{request_id}"]').click()
+    expect(bob.get_by_text("Обращение назначено автоматически: Bob")).to_be_visible()
+    expect(bob.get_by_text("Здравствуйте, где мой заказ?")).to_be_visible()
+    assert team.mine("ann") == []
+
+
+def test_the_widget_shows_the_place_in_the_queue_falling_as_requests_ahead_are_taken(
+    app_server: LiveServer, new_context: Callable[..., BrowserContext]
+) -> None:
+    sales = next(q for q in demo_site(app_server)["queues"] if q["name"] == "Sales")
+    ahead = [client_request(app_server, sales["id"], [f"Впереди {i}"])[0] for i in (1, 2)]
+    _, frame = open_widget(app_server, new_context)
+    frame.get_by_role("button", name="Sales").click()
+    client_says(frame, "А я третий")
+    place = frame.get_by_role("banner").get_by_role("status")
+    expect(place).to_have_text("Вы 3-й в очереди")
+
+    anna = app_server.login("anna")
+    assert anna.http.post(f"/api/requests/{ahead[0]}/accept").status_code == 200
+    # The first wait taken gives the estimate: a short one.
+    expect(place).to_have_text("Вы 2-й в очереди, ожидание меньше минуты")
+    assert anna.http.post(f"/api/requests/{ahead[1]}/accept").status_code == 200
+    expect(place).to_have_text("Вы 1-й в очереди, ожидание меньше минуты")
