@@ -4,9 +4,13 @@ request that reaches the least busy Online employee without anyone pressing "П�
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from playwright.sync_api import BrowserContext, Page, expect
+from sqlalchemy import update
 
+from impserver.core.clock import utcnow
+from impserver.domains.requests.models import ClientRequest
 from tests.e2e.test_widget_requests import client_says, open_widget
 from tests.e2e.test_workspace_polish import client_request
 from tests.harness import LiveServer
@@ -83,3 +87,29 @@ def test_the_widget_shows_the_place_in_the_queue_falling_as_requests_ahead_are_t
     expect(place).to_have_text("Вы 2-й в очереди, ожидание меньше минуты")
     assert anna.http.post(f"/api/requests/{ahead[1]}/accept").status_code == 200
     expect(place).to_have_text("Вы 1-й в очереди, ожидание меньше минуты")
+
+
+def test_a_long_wait_turns_the_queue_card_red(
+    app_server: LiveServer, new_context: Callable[..., BrowserContext]
+) -> None:
+    team = new_team(app_server, "ann")
+    team.route(mode="manual", wait_amber_minutes=5, wait_red_minutes=15)
+    _, fresh = team.client_writes("Только что")
+    _, old = team.client_writes("Давно жду")
+
+    async def twenty_minutes_ago() -> None:
+        async with app_server.services.db.transaction() as uow:
+            await uow.session.execute(
+                update(ClientRequest)
+                .where(ClientRequest.id == old)
+                .values(waiting_since=utcnow() - timedelta(minutes=20))
+            )
+
+    app_server.run(twenty_minutes_ago())
+    ann = open_workspace(team, new_context, "ann")
+    old_card = ann.locator(f'[data-request-id="{old}"]')
+    expect(old_card.locator(".wait-clock")).to_have_text("ждёт 20 мин")
+    expect(old_card.locator(".wait-clock")).to_have_attribute("data-wait", "red")
+    fresh_clock = ann.locator(f'[data-request-id="{fresh}"] .wait-clock')
+    expect(fresh_clock).to_have_text("ждёт меньше минуты")
+    expect(fresh_clock).to_have_attribute("data-wait", "calm")

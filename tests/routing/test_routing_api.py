@@ -199,6 +199,7 @@ def test_idleness_never_overrides_a_status_chosen_by_hand(fast: LiveServer) -> N
         ("QUEUE", {"mode": "automatic", "reassign_after_minutes": 0}, "reassign_after_minutes"),
         ("QUEUE", {"mode": "sometimes"}, "mode"),
         ("QUEUE", {"on_offline": "vanish"}, "on_offline"),
+        ("QUEUE", {"wait_amber_minutes": 10, "wait_red_minutes": 10}, "wait_red_minutes"),
         ("/api/me/availability", {"status": "busy"}, "status"),
     ],
 )
@@ -232,3 +233,21 @@ def test_a_waiting_client_sees_their_place_and_the_usual_wait_move_live(fast: Li
     assert moved["expected_wait_seconds"] is not None and moved["expected_wait_seconds"] >= 0
     assert second.conversation()["request"]["position"] == 1
     assert first.conversation()["request"]["position"] is None  # taken
+
+
+def test_cards_carry_the_wait_and_the_queue_thresholds(fast: LiveServer) -> None:
+    team = new_team(fast, "ann")
+    team.route(mode="manual", wait_amber_minutes=2, wait_red_minutes=4)
+    visitor, request_id = team.client_writes("Жду")
+    [card] = [c for c in team.admin.http.get("/api/requests/queue").json() if c["id"] == request_id]
+    assert (card["wait_amber_seconds"], card["wait_red_seconds"]) == (120, 240)
+    assert card["waiting_since"] is not None
+    ann = team.members["ann"]
+    ann.http.post(f"/api/requests/{request_id}/accept")
+    owed = next(c for c in ann.http.get("/api/requests/mine").json() if c["id"] == request_id)
+    assert owed["awaiting_reply_since"] is not None  # the client wrote and nobody answered yet
+    ann.http.post(f"/api/requests/{request_id}/messages", json={"body": "Отвечаю"})
+    answered = ann.http.get("/api/requests/mine").json()[0]
+    assert answered["awaiting_reply_since"] is None
+    visitor.send("Спасибо, а ещё?")
+    assert ann.http.get("/api/requests/mine").json()[0]["awaiting_reply_since"] is not None

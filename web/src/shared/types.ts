@@ -153,6 +153,10 @@ export interface RequestCard {
   address_blocked_before?: boolean
   created_at: string
   waiting_since: string | null
+  /** Since when the client has waited for an employee's reply; null: nobody owes them one. */
+  awaiting_reply_since?: string | null
+  wait_amber_seconds?: number
+  wait_red_seconds?: number
   topic_due_at: string | null
   last_message: MessageRead | null
   unread: number

@@ -30,6 +30,7 @@ from impserver.domains.rooms.messaging import message_reads
 from impserver.domains.rooms.models import Message, Room
 from impserver.domains.rooms.schemas import MessageRead
 from impserver.domains.routing import queries as routing_queries
+from impserver.domains.routing.models import QueueRouting
 
 _Model = TypeVar("_Model", Client, Resource, Queue, Room)
 
@@ -96,6 +97,9 @@ async def cards(
         messages = list(await session.scalars(select(Message).where(Message.id.in_(last_ids))))
         last.update((m.room_id, m) for m in await message_reads(session, messages))
     unread = await unread_by_room(session, viewer_id) if viewer_id else {}
+    routings = await routing_queries.queue_routings(
+        session, {q for r in requests if (q := r.taken_from_queue_id or r.queue_id)}
+    )
     result = []
     for r in requests:
         client = clients[r.client_id]
@@ -119,12 +123,23 @@ async def cards(
                 address_blocked_before=r.address_blocked_before,
                 created_at=r.created_at,
                 waiting_since=r.waiting_since,
+                awaiting_reply_since=r.awaiting_reply_since,
+                **_wait_thresholds(routings.get(r.taken_from_queue_id or r.queue_id or 0)),
                 topic_due_at=r.topic_due_at,
                 last_message=last.get(r.room_id),
                 unread=unread.get(r.room_id, 0),
             )
         )
     return result
+
+
+def _wait_thresholds(routing: QueueRouting | None) -> dict[str, int]:
+    if routing is None:
+        return {}
+    return {
+        "wait_amber_seconds": routing.wait_amber_minutes * 60,
+        "wait_red_seconds": routing.wait_red_minutes * 60,
+    }
 
 
 async def card(

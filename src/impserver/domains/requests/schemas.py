@@ -40,6 +40,11 @@ class RequestCard(BaseModel):
     address_blocked_before: bool = False
     created_at: datetime
     waiting_since: datetime | None
+    # Since when the client has waited for an employee's reply (None: nobody owes them one),
+    # and how long a wait shows amber, then red, on the cards (seconds, from the queue).
+    awaiting_reply_since: datetime | None = None
+    wait_amber_seconds: int = 300
+    wait_red_seconds: int = 900
     topic_due_at: datetime | None
     last_message: MessageRead | None
     unread: int = 0

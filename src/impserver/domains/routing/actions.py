@@ -213,6 +213,8 @@ async def update_queue_routing(
     mode: str,
     reassign_after_minutes: int | None,
     on_offline: str,
+    wait_amber_minutes: int,
+    wait_red_minutes: int,
 ) -> QueueRouting:
     async with services.db.transaction() as uow:
         queue = await uow.session.get(Queue, queue_id)
@@ -225,6 +227,8 @@ async def update_queue_routing(
         routing.mode = mode
         routing.reassign_after_minutes = reassign_after_minutes
         routing.on_offline = on_offline
+        routing.wait_amber_minutes = wait_amber_minutes
+        routing.wait_red_minutes = wait_red_minutes
         services.routing_may_move(uow)
         return routing
 

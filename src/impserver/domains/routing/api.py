@@ -82,6 +82,8 @@ async def update_queue_routing(
         mode=body.mode,
         reassign_after_minutes=body.reassign_after_minutes,
         on_offline=body.on_offline,
+        wait_amber_minutes=body.wait_amber_minutes,
+        wait_red_minutes=body.wait_red_minutes,
     )
     return QueueRoutingRead.model_validate(routing, from_attributes=True)
 

@@ -21,6 +21,9 @@ MODE_AUTOMATIC = "automatic"
 ON_OFFLINE_KEEP = "keep"
 ON_OFFLINE_RETURN = "return"
 
+DEFAULT_WAIT_AMBER_MINUTES = 5
+DEFAULT_WAIT_RED_MINUTES = 15
+
 
 class Availability(Base):
     """An employee's status and what routing needs to know of them. No row: Offline."""
@@ -55,6 +58,9 @@ class QueueRouting(Base):
     # The assignee has not answered a waiting client for this long: the request goes back.
     reassign_after_minutes: Mapped[int | None] = mapped_column(default=None)
     on_offline: Mapped[str] = mapped_column(String(8), default=ON_OFFLINE_KEEP)
+    # A client waiting this long (in the queue, or for a reply) shows amber on the cards, then red.
+    wait_amber_minutes: Mapped[int] = mapped_column(default=DEFAULT_WAIT_AMBER_MINUTES)
+    wait_red_minutes: Mapped[int] = mapped_column(default=DEFAULT_WAIT_RED_MINUTES)
 
 
 class RoutingDefaults(Base):

@@ -13,6 +13,8 @@ from impserver.domains.accounts.models import Employee
 from impserver.domains.requests.models import STATUS_ASSIGNED, STATUS_WAITING, ClientRequest
 from impserver.domains.resources.models import QueueAccess
 from impserver.domains.routing.models import (
+    DEFAULT_WAIT_AMBER_MINUTES,
+    DEFAULT_WAIT_RED_MINUTES,
     MODE_AUTOMATIC,
     MODE_MANUAL,
     ON_OFFLINE_KEEP,
@@ -148,9 +150,29 @@ async def oldest_waiting(
 async def queue_routing(session: AsyncSession, queue_id: int) -> QueueRouting:
     """The queue's routing (the defaults when it has none of its own)."""
     found = await session.get(QueueRouting, queue_id)
-    return found or QueueRouting(
-        queue_id=queue_id, mode=MODE_MANUAL, reassign_after_minutes=None, on_offline=ON_OFFLINE_KEEP
+    return found or _defaults(queue_id)
+
+
+def _defaults(queue_id: int) -> QueueRouting:
+    return QueueRouting(
+        queue_id=queue_id,
+        mode=MODE_MANUAL,
+        reassign_after_minutes=None,
+        on_offline=ON_OFFLINE_KEEP,
+        wait_amber_minutes=DEFAULT_WAIT_AMBER_MINUTES,
+        wait_red_minutes=DEFAULT_WAIT_RED_MINUTES,
     )
+
+
+async def queue_routings(session: AsyncSession, queue_ids: set[int]) -> dict[int, QueueRouting]:
+    """Each queue's routing (the defaults for those with none of their own)."""
+    found = {
+        r.queue_id: r
+        for r in await session.scalars(
+            select(QueueRouting).where(QueueRouting.queue_id.in_(queue_ids))
+        )
+    }
+    return {queue_id: found.get(queue_id) or _defaults(queue_id) for queue_id in queue_ids}
 
 
 # How many of a queue's latest waits the expected wait is the median of.

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from impserver.core.http import InputModel
+from impserver.domains.routing.models import DEFAULT_WAIT_AMBER_MINUTES, DEFAULT_WAIT_RED_MINUTES
 
 AvailabilityStatus = Literal["online", "away", "offline"]
 RoutingMode = Literal["manual", "automatic"]
@@ -45,12 +47,27 @@ class QueueRoutingRead(BaseModel):
     mode: RoutingMode
     reassign_after_minutes: int | None
     on_offline: OnOffline
+    wait_amber_minutes: int
+    wait_red_minutes: int
+
+
+Minutes = Annotated[int, Field(ge=1, le=10_080)]
 
 
 class QueueRoutingUpdate(StrictModel):
     mode: RoutingMode = "manual"
-    reassign_after_minutes: Annotated[int, Field(ge=1, le=10_080)] | None = None
+    reassign_after_minutes: Minutes | None = None
     on_offline: OnOffline = "keep"
+    wait_amber_minutes: Minutes = DEFAULT_WAIT_AMBER_MINUTES
+    wait_red_minutes: Minutes = DEFAULT_WAIT_RED_MINUTES
+
+    @model_validator(mode="after")
+    def _red_after_amber(self) -> QueueRoutingUpdate:
+        if self.wait_red_minutes <= self.wait_amber_minutes:
+            raise PydanticCustomError(
+                "red_before_amber", "wait_red_minutes must be more than wait_amber_minutes"
+            )
+        return self
 
 
 class EmployeeCapacity(BaseModel):

@@ -44,6 +44,8 @@ def upgrade() -> None:
         sa.Column("mode", sa.String(length=16), nullable=False),
         sa.Column("reassign_after_minutes", sa.Integer(), nullable=True),
         sa.Column("on_offline", sa.String(length=8), nullable=False),
+        sa.Column("wait_amber_minutes", sa.Integer(), nullable=False),
+        sa.Column("wait_red_minutes", sa.Integer(), nullable=False),
     )
     op.create_table(
         "routing_defaults",

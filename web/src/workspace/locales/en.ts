@@ -33,6 +33,10 @@ export default {
     fromDefault: 'default',
     status: 'Status',
     holds: 'Open now',
+    waited: 'waiting {minutes} min',
+    waitedUnderMinute: 'waiting under a minute',
+    waitAmber: 'A wait turns amber after (min)',
+    waitRed: 'and red after (min)',
   },
   availability: {
     label: 'Status',

@@ -34,6 +34,10 @@ const ru: typeof en = {
     fromDefault: 'по умолчанию',
     status: 'Статус',
     holds: 'Открыто сейчас',
+    waited: 'ждёт {minutes} мин',
+    waitedUnderMinute: 'ждёт меньше минуты',
+    waitAmber: 'Ожидание выделяется жёлтым после (мин)',
+    waitRed: 'и красным после (мин)',
   },
   availability: {
     label: 'Статус',

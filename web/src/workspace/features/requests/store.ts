@@ -133,6 +133,10 @@ export const useRequestsStore = defineStore('requests', () => {
     if (card.last_message && card.last_message.id >= message.id) return
     card.last_message = message
     if (!viewing && countsAsUnread(message, myId)) card.unread += 1
+    // The wait the card shows, as the server keeps it: a reply ends it, the client's next
+    // message starts a new one.
+    if (message.author.kind === 'employee') card.awaiting_reply_since = null
+    else if (message.author.kind === 'client') card.awaiting_reply_since ??= message.created_at
   }
 
   function putMessage(requestId: number, message: MessageRead, viewing: boolean, myId = 0): void {
