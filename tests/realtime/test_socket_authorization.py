@@ -370,8 +370,11 @@ def call_world(server: LiveServer) -> CallWorld:
 
 
 def error_reply(socket: Socket, timeout: float = 5) -> Frame:
-    """The next frame that is not a ping: a refused command must be answered, not ignored."""
-    return socket.receive_until(lambda f: f.get("type") != "ping", timeout=timeout)
+    """The next frame that is not a ping or a colleague's status (opening a socket makes its
+    employee Online, news for every employee's sockets): a refused command must be answered."""
+    return socket.receive_until(
+        lambda f: f.get("type") not in ("ping", "employee.status"), timeout=timeout
+    )
 
 
 COMMANDS = {"typing", "call.signal", "cobrowse.frames", "cobrowse.control"}
