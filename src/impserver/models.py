@@ -9,7 +9,12 @@ from impserver.domains.clients.models import Client, Contact
 from impserver.domains.requests.models import ClientRequest, RequestDecline, RequestTransition
 from impserver.domains.resources.models import Group, GroupMember, Queue, QueueAccess, Resource
 from impserver.domains.rooms.models import Attachment, Message, Room, RoomMember
-from impserver.domains.routing.models import Availability, QueueRouting, RoutingDefaults
+from impserver.domains.routing.models import (
+    Availability,
+    BusinessHours,
+    QueueRouting,
+    RoutingDefaults,
+)
 from impserver.realtime.outbox import StoredEvent, StoredEventRecipient
 
 __all__ = [
@@ -17,6 +22,7 @@ __all__ = [
     "Availability",
     "Base",
     "BlockPart",
+    "BusinessHours",
     "Call",
     "ChannelDelivery",
     "Client",

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from impserver.core.clock import utcnow
 from impserver.demo import seed_demo
 from tests.channels.fake_telegram import FakeTelegram
 from tests.harness import LiveServer, free_port
@@ -447,3 +449,34 @@ def test_a_polled_update_the_database_refuses_is_polled_again(
         assert len(wait_until(lambda: messages_with(live, "Не потеряйте"), timeout=40)) == 1
     finally:
         live.stop()
+
+
+def test_outside_working_hours_the_bot_answers_once_with_the_hours(
+    polling: LiveServer, telegram: FakeTelegram
+) -> None:
+    bot = connect_bot(polling, topic_seconds=30)
+    today = utcnow().date()
+    hours = {
+        "enabled": True,
+        "time_zone": "Europe/Moscow",
+        "week": [[["09:00", "18:00"]] for _ in range(7)],
+        # Closed for two weeks from today: back on the fifteenth day at nine.
+        "days_off": [(today + timedelta(days=i)).isoformat() for i in range(14)],
+    }
+    admin = polling.login("admin")
+    saved = admin.http.put(f"/api/admin/resources/{bot['id']}/hours", json=hours)
+    assert saved.status_code == 200, saved.text
+
+    telegram.user_sends(TOKEN, USER, text="Вы работаете?")
+    notice = telegram.wait_for(lambda c: "не работаем" in str(c.params.get("text")))
+    back = today + timedelta(days=14)
+    assert f"{back:%d.%m} 09:00 (Europe/Moscow)" in notice.params["text"]
+    # No topic choice outside hours: the request waits, marked, in the default queue.
+    anna = polling.login("anna")
+    card = wait_until(lambda: anna.http.get("/api/requests/queue").json())[0]
+    assert card["outside_hours"] is True
+    telegram.user_sends(TOKEN, USER, text="Алло?")
+    wait_until(
+        lambda: anna.http.get("/api/requests/queue").json()[0]["last_message"]["body"] == "Алло?"
+    )
+    assert sum("не работаем" in str(c.params.get("text")) for c in telegram.sent) == 1

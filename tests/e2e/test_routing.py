@@ -113,3 +113,51 @@ def test_a_long_wait_turns_the_queue_card_red(
     fresh_clock = ann.locator(f'[data-request-id="{fresh}"] .wait-clock')
     expect(fresh_clock).to_have_text("ждёт меньше минуты")
     expect(fresh_clock).to_have_attribute("data-wait", "calm")
+
+
+def test_outside_working_hours_the_widget_takes_a_message_for_the_morning(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    # The administrator sets the demo website's hours: weekdays 09-18, and a fortnight off.
+    admin = logged_in("admin")
+    admin.get_by_role("link", name="Администрирование").click()
+    admin.get_by_role("tab", name="Ресурсы").click()
+    site = admin.get_by_role("article", name="Demo website")
+    site.get_by_role("button", name="Часы работы").click()
+    dialog = admin.get_by_role("dialog")
+    dialog.get_by_label("Работаем по расписанию").check()
+    dialog.get_by_label("Часовой пояс").fill("Europe/Moscow")
+    for day in ("Понедельник", "Вторник", "Среда", "Четверг", "Пятница"):
+        dialog.get_by_label(day).fill("09:00-18:00")
+    dialog.get_by_label("Суббота").fill("9 до 5")
+    dialog.get_by_role("button", name="Сохранить").click()
+    expect(dialog.get_by_role("alert")).to_have_text(
+        "Часы работы пишутся так: 09:00-13:00, 14:00-18:00."
+    )
+    dialog.get_by_label("Суббота").fill("")
+    today = utcnow().date()
+    fortnight = "\n".join((today + timedelta(days=i)).isoformat() for i in range(14))
+    dialog.get_by_label("Нерабочие дни").fill(fortnight)
+    dialog.get_by_role("button", name="Сохранить").click()
+    expect(dialog).to_have_count(0)
+
+    _, frame = open_widget(app_server, new_context)
+    form = frame.get_by_role("form", name="Сообщение вне рабочего времени")
+    expect(form.get_by_role("status")).to_contain_text("Сейчас мы не работаем. Вернёмся")
+    form.get_by_label("Ваше имя").fill("Ирина")
+    form.get_by_label("Сообщение").fill("Перезвоните утром")
+    form.get_by_role("button", name="Оставить сообщение").click()
+    expect(frame.get_by_role("alert")).to_have_text(
+        "Укажите электронную почту или телефон, чтобы мы могли ответить."
+    )
+    form.get_by_label("Электронная почта").fill("irina@example.com")
+    form.get_by_role("button", name="Оставить сообщение").click()
+    expect(frame.get_by_role("log").get_by_text("Перезвоните утром")).to_be_visible()
+    expect(form).to_have_count(0)
+
+    anna = logged_in("anna")
+    card = anna.get_by_role("listitem").filter(has_text="Перезвоните утром")
+    expect(card.get_by_text("вне рабочего времени")).to_be_visible()
+    expect(card.get_by_role("heading")).to_have_text("Ирина")

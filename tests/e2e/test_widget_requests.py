@@ -127,7 +127,7 @@ def test_handling_actions(
     olga.get_by_role("menuitem", name="Передать комнату специалисту").click()
     dialog = olga.get_by_role("dialog")
     dialog.get_by_label("Группа").select_option(label="Technical specialists")
-    dialog.get_by_label("Специалист").select_option(label="Emma Wilson")
+    dialog.get_by_label("Специалист").select_option(label="Emma Wilson · Не в сети")
     dialog.get_by_role("button", name="Передать").click()
     emma_requests = app_server.login("emma").http.get("/api/requests/mine").json()
     assert [r["last_message"]["body"] for r in emma_requests] == ["Вопрос про скидки"]

@@ -15,7 +15,8 @@ from impserver.core.clock import utcnow
 from impserver.demo import seed_demo
 from impserver.domains.requests.models import ClientRequest
 from tests.harness import LiveServer, free_port
-from tests.routing.team import eventually, new_team
+from tests.routing.team import ORIGIN, eventually, new_team
+from tests.widget import visit
 
 
 def fast_server(settings_factory: Any, backend: str, grace: float) -> Iterator[LiveServer]:
@@ -251,3 +252,76 @@ def test_cards_carry_the_wait_and_the_queue_thresholds(fast: LiveServer) -> None
     assert answered["awaiting_reply_since"] is None
     visitor.send("Спасибо, а ещё?")
     assert ann.http.get("/api/requests/mine").json()[0]["awaiting_reply_since"] is not None
+
+
+CLOSED_ALL_WEEK: list[list[list[str]]] = [[] for _ in range(7)]
+
+
+def test_outside_hours_the_widget_offers_the_form_and_the_request_waits_marked(
+    fast: LiveServer,
+) -> None:
+    team = new_team(fast, "ann")
+    week = [[["09:00", "18:00"]] for _ in range(5)] + [[], []]
+    hours = {"enabled": True, "time_zone": "Europe/Moscow", "week": week, "days_off": []}
+    # Every day off for a fortnight: certainly closed now, back on the first working day after.
+    today = utcnow().date()
+    hours["days_off"] = [(today + timedelta(days=i)).isoformat() for i in range(14)]
+    saved = team.admin.http.put(f"/api/admin/resources/{team.site['id']}/hours", json=hours)
+    assert saved.status_code == 200, saved.text
+
+    visitor = visit(fast, key=team.site["public_key"], origin=ORIGIN)
+    assert visitor.session["hours"]["open"] is False
+    assert visitor.session["hours"]["back_at"] is not None
+
+    no_contact = visitor.http.post("/api/widget/offline", json={"body": "Перезвоните"})
+    assert no_contact.status_code == 422
+    bad_mail = visitor.http.post(
+        "/api/widget/offline", json={"body": "Перезвоните", "email": "не почта"}
+    )
+    assert bad_mail.status_code == 422
+    assert "e-mail" in bad_mail.text
+
+    left = visitor.http.post(
+        "/api/widget/offline",
+        json={"name": "Ирина", "email": "irina@example.com", "body": "Перезвоните утром"},
+    )
+    assert left.status_code == 201, left.text
+    [card] = [c for c in team.admin.http.get("/api/requests/queue").json()]
+    assert card["outside_hours"] is True
+    assert card["client"]["name"] == "Ирина"
+    notice = visitor.conversation()["messages"][-1]["body"]
+    assert "не работаем" in notice or "not at work" in notice
+
+
+def test_inside_hours_nothing_changes(fast: LiveServer) -> None:
+    team = new_team(fast, "ann")
+    around_the_clock = [[["00:00", "24:00"]] for _ in range(7)]
+    team.admin.http.put(
+        f"/api/admin/resources/{team.site['id']}/hours",
+        json={"enabled": True, "time_zone": "UTC", "week": around_the_clock, "days_off": []},
+    )
+    visitor, request_id = team.client_writes()
+    assert visitor.session["hours"] == {"open": True, "back_at": None}
+    [card] = [c for c in team.admin.http.get("/api/requests/queue").json() if c["id"] == request_id]
+    assert card["outside_hours"] is False
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"time_zone": "Mars/Olympus"}, "time_zone"),
+        ({"week": [[["18:00", "09:00"]]] + [[]] * 6}, "week"),
+        ({"week": [[["09:00", "13:00"], ["12:00", "18:00"]]] + [[]] * 6}, "week"),
+        ({"week": [[["25:00", "26:00"]]] + [[]] * 6}, "week"),
+        ({"week": [[]] * 6}, "week"),
+    ],
+)
+def test_bad_schedules_are_refused_naming_the_field(
+    server: LiveServer, change: dict[str, Any], field: str
+) -> None:
+    admin = server.login("admin")
+    site_id = admin.http.get("/api/admin/resources").json()[0]["id"]
+    body = {"enabled": True, "time_zone": "UTC", "week": CLOSED_ALL_WEEK, **change}
+    response = admin.http.put(f"/api/admin/resources/{site_id}/hours", json=body)
+    assert response.status_code == 422, response.text
+    assert field in response.text

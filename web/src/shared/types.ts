@@ -155,6 +155,8 @@ export interface RequestCard {
   waiting_since: string | null
   /** Since when the client has waited for an employee's reply; null: nobody owes them one. */
   awaiting_reply_since?: string | null
+  /** Written while the team was not at work. */
+  outside_hours?: boolean
   wait_amber_seconds?: number
   wait_red_seconds?: number
   topic_due_at: string | null

@@ -26,6 +26,8 @@ export interface WidgetSession {
   request: VisitorRequest | null
   preferred_topic_id: number | null
   blocked: boolean
+  /** Business hours: outside them the chat offers the offline form. */
+  hours?: { open: boolean; back_at: string | null }
 }
 
 export const params = new URLSearchParams(location.search)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, Request, Response, WebSocket
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 
 from impserver.channels.widget.visitors import (
@@ -22,11 +25,13 @@ from impserver.channels.widget.visitors import (
     visitor_from_token,
     visitor_token,
 )
+from impserver.core.clock import utcnow
 from impserver.core.errors import Forbidden, NotAuthenticated, NotFound
 from impserver.core.http import UPLOAD_BODY_BYTES, InputModel, api_router, client_ip
 from impserver.domains.blocking import actions as blocking_actions
 from impserver.domains.blocking import queries as blocking_queries
 from impserver.domains.clients import actions as client_actions
+from impserver.domains.clients.schemas import ContactWrite
 from impserver.domains.requests import actions, queries
 from impserver.domains.requests.models import ClientRequest
 from impserver.domains.requests.schemas import NamedRef, VisitorRequestState
@@ -37,6 +42,7 @@ from impserver.domains.rooms.files import file_response
 from impserver.domains.rooms.messaging import message_reads, save_upload
 from impserver.domains.rooms.models import Attachment, Message
 from impserver.domains.rooms.schemas import AttachmentRead, MessageCreate, MessageRead
+from impserver.domains.routing import queries as routing_queries
 from impserver.realtime.events import visitor_key
 from impserver.realtime.gateway import Connection
 from impserver.services import Services, get_services
@@ -66,6 +72,13 @@ class WidgetResource(BaseModel):
     topic_choice_seconds: int
 
 
+class WidgetHours(BaseModel):
+    """Whether the team is at work now, and when it is back if not (None: not known)."""
+
+    open: bool
+    back_at: datetime | None = None
+
+
 class WidgetSession(BaseModel):
     visitor_token: str
     client: NamedRef
@@ -73,6 +86,7 @@ class WidgetSession(BaseModel):
     request: VisitorRequestState | None
     preferred_topic_id: int | None
     blocked: bool
+    hours: WidgetHours = WidgetHours(open=True)
 
 
 class TopicChoice(InputModel):
@@ -90,6 +104,11 @@ async def _session_payload(services: Services, visitor: Visitor, token: str) -> 
         topics = await actions.topics_of(session, visitor.resource.id)
         open_request = await actions.open_request_of(session, visitor.client.id)
         state = await queries.visitor_state(session, open_request)
+        schedule = await routing_queries.schedule_of(session, visitor.resource.id)
+    now = utcnow()
+    hours = WidgetHours(open=True)
+    if schedule is not None and not schedule.is_open(now):
+        hours = WidgetHours(open=False, back_at=schedule.back_at(now))
     return WidgetSession(
         visitor_token=token,
         client=NamedRef(id=visitor.client.id, name=visitor.client.display_name),
@@ -101,6 +120,7 @@ async def _session_payload(services: Services, visitor: Visitor, token: str) -> 
         request=state,
         preferred_topic_id=visitor.client.preferred_queue_id,
         blocked=visitor.client.is_blocked,
+        hours=hours,
     )
 
 
@@ -183,6 +203,48 @@ async def conversation(
             session, await actions.open_request_of(session, visitor.client.id)
         )
     return Conversation(request=state, messages=visible, has_older=len(batch) == limit * 3)
+
+
+class OfflineMessage(InputModel):
+    """The form a client fills in outside business hours."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = ""
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] = ""
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] = ""
+    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+
+    @model_validator(mode="after")
+    def _reachable(self) -> OfflineMessage:
+        if not self.email and not self.phone:
+            raise PydanticCustomError(
+                "contact_required", "Leave an e-mail address or a phone number"
+            )
+        return self
+
+    def contacts(self) -> list[ContactWrite]:
+        """Raises (a 422 naming the field) when one does not look like what it says."""
+        given = [("email", self.email), ("phone", self.phone)]
+        return [ContactWrite(kind=kind, value=value) for kind, value in given if value]
+
+
+@router.post("/offline", response_model=MessageRead, status_code=201)
+async def leave_offline_message(
+    data: OfflineMessage,
+    request: Request,
+    visitor: Visitor = Depends(current_visitor),
+    services: Services = Depends(get_services),
+) -> MessageRead:
+    """Outside business hours: the client's message with their name and how to reach them; it
+    opens a request marked as written outside hours, waiting for the morning."""
+    await throttle(services, f"widget-msg:{visitor.client.id}", MESSAGES_PER_VISITOR_PER_MINUTE, 60)
+    await throttle(services, f"widget-msg-ip:{client_ip(request)}", MESSAGES_PER_IP_PER_MINUTE, 60)
+    try:
+        contacts = data.contacts()
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from None
+    await client_actions.client_leaves_details(services, visitor.client.id, data.name, contacts)
+    message, _ = await actions.client_sends(services, visitor.client.id, body=data.body)
+    return message
 
 
 @router.post("/messages", response_model=MessageRead, status_code=201)

@@ -113,6 +113,29 @@ async def save_contacts(
         return await _announce(uow, client)
 
 
+async def client_leaves_details(
+    services: Services, client_id: int, name: str, contacts: list[ContactWrite]
+) -> None:
+    """The client gave their name and ways to reach them (the offline form): kept on the
+    client, beside what employees saved; a contact given twice is kept once."""
+    async with services.db.transaction() as uow:
+        client = await uow.session.get(Client, client_id)
+        if client is None:
+            raise NotFound("Unknown client.", code="client_not_found")
+        if name:
+            client.display_name = name[:NAME_LENGTH]
+        known = {
+            (c.kind, c.value)
+            for c in await uow.session.scalars(
+                select(Contact).where(Contact.client_id == client.id)
+            )
+        }
+        for item in contacts:
+            if (item.kind, item.value) not in known:
+                uow.session.add(Contact(client_id=client.id, kind=item.kind, value=item.value))
+        await _announce(uow, client)
+
+
 async def set_contact_hidden(
     services: Services, actor: Employee, client_id: int, contact_id: int, hidden: bool
 ) -> ClientRead:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,6 +65,15 @@ REQUEST_NOT_FOUND = "Request not found."
 BLOCKED_NOTICE = "Sorry, you can no longer send messages here."
 # A client's last_seen_at is refreshed at most this often by their messages.
 LAST_SEEN_PRECISION = timedelta(minutes=1)
+
+CLOSED_TEXT = {
+    "ru": "Сейчас мы не работаем. Ваше сообщение дождётся нас: мы вернёмся {back}.",
+    "en": "We are not at work right now. Your message will wait for us: we are back {back}.",
+}
+CLOSED_TEXT_NO_RETURN = {
+    "ru": "Сейчас мы не работаем. Ваше сообщение дождётся нас, и мы ответим.",
+    "en": "We are not at work right now. Your message will wait for us, and we will answer.",
+}
 
 WAIT_TEXT = {
     "ru": "Спасибо! Пожалуйста, подождите: скоро вам ответит сотрудник.",
@@ -212,17 +222,30 @@ async def _enter_queue(
     request.topic_due_at = None
     request.waiting_since = utcnow()
     if first_time:
-        # W-4: the client is told to wait for an employee.
+        # W-4: the client is told to wait for an employee (outside business hours: until when).
         room = await uow.session.get(Room, request.room_id)
         assert room is not None
+        body = WAIT_TEXT[client_language(client)]
+        if request.outside_hours:
+            body = await _closed_text(uow.session, request.resource_id, client_language(client))
         notice, _ = await append_message(
             uow,
             room,
-            body=WAIT_TEXT[client_language(client)],
+            body=body,
             kind="system",
             meta={"notice": "wait", "client_visible": True},
         )
         await _deliver_message(uow, request, notice)
+
+
+async def _closed_text(session: AsyncSession, resource_id: int, language: str) -> str:
+    schedule = await routing_queries.schedule_of(session, resource_id)
+    back = schedule.back_at(utcnow()) if schedule else None
+    if back is None or schedule is None:
+        return CLOSED_TEXT_NO_RETURN[language]
+    local = back.astimezone(ZoneInfo(schedule.time_zone))
+    when = local.strftime("%d.%m %H:%M") + f" ({schedule.time_zone})"
+    return CLOSED_TEXT[language].format(back=when)
 
 
 async def _default_queue(session: AsyncSession, resource_id: int) -> Queue:
@@ -290,11 +313,13 @@ async def _start_request(uow: UnitOfWork, client: Client, resource: Resource) ->
     room = Room(kind=ROOM_REQUEST, name="")
     uow.session.add(room)
     await uow.session.flush()
+    schedule = await routing_queries.schedule_of(uow.session, resource.id)
     request = ClientRequest(
         resource_id=resource.id,
         client_id=client.id,
         room_id=room.id,
         status=STATUS_CHOOSING,
+        outside_hours=schedule is not None and not schedule.is_open(utcnow()),
         address_blocked_before=bool(client.last_address)
         and await blocking_queries.address_blocked_before(
             uow.session, resource.id, client.last_address
@@ -315,7 +340,9 @@ async def _route_new_request(
         request.topic_picked_by_client = True
         await _enter_queue(uow, request, client, preferred.id, first_time=True)
         return
-    if await topics_of(uow.session, resource.id) and resource.topic_choice_seconds > 0:
+    # Outside business hours the client leaves a message rather than picks a topic.
+    offered = not request.outside_hours and await topics_of(uow.session, resource.id)
+    if offered and resource.topic_choice_seconds > 0:
         request.status = STATUS_CHOOSING
         request.topic_due_at = utcnow() + timedelta(seconds=resource.topic_choice_seconds)
         return

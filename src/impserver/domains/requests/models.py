@@ -50,6 +50,8 @@ class ClientRequest(Base):
     # The client's oldest message not yet answered by an employee: what "reassign on silence"
     # measures. None: nobody owes the client a reply.
     awaiting_reply_since: Mapped[datetime | None] = mapped_column(default=None)
+    # Written while the team was not at work (business hours): it waits for the morning.
+    outside_hours: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class RequestTransition(Base):

@@ -124,6 +124,7 @@ async def cards(
                 created_at=r.created_at,
                 waiting_since=r.waiting_since,
                 awaiting_reply_since=r.awaiting_reply_since,
+                outside_hours=r.outside_hours,
                 **_wait_thresholds(routings.get(r.taken_from_queue_id or r.queue_id or 0)),
                 topic_due_at=r.topic_due_at,
                 last_message=last.get(r.room_id),

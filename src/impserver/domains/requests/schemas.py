@@ -43,6 +43,8 @@ class RequestCard(BaseModel):
     # Since when the client has waited for an employee's reply (None: nobody owes them one),
     # and how long a wait shows amber, then red, on the cards (seconds, from the queue).
     awaiting_reply_since: datetime | None = None
+    # Written while the team was not at work: it waited for the morning.
+    outside_hours: bool = False
     wait_amber_seconds: int = 300
     wait_red_seconds: int = 900
     topic_due_at: datetime | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select, update
 
@@ -12,7 +12,7 @@ from impserver.core.unit_of_work import UnitOfWork
 from impserver.domains.accounts.models import Employee
 from impserver.domains.requests import actions as requests_actions
 from impserver.domains.requests.models import STATUS_ASSIGNED, ClientRequest, RequestDecline
-from impserver.domains.resources.models import Queue
+from impserver.domains.resources.models import Queue, Resource
 from impserver.domains.routing import queries
 from impserver.domains.routing.events import EmployeeStatusChanged
 from impserver.domains.routing.models import (
@@ -20,6 +20,7 @@ from impserver.domains.routing.models import (
     STATUS_OFFLINE,
     STATUS_ONLINE,
     Availability,
+    BusinessHours,
     QueueRouting,
     RoutingDefaults,
 )
@@ -248,3 +249,27 @@ async def update_capacities(
             availability = await _availability(uow, employee_id)
             availability.capacity = capacity
         services.routing_may_move(uow)
+
+
+async def set_business_hours(
+    services: Services,
+    resource_id: int,
+    *,
+    enabled: bool,
+    time_zone: str,
+    week: list[list[list[str]]],
+    days_off: list[date],
+) -> BusinessHours:
+    async with services.db.transaction() as uow:
+        resource = await uow.session.get(Resource, resource_id)
+        if resource is None or resource.deleted_at is not None:
+            raise NotFound("Resource not found.", code="resource_not_found")
+        hours = await uow.session.get(BusinessHours, resource_id)
+        if hours is None:
+            hours = BusinessHours(resource_id=resource_id)
+            uow.session.add(hours)
+        hours.enabled = enabled
+        hours.time_zone = time_zone
+        hours.week = [[[start, end] for start, end in day] for day in week]
+        hours.days_off = sorted({d.isoformat() for d in days_off})
+        return hours

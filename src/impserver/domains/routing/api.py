@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi import Depends, Path
 from sqlalchemy import select
 
@@ -7,9 +9,10 @@ from impserver.core.http import LARGEST_ID, api_router
 from impserver.domains.accounts.auth import current_admin, current_employee
 from impserver.domains.accounts.models import Employee
 from impserver.domains.routing import actions, queries
-from impserver.domains.routing.models import Availability
+from impserver.domains.routing.models import Availability, BusinessHours
 from impserver.domains.routing.schemas import (
     Availabilities,
+    BusinessHoursBody,
     CapacityRead,
     CapacityUpdate,
     ColleagueStatus,
@@ -134,6 +137,47 @@ async def update_capacities(
         services, body.default_capacity, {e.employee_id: e.capacity for e in body.employees}
     )
     return await _capacities(services)
+
+
+def _hours_read(hours: BusinessHours | None) -> BusinessHoursBody:
+    if hours is None:
+        return BusinessHoursBody()
+    return BusinessHoursBody(
+        enabled=hours.enabled,
+        time_zone=hours.time_zone,
+        week=hours.week,
+        days_off=[date.fromisoformat(d) for d in hours.days_off],
+    )
+
+
+@admin_router.get("/resources/{resource_id}/hours", response_model=BusinessHoursBody)
+async def business_hours(
+    resource_id: int = Path(ge=1, le=LARGEST_ID),
+    _: Employee = Depends(current_admin),
+    services: Services = Depends(get_services),
+) -> BusinessHoursBody:
+    async with services.db.read() as session:
+        return _hours_read(await session.get(BusinessHours, resource_id))
+
+
+@admin_router.put("/resources/{resource_id}/hours", response_model=BusinessHoursBody)
+async def set_business_hours(
+    body: BusinessHoursBody,
+    resource_id: int = Path(ge=1, le=LARGEST_ID),
+    _: Employee = Depends(current_admin),
+    services: Services = Depends(get_services),
+) -> BusinessHoursBody:
+    """When the team is at work: outside these hours the widget offers the offline form and a
+    new request is marked as written outside hours."""
+    hours = await actions.set_business_hours(
+        services,
+        resource_id,
+        enabled=body.enabled,
+        time_zone=body.time_zone,
+        week=body.week,
+        days_off=body.days_off,
+    )
+    return _hours_read(hours)
 
 
 def register_socket_hooks(gateway: Gateway, services: Services) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from impserver.core.clock import utcnow
@@ -61,6 +61,22 @@ class QueueRouting(Base):
     # A client waiting this long (in the queue, or for a reply) shows amber on the cards, then red.
     wait_amber_minutes: Mapped[int] = mapped_column(default=DEFAULT_WAIT_AMBER_MINUTES)
     wait_red_minutes: Mapped[int] = mapped_column(default=DEFAULT_WAIT_RED_MINUTES)
+
+
+class BusinessHours(Base):
+    """When a website's or bot's team is at work. No row: always."""
+
+    __tablename__ = "business_hours"
+
+    resource_id: Mapped[int] = mapped_column(
+        ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True
+    )
+    enabled: Mapped[bool] = mapped_column(default=False)
+    time_zone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
+    # Seven lists (Monday first) of ["HH:MM", "HH:MM"] intervals; "24:00" ends a day.
+    week: Mapped[list[list[list[str]]]] = mapped_column(JSON, default=list)
+    # Dates ("YYYY-MM-DD") with no working time: holidays.
+    days_off: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class RoutingDefaults(Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +12,7 @@ from impserver.core.unit_of_work import UnitOfWork
 from impserver.domains.accounts.models import Employee
 from impserver.domains.requests.models import STATUS_ASSIGNED, STATUS_WAITING, ClientRequest
 from impserver.domains.resources.models import QueueAccess
+from impserver.domains.routing.hours import Schedule
 from impserver.domains.routing.models import (
     DEFAULT_WAIT_AMBER_MINUTES,
     DEFAULT_WAIT_RED_MINUTES,
@@ -21,6 +22,7 @@ from impserver.domains.routing.models import (
     STATUS_OFFLINE,
     STATUS_ONLINE,
     Availability,
+    BusinessHours,
     QueueRouting,
     RoutingDefaults,
 )
@@ -234,3 +236,15 @@ async def position_in_queue(session: AsyncSession, request: ClientRequest) -> in
         )
     )
     return (ahead or 0) + 1
+
+
+async def schedule_of(session: AsyncSession, resource_id: int) -> Schedule | None:
+    """The resource's business hours; None when it works around the clock."""
+    hours = await session.get(BusinessHours, resource_id)
+    if hours is None or not hours.enabled:
+        return None
+    return Schedule(
+        time_zone=hours.time_zone,
+        week=[[(start, end) for start, end in day] for day in hours.week],
+        days_off=frozenset(date.fromisoformat(d) for d in hours.days_off),
+    )

@@ -48,6 +48,19 @@ def upgrade() -> None:
         sa.Column("wait_red_minutes", sa.Integer(), nullable=False),
     )
     op.create_table(
+        "business_hours",
+        sa.Column(
+            "resource_id",
+            sa.Integer(),
+            sa.ForeignKey("resources.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("time_zone", sa.String(length=64), nullable=False),
+        sa.Column("week", sa.JSON(), nullable=False),
+        sa.Column("days_off", sa.JSON(), nullable=False),
+    )
+    op.create_table(
         "routing_defaults",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("default_capacity", sa.Integer(), nullable=True),
@@ -56,11 +69,16 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("awaiting_reply_since", UTCDateTime(timezone=True), nullable=True)
         )
+        batch.add_column(
+            sa.Column("outside_hours", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("requests") as batch:
+        batch.drop_column("outside_hours")
         batch.drop_column("awaiting_reply_since")
     op.drop_table("routing_defaults")
+    op.drop_table("business_hours")
     op.drop_table("queue_routing")
     op.drop_table("employee_availability")
