@@ -480,3 +480,42 @@ def test_outside_working_hours_the_bot_answers_once_with_the_hours(
         lambda: anna.http.get("/api/requests/queue").json()[0]["last_message"]["body"] == "Алло?"
     )
     assert sum("не работаем" in str(c.params.get("text")) for c in telegram.sent) == 1
+
+
+def test_a_waiting_telegram_client_hears_their_place_on_entering_and_every_fifth(
+    polling: LiveServer, telegram: FakeTelegram
+) -> None:
+    connect_bot(polling, topic_seconds=0)
+    users = [USER + i for i in range(6)]
+    anna = polling.login("anna")
+    for count, user in enumerate(users, start=1):
+        telegram.user_sends(TOKEN, user, text=f"Вопрос {count}", username=f"user{count}")
+        # One at a time: their places are their order of arrival.
+        wait_until(lambda n=count: len(anna.http.get("/api/requests/queue").json()) == n)
+
+    def told(user: int) -> list[str]:
+        return [
+            str(c.params["text"])
+            for c in telegram.sent
+            if c.method == "sendMessage" and c.params.get("chat_id") in (user, str(user))
+        ]
+
+    for place, user in enumerate(users, start=1):
+        telegram.wait_for(
+            lambda c, u=user, p=place: (
+                f"Вы {p}-й в очереди" in str(c.params.get("text"))
+                and c.params.get("chat_id") in (u, str(u))
+            )
+        )
+    first = anna.http.get("/api/requests/queue").json()[0]
+    assert anna.http.post(f"/api/requests/{first['id']}/accept").status_code == 200
+    telegram.wait_for(
+        lambda c: (
+            "Вы 5-й в очереди" in str(c.params.get("text"))
+            and c.params.get("chat_id") in (users[5], str(users[5]))
+        )
+    )
+    # Places 2…5 became 1…4: not a step of five, nothing more said to them.
+    time.sleep(0.5)
+    for user in users[1:5]:
+        assert sum("в очереди" in text for text in told(user)) == 1

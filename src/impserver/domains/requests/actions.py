@@ -50,7 +50,14 @@ from impserver.domains.requests.models import (
     RequestDecline,
     RequestTransition,
 )
-from impserver.domains.resources.models import Group, GroupMember, Queue, QueueAccess, Resource
+from impserver.domains.resources.models import (
+    KIND_WEBSITE,
+    Group,
+    GroupMember,
+    Queue,
+    QueueAccess,
+    Resource,
+)
 from impserver.domains.resources.queries import queue_server_ids
 from impserver.domains.rooms.idempotency import send_idempotently
 from impserver.domains.rooms.messaging import append_message, author_has_read
@@ -74,6 +81,11 @@ CLOSED_TEXT_NO_RETURN = {
     "ru": "Сейчас мы не работаем. Ваше сообщение дождётся нас, и мы ответим.",
     "en": "We are not at work right now. Your message will wait for us, and we will answer.",
 }
+
+# Messenger clients see no live place in the queue as the widget shows: they are told it on
+# entering the queue, and again each time it has moved up this many places.
+PLACE_TEXT = {"ru": "Вы {n}-й в очереди.", "en": "You are number {n} in the queue."}
+PLACE_STEP = 5
 
 WAIT_TEXT = {
     "ru": "Спасибо! Пожалуйста, подождите: скоро вам ответит сотрудник.",
@@ -149,9 +161,7 @@ async def _announce(
         uow.emit(RequestRemoved(request_id=request.id), Audience.employees(gone))
     left_queue = before is not None and before.status == STATUS_WAITING and before.queue_id
     if left_queue and snapshot(request) != before:
-        # Everyone behind it in that queue moved up a place.
-        for client_id, place in await queries.waiting_visitor_states(uow.session, left_queue):
-            uow.emit(VisitorRequestChanged(request=place), Audience.visitor(client_id))
+        await _tell_places(uow, left_queue)
     if not tell_visitor:
         return
     state = await queries.visitor_state(
@@ -225,9 +235,14 @@ async def _enter_queue(
         # W-4: the client is told to wait for an employee (outside business hours: until when).
         room = await uow.session.get(Room, request.room_id)
         assert room is not None
-        body = WAIT_TEXT[client_language(client)]
+        language = client_language(client)
+        body = WAIT_TEXT[language]
         if request.outside_hours:
-            body = await _closed_text(uow.session, request.resource_id, client_language(client))
+            body = await _closed_text(uow.session, request.resource_id, language)
+        elif await _is_messenger(uow.session, request.resource_id):
+            await uow.session.flush()
+            place = await routing_queries.position_in_queue(uow.session, request)
+            body = f"{body} {PLACE_TEXT[language].format(n=place)}"
         notice, _ = await append_message(
             uow,
             room,
@@ -236,6 +251,36 @@ async def _enter_queue(
             meta={"notice": "wait", "client_visible": True},
         )
         await _deliver_message(uow, request, notice)
+
+
+async def _is_messenger(session: AsyncSession, resource_id: int) -> bool:
+    kind = await session.scalar(select(Resource.kind).where(Resource.id == resource_id))
+    return kind is not None and kind != KIND_WEBSITE
+
+
+async def _tell_places(uow: UnitOfWork, queue_id: int) -> None:
+    """Everyone behind a request that left the queue moved up a place: widget clients see it
+    live, messenger clients are told at every PLACE_STEP-th place."""
+    places = await queries.waiting_visitor_states(uow.session, queue_id)
+    for client_id, place in places:
+        uow.emit(VisitorRequestChanged(request=place), Audience.visitor(client_id))
+    queue = await uow.session.get(Queue, queue_id)
+    if queue is None or not await _is_messenger(uow.session, queue.resource_id):
+        return
+    for client_id, place in places:
+        if place.position is None or place.position % PLACE_STEP:
+            continue
+        waiting = await uow.session.get(ClientRequest, place.id)
+        client = await uow.session.get(Client, client_id)
+        assert waiting is not None and client is not None
+        notice, _ = await append_message(
+            uow,
+            waiting.room_id,
+            body=PLACE_TEXT[client_language(client)].format(n=place.position),
+            kind="system",
+            meta={"notice": "place", "client_visible": True},
+        )
+        await _deliver_message(uow, waiting, notice)
 
 
 async def _closed_text(session: AsyncSession, resource_id: int, language: str) -> str:
