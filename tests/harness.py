@@ -344,3 +344,21 @@ class Socket:
             except TimeoutError:
                 return
             assert frame.get("type") != event_type, f"unexpected {frame}"
+
+
+@contextmanager
+def instance_pair(
+    tmp_path: Path, postgres: PostgresDatabase, **overrides: object
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two ``imp run`` processes on one PostgreSQL and Redis, the demo data seeded in English."""
+    settings = server_settings(tmp_path, postgres, **overrides)
+    first = ServerProcess(settings, free_port(), tmp_path / "first.log")
+    second = ServerProcess(settings, free_port(), tmp_path / "second.log")
+    first.command("demo", "--demo-language", "en")
+    try:
+        first.start()
+        second.start()
+        yield first, second
+    finally:
+        first.stop()
+        second.stop()

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.api.test_rooms import new_room, send
-from tests.harness import PostgresDatabase, ServerProcess, free_port, server_settings
+from tests.harness import PostgresDatabase, ServerProcess, instance_pair
 from tests.widget import demo_site, visit
 
 Pair = tuple[ServerProcess, ServerProcess]
@@ -31,22 +31,13 @@ def pair(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Pair]:
     tmp_path = tmp_path_factory.mktemp("scale-out")
-    settings = server_settings(
+    with instance_pair(
         tmp_path,
         postgres_database,
         timer_interval_seconds=0.2,
         public_base_url="http://shop.example",
-    )
-    first = ServerProcess(settings, free_port(), tmp_path / "first.log")
-    second = ServerProcess(settings, free_port(), tmp_path / "second.log")
-    first.command("demo", "--demo-language", "en")
-    try:
-        first.start()
-        second.start()
-        yield first, second
-    finally:
-        first.stop()
-        second.stop()
+    ) as pair:
+        yield pair
 
 
 def test_message_sent_through_one_instance_reaches_a_socket_on_the_other(

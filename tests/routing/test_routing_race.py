@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.harness import PostgresDatabase, ServerProcess, free_port, server_settings
+from tests.harness import PostgresDatabase, ServerProcess, instance_pair
 from tests.routing.team import ORIGIN, eventually, new_team
 from tests.widget import visit
 
@@ -26,17 +26,8 @@ def pair(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Pair]:
     tmp_path = tmp_path_factory.mktemp("routing-race")
-    settings = server_settings(tmp_path, postgres_database, timer_interval_seconds=0.05)
-    first = ServerProcess(settings, free_port(), tmp_path / "first.log")
-    second = ServerProcess(settings, free_port(), tmp_path / "second.log")
-    first.command("demo", "--demo-language", "en")
-    try:
-        first.start()
-        second.start()
-        yield first, second
-    finally:
-        first.stop()
-        second.stop()
+    with instance_pair(tmp_path, postgres_database, timer_interval_seconds=0.05) as pair:
+        yield pair
 
 
 def test_fifty_requests_through_two_instances_fill_every_slot_once(pair: Pair) -> None:

@@ -619,26 +619,41 @@ async def _set_room_member(
         )
 
 
-async def give_to(uow: UnitOfWork, request: ClientRequest, employee: Employee) -> bool:
-    """Routing gives a waiting request to ``employee`` (the caller holds the routing lock and
-    has checked their capacity). False if the request stopped waiting meanwhile."""
-    before = snapshot(request)
-    result = await uow.session.execute(
+async def _take_waiting(
+    uow: UnitOfWork, request: ClientRequest, employee: Employee, *, only_from_served: bool
+) -> bool:
+    """Make a waiting request ``employee``'s. One conditional UPDATE: of two simultaneous takers
+    (two accepts, an accept and the router) only one can match the row. False if it is no
+    longer waiting (or, ``only_from_served``, not in a queue they serve)."""
+    taking = (
         update(ClientRequest)
         .where(ClientRequest.id == request.id)
         .where(ClientRequest.status == STATUS_WAITING)
-        .values(
+    )
+    if only_from_served:
+        served = select(QueueAccess.queue_id).where(QueueAccess.employee_id == employee.id)
+        taking = taking.where(ClientRequest.queue_id.in_(served))
+    result = await uow.session.execute(
+        taking.values(
             status=STATUS_ASSIGNED,
             assignee_id=employee.id,
             assigned_at=utcnow(),
             taken_from_queue_id=ClientRequest.queue_id,
-        )
-        .execution_options(synchronize_session=False)
+        ).execution_options(synchronize_session=False)
     )
     if getattr(result, "rowcount", 0) != 1:
         return False
     await uow.session.refresh(request)
     await _set_room_member(uow, request.room_id, employee.id, keep=True)
+    return True
+
+
+async def give_to(uow: UnitOfWork, request: ClientRequest, employee: Employee) -> bool:
+    """Routing gives a waiting request to ``employee`` (the caller holds the routing lock and
+    has checked their capacity). False if the request stopped waiting meanwhile."""
+    before = snapshot(request)
+    if not await _take_waiting(uow, request, employee, only_from_served=False):
+        return False
     await _record(uow, request, "auto_assigned", target=employee, queue_id=request.queue_id)
     await _announce(uow, request, before)
     return True
@@ -683,25 +698,8 @@ async def accept(services: Services, actor: Employee, request_id: int) -> Client
                 params={"capacity": capacity},
             )
         before = snapshot(request)
-        served = select(QueueAccess.queue_id).where(QueueAccess.employee_id == actor.id)
-        # One conditional UPDATE: of two simultaneous accepts only one can match the row.
-        result = await uow.session.execute(
-            update(ClientRequest)
-            .where(ClientRequest.id == request_id)
-            .where(ClientRequest.status == STATUS_WAITING)
-            .where(ClientRequest.queue_id.in_(served))
-            .values(
-                status=STATUS_ASSIGNED,
-                assignee_id=actor.id,
-                assigned_at=utcnow(),
-                taken_from_queue_id=ClientRequest.queue_id,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(result, "rowcount", 0) != 1:
+        if not await _take_waiting(uow, request, actor, only_from_served=True):
             raise Conflict("This request has already been taken by another employee.", code="taken")
-        await uow.session.refresh(request)
-        await _set_room_member(uow, request.room_id, actor.id, keep=True)
         await _record(uow, request, "accepted", actor=actor, queue_id=request.queue_id)
         await _announce(uow, request, before)
         return request
