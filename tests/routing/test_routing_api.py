@@ -132,7 +132,10 @@ def test_silence_returns_the_request_to_the_next_employee(fast: LiveServer) -> N
     fast.run(answered_long_ago())
     assert request_id in team.mine("ann")
     visitor.send("Алло?")
-    fast.run(an_hour_unanswered())
+    with team.members["ann"].socket() as ann_tab:
+        fast.run(an_hour_unanswered())
+        told = ann_tab.receive_until(lambda f: f.get("type") == "request.taken_back")
+    assert told == {**told, "request_id": request_id, "reason": "silence"}
     eventually(lambda: request_id in team.mine("bob"), what="reassigned to bob")
     kinds = [h["kind"] for h in team.request(request_id)["history"]]
     assert "reassigned_silence" in kinds

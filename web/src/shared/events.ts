@@ -93,6 +93,13 @@ export interface RequestRemoved {
   request_id: number
 }
 
+export interface RequestTakenBack {
+  id: number
+  type: 'request.taken_back'
+  request_id: number
+  reason: 'silence' | 'offline'
+}
+
 export interface RequestMessage {
   id: number
   type: 'request.message'
@@ -143,6 +150,7 @@ export type WorkspaceEvent =
   | TypingEvent
   | RequestUpdated
   | RequestRemoved
+  | RequestTakenBack
   | RequestMessage
   | ClientUpdated
   | CallUpdated

@@ -78,6 +78,13 @@ export function dispatch(event: WorkspaceEvent): void {
       refreshSummarySoon()
       return
     }
+    case 'request.taken_back':
+      notify({
+        title: i18n.global.t(`routing.takenBack.${event.reason}`),
+        body: '',
+        tag: `request-${event.request_id}`,
+      })
+      return
     case 'request.removed':
       useRequestsStore().drop(event.request_id)
       refreshSummarySoon()

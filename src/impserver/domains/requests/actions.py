@@ -37,6 +37,7 @@ from impserver.domains.requests import queries
 from impserver.domains.requests.events import (
     RequestMessageCreated,
     RequestRemoved,
+    RequestTakenBack,
     RequestUpdated,
     VisitorMessage,
     VisitorRequestChanged,
@@ -681,6 +682,8 @@ async def take_back(
         uow.session.add(RequestDecline(request_id=request.id, employee_id=assignee.id))
     await _record(uow, request, kind, target=assignee, queue_id=queue.id)
     await _announce(uow, request, before)
+    reason = "silence" if kind == "reassigned_silence" else "offline"
+    uow.emit(RequestTakenBack(request_id=request.id, reason=reason), Audience.employee(assignee.id))
 
 
 async def accept(services: Services, actor: Employee, request_id: int) -> ClientRequest:

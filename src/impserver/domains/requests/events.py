@@ -19,6 +19,15 @@ class RequestRemoved(Event):
     request_id: int
 
 
+class RequestTakenBack(Event):
+    """Routing took the recipient's request back to its queue: they had left the client
+    unanswered too long (``silence``) or went Offline (``offline``)."""
+
+    type: Literal["request.taken_back"] = "request.taken_back"
+    request_id: int
+    reason: Literal["silence", "offline"]
+
+
 class RequestMessageCreated(Event):
     """A message in a client request's room, for the employees who see the request."""
 

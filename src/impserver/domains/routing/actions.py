@@ -177,17 +177,19 @@ async def reassign_silent(services: Services, limit: int = 50) -> int:
     "reassign after" time go back to it, not to be offered to that assignee again."""
     now = utcnow()
     async with services.db.transaction() as uow:
-        candidates = list(
-            await uow.session.execute(
-                select(ClientRequest, QueueRouting.reassign_after_minutes)
-                .join(QueueRouting, QueueRouting.queue_id == ClientRequest.taken_from_queue_id)
-                .where(ClientRequest.status == STATUS_ASSIGNED)
-                .where(ClientRequest.awaiting_reply_since.is_not(None))
-                .where(QueueRouting.reassign_after_minutes.is_not(None))
-                .order_by(ClientRequest.awaiting_reply_since)
-                .limit(limit)
-            )
+        due = (
+            select(ClientRequest, QueueRouting.reassign_after_minutes)
+            .join(QueueRouting, QueueRouting.queue_id == ClientRequest.taken_from_queue_id)
+            .where(ClientRequest.status == STATUS_ASSIGNED)
+            .where(ClientRequest.awaiting_reply_since.is_not(None))
+            .where(QueueRouting.reassign_after_minutes.is_not(None))
+            .order_by(ClientRequest.awaiting_reply_since)
+            .limit(limit)
         )
+        if uow.session.get_bind().dialect.name == "postgresql":
+            # Each request once across instances; the queue's settings row is not locked.
+            due = due.with_for_update(skip_locked=True, of=ClientRequest)
+        candidates = list(await uow.session.execute(due))
         moved = 0
         for request, minutes in candidates:
             allowed = timedelta(minutes=minutes or 0)

@@ -43,6 +43,10 @@ export default {
     daysOff: 'Days off (YYYY-MM-DD, one a line)',
     days: { mon: 'Monday', tue: 'Tuesday', wed: 'Wednesday', thu: 'Thursday', fri: 'Friday', sat: 'Saturday', sun: 'Sunday' },
     outsideHours: 'outside working hours',
+    takenBack: {
+      silence: 'A request went back to its queue: the client waited too long for your reply',
+      offline: 'You are offline: your requests went back to their queue',
+    },
     written: 'Written',
     waited: 'waiting {minutes} min',
     waitedUnderMinute: 'waiting under a minute',
