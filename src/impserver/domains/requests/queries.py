@@ -241,6 +241,16 @@ async def visitor_state(
     if request.status == STATUS_WAITING and request.queue_id is not None:
         position = await routing_queries.position_in_queue(session, request)
         expected = await routing_queries.expected_wait_seconds(session, request.queue_id)
+    return _visitor_state(request, queue_name, operator, position, expected)
+
+
+def _visitor_state(
+    request: ClientRequest,
+    queue_name: str | None,
+    operator: str | None,
+    position: int | None,
+    expected_wait_seconds: int | None,
+) -> VisitorRequestState:
     return VisitorRequestState(
         id=request.id,
         status=request.status,
@@ -249,7 +259,7 @@ async def visitor_state(
         topic_due_at=request.topic_due_at,
         topic_picked=request.topic_picked_by_client,
         position=position,
-        expected_wait_seconds=expected,
+        expected_wait_seconds=expected_wait_seconds,
     )
 
 
@@ -260,19 +270,7 @@ async def waiting_visitor_states(
     queue_name = await session.scalar(select(Queue.name).where(Queue.id == queue_id))
     expected = await routing_queries.expected_wait_seconds(session, queue_id)
     return [
-        (
-            request.client_id,
-            VisitorRequestState(
-                id=request.id,
-                status=request.status,
-                queue_name=queue_name,
-                operator_name=None,
-                topic_due_at=request.topic_due_at,
-                topic_picked=request.topic_picked_by_client,
-                position=place,
-                expected_wait_seconds=expected,
-            ),
-        )
+        (request.client_id, _visitor_state(request, queue_name, None, place, expected))
         for place, request in enumerate(
             await routing_queries.waiting_in_order(session, queue_id), start=1
         )
