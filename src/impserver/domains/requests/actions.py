@@ -660,6 +660,21 @@ async def give_to(uow: UnitOfWork, request: ClientRequest, employee: Employee) -
     return True
 
 
+async def _back_to_its_queue(
+    uow: UnitOfWork, request: ClientRequest, assignee: Employee
+) -> tuple[Queue, Snapshot]:
+    """The request leaves ``assignee`` and waits again in the queue it was last taken from (the
+    default queue if that one is gone). Returns that queue and the state before."""
+    queue = await _active_queue(
+        uow.session, request.taken_from_queue_id or request.queue_id, request.resource_id
+    ) or await _default_queue(uow.session, request.resource_id)
+    before = await _release(uow, request, assignee)
+    request.status = STATUS_WAITING
+    request.queue_id = queue.id
+    request.waiting_since = utcnow()
+    return queue, before
+
+
 async def take_back(
     uow: UnitOfWork, request: ClientRequest, kind: str, *, keep_from_assignee: bool = False
 ) -> None:
@@ -668,13 +683,7 @@ async def take_back(
     it again, so that it goes to someone else."""
     assignee = await uow.session.get(Employee, request.assignee_id)
     assert assignee is not None
-    queue = await _active_queue(
-        uow.session, request.taken_from_queue_id or request.queue_id, request.resource_id
-    ) or await _default_queue(uow.session, request.resource_id)
-    before = await _release(uow, request, assignee)
-    request.status = STATUS_WAITING
-    request.queue_id = queue.id
-    request.waiting_since = utcnow()
+    queue, before = await _back_to_its_queue(uow, request, assignee)
     if (
         keep_from_assignee
         and await uow.session.get(RequestDecline, (request.id, assignee.id)) is None
@@ -799,13 +808,7 @@ async def return_to_queue(services: Services, actor: Employee, request_id: int) 
     """Q-2c: back to the queue it was last taken from."""
     async with services.db.transaction() as uow:
         request = await _owned_request(uow, actor, request_id)
-        queue = await _active_queue(
-            uow.session, request.taken_from_queue_id or request.queue_id, request.resource_id
-        ) or await _default_queue(uow.session, request.resource_id)
-        before = await _release(uow, request, actor)
-        request.status = STATUS_WAITING
-        request.queue_id = queue.id
-        request.waiting_since = utcnow()
+        queue, before = await _back_to_its_queue(uow, request, actor)
         await _record(uow, request, "returned", actor=actor, queue_id=queue.id)
         await _announce(uow, request, before)
         services.routing_may_move(uow)
