@@ -22,6 +22,7 @@ from impserver.core.db import build_engine, build_sessionmaker
 from impserver.core.errors import install_error_handlers
 from impserver.core.heap import settle_after_start
 from impserver.core.http import RefuseCrossSiteWrites, SecurityHeaders
+from impserver.core.lean_routes import LeanRoutes
 from impserver.core.metrics import watch_pool, worker_stopped
 from impserver.core.observability import ObserveRequests
 from impserver.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -158,6 +159,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    # Innermost: lean routes answer inside every check and header the middleware below adds.
+    app.add_middleware(
+        LeanRoutes,
+        routes=[*rooms_api.LEAN_ROUTES, *requests_api.LEAN_ROUTES, *widget_api.LEAN_ROUTES],
+    )
     app.add_middleware(RefuseCrossSiteWrites, public_base_url=settings.public_base_url)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(

@@ -103,13 +103,72 @@ def _describe_validation_error(error: dict) -> str:
     return f"{field}: {message}" if field else message
 
 
+def domain_error_response(exc: DomainError) -> JSONResponse:
+    headers = {}
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+
+
+def database_error_response(exc: DBAPIError) -> JSONResponse:
+    reason = str(exc.orig)
+    if isinstance(exc, DataError) or ("out of" in reason and "range" in reason):
+        log.info("refused data the database cannot store: %s", reason)
+        return JSONResponse(
+            {"detail": "A value in the request is out of range.", "code": "out_of_range"},
+            status_code=422,
+        )
+    if isinstance(exc, IntegrityError):
+        # Two requests wrote the same thing at the same moment (e.g. one send retried while
+        # the first attempt was still being written): the loser's transaction was rolled
+        # back, and trying again meets what the winner wrote.
+        log.warning("write refused by a constraint: %s", reason)
+        return JSONResponse(
+            {
+                "detail": "This conflicts with a change made at the same moment; please try again.",
+                "code": "concurrent_change",
+            },
+            status_code=409,
+        )
+    if database_unreachable(exc):
+        log.warning("database unreachable: %s", reason)
+        return JSONResponse(
+            {
+                "detail": "The database cannot be reached right now. Please try again shortly.",
+                "code": "database_unavailable",
+            },
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+    log.error("database error: %s", reason)
+    return JSONResponse({"detail": "Something went wrong.", "code": "internal"}, status_code=500)
+
+
+def overflow_response() -> JSONResponse:
+    # Ids and counts beyond what the database stores (e.g. /rooms/99999999999999999999) are bad
+    # input, not a server failure: the transaction was rolled back, nothing was written.
+    return JSONResponse(
+        {"detail": "A number in the request is out of range.", "code": "out_of_range"},
+        status_code=422,
+    )
+
+
+def error_response(exc: Exception) -> JSONResponse | None:
+    """The answer to an error an action may raise, as the application's handlers give it; None
+    for anything else (a bug, answered as a server error)."""
+    if isinstance(exc, DomainError):
+        return domain_error_response(exc)
+    if isinstance(exc, DBAPIError):
+        return database_error_response(exc)
+    if isinstance(exc, OverflowError):
+        return overflow_response()
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        headers = {}
-        if isinstance(exc, TooManyRequests):
-            headers["Retry-After"] = str(exc.retry_after)
-        return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+        return domain_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -122,51 +181,13 @@ def install_error_handlers(app: FastAPI) -> None:
             {"detail": detail, "code": "invalid", "errors": errors}, status_code=422
         )
 
-    # Ids and counts beyond what the database stores (e.g. /rooms/99999999999999999999) are bad
-    # input, not a server failure: the transaction was rolled back, nothing was written.
     @app.exception_handler(OverflowError)
     async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": "A number in the request is out of range.", "code": "out_of_range"},
-            status_code=422,
-        )
+        return overflow_response()
 
     @app.exception_handler(DBAPIError)
     async def _database_error(_: Request, exc: DBAPIError) -> JSONResponse:
-        reason = str(exc.orig)
-        if isinstance(exc, DataError) or ("out of" in reason and "range" in reason):
-            log.info("refused data the database cannot store: %s", reason)
-            return JSONResponse(
-                {"detail": "A value in the request is out of range.", "code": "out_of_range"},
-                status_code=422,
-            )
-        if isinstance(exc, IntegrityError):
-            # Two requests wrote the same thing at the same moment (e.g. one send retried while
-            # the first attempt was still being written): the loser's transaction was rolled
-            # back, and trying again meets what the winner wrote.
-            log.warning("write refused by a constraint: %s", reason)
-            return JSONResponse(
-                {
-                    "detail": "This conflicts with a change made at the same moment; "
-                    "please try again.",
-                    "code": "concurrent_change",
-                },
-                status_code=409,
-            )
-        if database_unreachable(exc):
-            log.warning("database unreachable: %s", reason)
-            return JSONResponse(
-                {
-                    "detail": "The database cannot be reached right now. Please try again shortly.",
-                    "code": "database_unavailable",
-                },
-                status_code=503,
-                headers={"Retry-After": "5"},
-            )
-        log.error("database error: %s", reason)
-        return JSONResponse(
-            {"detail": "Something went wrong.", "code": "internal"}, status_code=500
-        )
+        return database_error_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -28,6 +28,7 @@ from impserver.channels.widget.visitors import (
 from impserver.core.clock import utcnow
 from impserver.core.errors import Forbidden, NotAuthenticated, NotFound
 from impserver.core.http import UPLOAD_BODY_BYTES, InputModel, api_router, client_ip
+from impserver.core.lean_routes import LeanCall, LeanRoute
 from impserver.domains.blocking import actions as blocking_actions
 from impserver.domains.blocking import queries as blocking_queries
 from impserver.domains.clients import actions as client_actions
@@ -254,6 +255,19 @@ async def send_message(
     response: Response,
     services: Services = Depends(get_services),
 ) -> MessageRead:
+    return await _visitor_sends(services, request, data)
+
+
+async def send_message_lean(call: LeanCall) -> Response:
+    """``send_message`` on the lean route (core/lean_routes.py)."""
+    message = await _visitor_sends(call.services, call.request, call.body(MessageCreate))
+    return call.json(message, 201)
+
+
+LEAN_ROUTES = [LeanRoute("POST", "/api/widget/messages", send_message_lean)]
+
+
+async def _visitor_sends(services: Services, request: Request, data: MessageCreate) -> MessageRead:
     # The busiest widget request: the token is checked against the client and site rows the
     # send reads in its own transaction, not looked up beforehand as well.
     token = bearer_token(request)

@@ -94,6 +94,11 @@ async def session_expiry(services: Services, token_hash: str) -> datetime | None
 async def current_auth(
     request: Request, services: Services = Depends(get_services)
 ) -> Authenticated:
+    return await authenticate_request(services, request)
+
+
+async def authenticate_request(services: Services, request: Request) -> Authenticated:
+    """The employee's session behind a request, its CSRF token checked on writes."""
     auth = await authenticate_token(services, request.cookies.get(SESSION_COOKIE))
     if auth is None:
         raise NotAuthenticated("Please log in.", code="not_logged_in")

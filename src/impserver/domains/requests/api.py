@@ -4,7 +4,8 @@ from fastapi import Depends, Query, Response
 from sqlalchemy import select
 
 from impserver.core.http import api_router
-from impserver.domains.accounts.auth import current_employee
+from impserver.core.lean_routes import LeanCall, LeanRoute
+from impserver.domains.accounts.auth import authenticate_request, current_employee
 from impserver.domains.accounts.models import Employee
 from impserver.domains.clients import actions as client_actions
 from impserver.domains.clients import queries as client_queries
@@ -83,7 +84,16 @@ async def reply(
     employee: Employee = Depends(current_employee),
     services: Services = Depends(get_services),
 ) -> MessageRead:
-    message, created = await actions.employee_replies(
+    message, created = await _reply(services, employee, request_id, data)
+    if not created:
+        response.status_code = 200
+    return message
+
+
+async def _reply(
+    services: Services, employee: Employee, request_id: int, data: MessageCreate
+) -> tuple[MessageRead, bool]:
+    return await actions.employee_replies(
         services,
         employee,
         request_id,
@@ -91,9 +101,19 @@ async def reply(
         attachment_ids=data.attachment_ids,
         client_message_id=data.client_message_id,
     )
-    if not created:
-        response.status_code = 200
-    return message
+
+
+async def reply_lean(call: LeanCall) -> Response:
+    """``reply`` on the lean route (core/lean_routes.py)."""
+    services: Services = call.services
+    employee = (await authenticate_request(services, call.request)).employee
+    message, created = await _reply(
+        services, employee, call.ids["request_id"], call.body(MessageCreate)
+    )
+    return call.json(message, 201 if created else 200)
+
+
+LEAN_ROUTES = [LeanRoute("POST", "/api/requests/{request_id}/messages", reply_lean)]
 
 
 @router.post("/requests/{request_id}/read", status_code=204)

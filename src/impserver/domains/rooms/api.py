@@ -13,7 +13,8 @@ from starlette.types import Message
 
 from impserver.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from impserver.core.http import LARGEST_ID, UPLOAD_BODY_BYTES, Text, api_router
-from impserver.domains.accounts.auth import current_employee
+from impserver.core.lean_routes import LeanCall, LeanRoute
+from impserver.domains.accounts.auth import authenticate_request, current_employee
 from impserver.domains.accounts.models import Employee
 from impserver.domains.rooms import access, actions, queries
 from impserver.domains.rooms.files import file_response
@@ -130,6 +131,19 @@ async def post_message(
     if not created:
         response.status_code = 200
     return message
+
+
+async def post_message_lean(call: LeanCall) -> Response:
+    """``post_message`` on the lean route (core/lean_routes.py): the busiest request there is."""
+    services: Services = call.services
+    employee = (await authenticate_request(services, call.request)).employee
+    message, created = await actions.post_message(
+        services, employee, call.ids["room_id"], call.body(MessageCreate)
+    )
+    return call.json(message, 201 if created else 200)
+
+
+LEAN_ROUTES = [LeanRoute("POST", "/api/rooms/{room_id}/messages", post_message_lean)]
 
 
 @router.patch("/rooms/{room_id}/messages/{message_id}", response_model=MessageRead)
