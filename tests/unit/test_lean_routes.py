@@ -99,7 +99,7 @@ def test_an_oversized_body_reaches_the_full_stack_whole() -> None:
     response = post(
         "/api/rooms/12/messages", content=chunks(), headers={"content-type": "application/json"}
     )
-    assert response.json() == {"served_by": "full", "length": len(body), "head": '{"body": "xxxxxxxxxx'}
+    assert response.json() == {"served_by": "full", "length": len(body), "head": body[:20].decode()}
 
 
 def test_other_paths_and_methods_pass_through() -> None:
