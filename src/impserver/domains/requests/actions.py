@@ -61,7 +61,7 @@ from impserver.domains.resources.models import (
 )
 from impserver.domains.resources.queries import queue_server_ids
 from impserver.domains.rooms.idempotency import send_idempotently
-from impserver.domains.rooms.messaging import append_message, author_has_read
+from impserver.domains.rooms.messaging import append_message
 from impserver.domains.rooms.models import ROOM_REQUEST, Room, RoomMember
 from impserver.domains.rooms.schemas import MessageAuthor, MessageRead
 from impserver.domains.routing import queries as routing_queries
@@ -915,10 +915,10 @@ async def _employee_replies_once(
             attachment_ids=attachment_ids,
             client_message_id=client_message_id,
             author_name=actor.name,
+            read_by_author=True,
         )
         if created:
             request.awaiting_reply_since = None
-            await author_has_read(uow, message)
             await _deliver_message(uow, request, message)
         return message, created
 

@@ -22,7 +22,7 @@ from impserver.domains.rooms.events import (
     Typing,
 )
 from impserver.domains.rooms.idempotency import send_idempotently
-from impserver.domains.rooms.messaging import append_message, author_has_read, message_reads
+from impserver.domains.rooms.messaging import append_message, message_reads
 from impserver.domains.rooms.models import (
     ROOM_DIRECT,
     ROOM_TEAM,
@@ -238,9 +238,9 @@ async def _post_message_once(
             attachment_ids=data.attachment_ids,
             client_message_id=data.client_message_id,
             author_name=actor.name,
+            read_by_author=True,
         )
         if created:
-            await author_has_read(uow, message)
             uow.emit(MessageCreated(message=message), Audience.employees(members))
     return message, created
 

@@ -6,10 +6,11 @@ and emits the event to the right audience.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from starlette.datastructures import UploadFile
@@ -74,6 +75,39 @@ _MESSAGE_ID_BY_CLIENT_ID = (
     select(_MESSAGES.c.id)
     .where(_MESSAGES.c.room_id == bindparam("room_id"))
     .where(_MESSAGES.c.client_message_id == bindparam("client_message_id"))
+)
+# PostgreSQL tells a retried send by its id, writes the new message, the room's newest-message
+# mark and the author's read mark in one statement: one round trip where the statements above
+# take four. A retry writes nothing and names the earlier message; a copy racing this one is
+# refused by the unique key (see rooms/idempotency.py).
+_APPEND_POSTGRES = text(
+    """
+    WITH existing AS (
+        SELECT id FROM messages
+        WHERE room_id = CAST(:room_id AS INTEGER)
+          AND client_message_id = CAST(:client_message_id AS VARCHAR)
+    ), added AS (
+        INSERT INTO messages (room_id, author_employee_id, author_client_id, kind, body,
+                              search_text, client_message_id, meta, created_at)
+        SELECT CAST(:room_id AS INTEGER), CAST(:author_employee_id AS INTEGER),
+               CAST(:author_client_id AS INTEGER), CAST(:kind AS VARCHAR),
+               CAST(:body AS TEXT), CAST(:search_text AS TEXT),
+               CAST(:client_message_id AS VARCHAR), CAST(:meta AS JSON),
+               CAST(:created_at AS TIMESTAMP WITH TIME ZONE)
+        WHERE NOT EXISTS (SELECT 1 FROM existing)
+        RETURNING id
+    ), newest AS (
+        UPDATE rooms SET last_message_id = added.id,
+                         last_message_at = CAST(:created_at AS TIMESTAMP WITH TIME ZONE)
+        FROM added WHERE rooms.id = CAST(:room_id AS INTEGER)
+    ), read_mark AS (
+        UPDATE room_members SET last_read_message_id = added.id
+        FROM added
+        WHERE room_members.room_id = CAST(:room_id AS INTEGER)
+          AND room_members.employee_id = CAST(:reader AS INTEGER)
+    )
+    SELECT (SELECT id FROM added) AS added_id, (SELECT id FROM existing) AS existing_id
+    """
 )
 
 
@@ -169,33 +203,32 @@ async def append_message(
     kind: str = "text",
     meta: dict[str, Any] | None = None,
     author_name: str | None = None,
+    read_by_author: bool = False,
 ) -> tuple[MessageRead, bool]:
     """Add a message to ``room`` (a room, or its id); returns it and whether it is new.
 
     A ``client_message_id`` already used in the room returns the earlier message instead
     (a retried send), so the caller must not emit it again when ``created`` is False.
     ``author_name`` is the author's current name if the caller holds it, saving a lookup.
+    ``read_by_author``: the employee author has read up to their new message (the room's newest,
+    so no comparison is needed); nothing happens if they are not a member of the room.
 
-    The message and the room's newest-message mark are written as Core statements rather than
-    through the ORM's unit of work: on the busiest path of all, a flush costs several times
-    what the statements themselves do.
+    The message, the room's newest-message mark and the author's read mark are written as Core
+    statements rather than through the ORM's unit of work: on the busiest path of all, a flush
+    costs several times what the statements themselves do. On PostgreSQL they are one statement.
     """
     session = uow.session
     room_id = room if isinstance(room, int) else room.id
     body = body.strip()
     attachment_ids = list(dict.fromkeys(attachment_ids or []))
     known = {"room_id": room_id, "client_message_id": client_message_id}
-    if client_message_id and await session.scalar(_MESSAGE_ID_BY_CLIENT_ID, known) is not None:
-        existing = await session.scalar(_MESSAGE_BY_CLIENT_ID, known)
-        if existing is not None:
-            if (existing.author_employee_id, existing.author_client_id) != (
-                author_employee_id,
-                author_client_id,
-            ):
-                raise Conflict(
-                    "This message id is already used by another message.", code="message_id_taken"
-                )
-            return (await message_reads(session, [existing]))[0], False
+    one_statement = session.get_bind().dialect.name == "postgresql"
+    if (
+        client_message_id
+        and not one_statement
+        and await session.scalar(_MESSAGE_ID_BY_CLIENT_ID, known) is not None
+    ):
+        return await _earlier_message(session, known, author_employee_id, author_client_id)
     if len(body) > MAX_BODY_CHARS:
         raise InvalidInput(
             f"The message is too long (at most {MAX_BODY_CHARS} characters).",
@@ -232,28 +265,44 @@ async def append_message(
         await session.flush()
     now = utcnow()
     meta = meta or {}
-    message_id = await session.scalar(
-        _INSERT_MESSAGE,
-        {
-            "room_id": room_id,
-            "author_employee_id": author_employee_id,
-            "author_client_id": author_client_id,
-            "kind": kind,
-            "body": body,
-            "search_text": search_text_of(body),
-            "client_message_id": client_message_id,
-            "meta": meta,
-            "created_at": now,
-        },
-    )
-    assert message_id is not None
+    row = {
+        "room_id": room_id,
+        "author_employee_id": author_employee_id,
+        "author_client_id": author_client_id,
+        "kind": kind,
+        "body": body,
+        "search_text": search_text_of(body),
+        "client_message_id": client_message_id,
+        "meta": meta,
+        "created_at": now,
+    }
+    reader = author_employee_id if read_by_author else None
+    if one_statement:
+        written = (
+            await session.execute(
+                _APPEND_POSTGRES, {**row, "meta": json.dumps(meta), "reader": reader}
+            )
+        ).one()
+        if written.added_id is None:
+            return await _earlier_message(session, known, author_employee_id, author_client_id)
+        message_id = written.added_id
+    else:
+        message_id = await session.scalar(_INSERT_MESSAGE, row)
+        assert message_id is not None
+        await session.execute(
+            _MARK_ROOM_NEWEST, {"in_room": room_id, "newest": message_id, "at": now}
+        )
+        if reader is not None:
+            await session.execute(
+                _MOVE_AUTHOR_READ_MARK,
+                {"in_room": room_id, "author": reader, "message": message_id},
+            )
     if attachment_ids:
         await session.execute(
             update(Attachment)
             .where(Attachment.id.in_(attachment_ids))
             .values(message_id=message_id)
         )
-    await session.execute(_MARK_ROOM_NEWEST, {"in_room": room_id, "newest": message_id, "at": now})
     if isinstance(room, Room):
         # The row was written above; the instance the caller holds shows it too, without
         # counting as a change to flush.
@@ -284,6 +333,25 @@ async def append_message(
     return message, True
 
 
+async def _earlier_message(
+    session: AsyncSession,
+    known: dict[str, Any],
+    author_employee_id: int | None,
+    author_client_id: int | None,
+) -> tuple[MessageRead, bool]:
+    """The message a retried send already wrote, if it is the same author's."""
+    existing = await session.scalar(_MESSAGE_BY_CLIENT_ID, known)
+    assert existing is not None
+    if (existing.author_employee_id, existing.author_client_id) != (
+        author_employee_id,
+        author_client_id,
+    ):
+        raise Conflict(
+            "This message id is already used by another message.", code="message_id_taken"
+        )
+    return (await message_reads(session, [existing]))[0], False
+
+
 async def _author_name(
     session: AsyncSession, employee_id: int | None, client_id: int | None
 ) -> str:
@@ -292,17 +360,6 @@ async def _author_name(
     if client_id:
         return await session.scalar(select(Client.display_name).where(Client.id == client_id)) or ""
     return ""
-
-
-async def author_has_read(uow: UnitOfWork, message: MessageRead) -> None:
-    """Move the employee author's read mark to their new message (the room's newest, so no
-    comparison is needed). Nothing happens if they are not a member of the room."""
-    if message.author.kind != "employee" or message.author.id is None:
-        return
-    await uow.session.execute(
-        _MOVE_AUTHOR_READ_MARK,
-        {"in_room": message.room_id, "author": message.author.id, "message": message.id},
-    )
 
 
 async def save_upload(
