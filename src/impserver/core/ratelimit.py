@@ -41,6 +41,10 @@ class RateLimiter(Protocol):
         """Add one to ``key`` and return the new count and the seconds until the window ends."""
         ...
 
+    async def hit_many(self, keys: list[tuple[str, int]]) -> list[tuple[int, int]]:
+        """``hit`` for several (key, window) at once: one round trip to a shared store."""
+        ...
+
     async def take(self, key: str, limit: int, window_seconds: int) -> Admission:
         """Add one to ``key`` if it is below ``limit``, atomically; refuse otherwise."""
         ...
@@ -85,6 +89,9 @@ class MemoryRateLimiter:
         started, count = self._current(key, window_seconds)
         self._store(key, started, count + 1)
         return count + 1, self._left(started, window_seconds)
+
+    async def hit_many(self, keys: list[tuple[str, int]]) -> list[tuple[int, int]]:
+        return [await self.hit(key, window_seconds) for key, window_seconds in keys]
 
     async def take(self, key: str, limit: int, window_seconds: int) -> Admission:
         started, count = self._current(key, window_seconds)
@@ -156,6 +163,24 @@ class RedisRateLimiter:
         except REDIS_DOWN as exc:
             log.warning("rate limiter falling back to memory: %s", exc)
             return await self._fallback.hit(key, window_seconds)
+
+    async def hit_many(self, keys: list[tuple[str, int]]) -> list[tuple[int, int]]:
+        try:
+            pipe = self._redis.pipeline()
+            for key, window_seconds in keys:
+                pipe.incr(self._prefix + key)
+                pipe.expire(self._prefix + key, window_seconds, nx=True)
+                pipe.ttl(self._prefix + key)
+            answers = await pipe.execute()
+        except REDIS_DOWN as exc:
+            log.warning("rate limiter falling back to memory: %s", exc)
+            return await self._fallback.hit_many(keys)
+        return [
+            (int(count), max(1, int(ttl if ttl and ttl > 0 else window_seconds)))
+            for (_, window_seconds), count, ttl in zip(
+                keys, answers[0::3], answers[2::3], strict=True
+            )
+        ]
 
     async def take(self, key: str, limit: int, window_seconds: int) -> Admission:
         try:

@@ -21,6 +21,7 @@ from impserver.channels.widget.visitors import (
     read_token,
     refuse_token,
     throttle,
+    throttle_all,
     visitor_admitted,
     visitor_from_token,
     visitor_token,
@@ -237,8 +238,13 @@ async def leave_offline_message(
 ) -> MessageRead:
     """Outside business hours: the client's message with their name and how to reach them; it
     opens a request marked as written outside hours, waiting for the morning."""
-    await throttle(services, f"widget-msg:{visitor.client.id}", MESSAGES_PER_VISITOR_PER_MINUTE, 60)
-    await throttle(services, f"widget-msg-ip:{client_ip(request)}", MESSAGES_PER_IP_PER_MINUTE, 60)
+    await throttle_all(
+        services,
+        [
+            (f"widget-msg:{visitor.client.id}", MESSAGES_PER_VISITOR_PER_MINUTE, 60),
+            (f"widget-msg-ip:{client_ip(request)}", MESSAGES_PER_IP_PER_MINUTE, 60),
+        ],
+    )
     try:
         contacts = data.contacts()
     except ValidationError as exc:
@@ -274,8 +280,13 @@ async def _visitor_sends(services: Services, request: Request, data: MessageCrea
     claims = read_token(services, token)
     if claims is None:
         raise NotAuthenticated(NOT_VALID, code="visitor")
-    await throttle(services, f"widget-msg:{claims.client_id}", MESSAGES_PER_VISITOR_PER_MINUTE, 60)
-    await throttle(services, f"widget-msg-ip:{client_ip(request)}", MESSAGES_PER_IP_PER_MINUTE, 60)
+    await throttle_all(
+        services,
+        [
+            (f"widget-msg:{claims.client_id}", MESSAGES_PER_VISITOR_PER_MINUTE, 60),
+            (f"widget-msg-ip:{client_ip(request)}", MESSAGES_PER_IP_PER_MINUTE, 60),
+        ],
+    )
     not_admitted = NotAuthenticated(NOT_VALID, code="visitor")
     try:
         message, _ = await actions.client_sends(

@@ -143,8 +143,20 @@ async def current_visitor(request: Request, services: Services = Depends(get_ser
 
 
 async def throttle(services: Services, key: str, limit: int, window: int) -> None:
-    count, retry_after = await services.limiter.hit(key, window)
-    if count > limit:
+    await throttle_all(services, [(key, limit, window)])
+
+
+async def throttle_all(services: Services, limits: list[tuple[str, int, int]]) -> None:
+    """Count one more against each (key, limit, window), in one round trip; refuse if any is
+    over its limit, until the last of those windows ends."""
+    counted = await services.limiter.hit_many([(key, window) for key, _, window in limits])
+    over = [
+        retry_after
+        for (_, limit, _), (count, retry_after) in zip(limits, counted, strict=True)
+        if count > limit
+    ]
+    if over:
         raise TooManyRequests(
-            "You are sending too fast. Please wait a moment and try again.", retry_after=retry_after
+            "You are sending too fast. Please wait a moment and try again.",
+            retry_after=max(over),
         )

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impserver.channels.delivery import owe_delivery
@@ -333,10 +333,17 @@ _OPEN_REQUEST_OF_CLIENT = (
     .order_by(ClientRequest.id.desc())
     .limit(1)
 )
-_CLIENT_AND_SITE = (
-    select(Client, Resource)
+# A client's message reads the client, their site and their open request (if any) at once.
+_CLIENT_SITE_AND_OPEN_REQUEST = (
+    select(Client, Resource, ClientRequest)
     .join(Resource, Resource.id == Client.resource_id)
+    .outerjoin(
+        ClientRequest,
+        and_(ClientRequest.client_id == Client.id, ClientRequest.status.in_(OPEN_STATUSES)),
+    )
     .where(Client.id == bindparam("client_id"))
+    .order_by(ClientRequest.id.desc())
+    .limit(1)
 )
 
 
@@ -445,17 +452,18 @@ async def _client_sends_once(
     refusal: DomainError | None = None,
 ) -> tuple[MessageRead, ClientRequest]:
     async with services.db.transaction() as uow:
-        found = (await uow.session.execute(_CLIENT_AND_SITE, {"client_id": client_id})).first()
-        if found is None or (admit is not None and not admit(*found)):
+        found = (
+            await uow.session.execute(_CLIENT_SITE_AND_OPEN_REQUEST, {"client_id": client_id})
+        ).first()
+        if found is None or (admit is not None and not admit(found[0], found[1])):
             raise refusal or NotFound("Unknown client.", code="client_not_found")
-        client, resource = found
+        client, resource, request = found
         if client.is_blocked:
             raise Forbidden(BLOCKED_NOTICE, code="blocked")
         if not resource.is_active or resource.deleted_at is not None:
             raise Conflict(
                 "This site is not taking requests right now.", code="site_not_taking_requests"
             )
-        request = await open_request_of(uow.session, client.id)
         is_new = request is None
         if request is None:
             contacts = await uow.session.scalars(

@@ -73,14 +73,22 @@ async def cards(
         return []
     clients = await _by_id(session, Client, (r.client_id for r in requests))
     resources = await _by_id(session, Resource, (r.resource_id for r in requests))
-    queues = await _by_id(session, Queue, (r.queue_id for r in requests if r.queue_id))
+    queues, routings = await routing_queries.queues_and_routings(
+        session,
+        {r.queue_id for r in requests if r.queue_id}
+        | {q for r in requests if (q := r.taken_from_queue_id or r.queue_id)},
+    )
     assignee_ids = {r.assignee_id for r in requests if r.assignee_id}
-    names = {
-        row.id: row.name
-        for row in await session.execute(
-            select(Employee.id, Employee.name).where(Employee.id.in_(assignee_ids))
-        )
-    }
+    names = (
+        {
+            row.id: row.name
+            for row in await session.execute(
+                select(Employee.id, Employee.name).where(Employee.id.in_(assignee_ids))
+            )
+        }
+        if assignee_ids
+        else {}
+    )
     last = {m.room_id: m for m in newest}
     room_ids = {r.room_id for r in requests} - set(last)
     if room_ids:
@@ -97,9 +105,6 @@ async def cards(
         messages = list(await session.scalars(select(Message).where(Message.id.in_(last_ids))))
         last.update((m.room_id, m) for m in await message_reads(session, messages))
     unread = await unread_by_room(session, viewer_id) if viewer_id else {}
-    routings = await routing_queries.queue_routings(
-        session, {q for r in requests if (q := r.taken_from_queue_id or r.queue_id)}
-    )
     result = []
     for r in requests:
         client = clients[r.client_id]

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from impserver.core.unit_of_work import UnitOfWork
 from impserver.domains.accounts.models import Employee
 from impserver.domains.requests.models import STATUS_ASSIGNED, STATUS_WAITING, ClientRequest
-from impserver.domains.resources.models import QueueAccess
+from impserver.domains.resources.models import Queue, QueueAccess
 from impserver.domains.routing.hours import Schedule
 from impserver.domains.routing.models import (
     DEFAULT_WAIT_AMBER_MINUTES,
@@ -166,15 +166,24 @@ def _defaults(queue_id: int) -> QueueRouting:
     )
 
 
-async def queue_routings(session: AsyncSession, queue_ids: set[int]) -> dict[int, QueueRouting]:
-    """Each queue's routing (the defaults for those with none of their own)."""
-    found = {
-        r.queue_id: r
-        for r in await session.scalars(
-            select(QueueRouting).where(QueueRouting.queue_id.in_(queue_ids))
+async def queues_and_routings(
+    session: AsyncSession, queue_ids: set[int]
+) -> tuple[dict[int, Queue], dict[int, QueueRouting]]:
+    """The queues and each one's routing (the defaults for those with none of their own), in
+    one query: a request card needs both."""
+    queues: dict[int, Queue] = {}
+    found: dict[int, QueueRouting] = {}
+    if queue_ids:
+        rows = await session.execute(
+            select(Queue, QueueRouting)
+            .outerjoin(QueueRouting, QueueRouting.queue_id == Queue.id)
+            .where(Queue.id.in_(queue_ids))
         )
-    }
-    return {queue_id: found.get(queue_id) or _defaults(queue_id) for queue_id in queue_ids}
+        for queue, routing in rows:
+            queues[queue.id] = queue
+            if routing is not None:
+                found[queue.id] = routing
+    return queues, {queue_id: found.get(queue_id) or _defaults(queue_id) for queue_id in queue_ids}
 
 
 # How many of a queue's latest waits the expected wait is the median of.
