@@ -3,7 +3,6 @@ full stack with its body intact, and errors from the action are answered as the 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -18,6 +17,7 @@ from starlette.routing import Route
 from impserver.core.errors import NotFound
 from impserver.core.http import MAX_JSON_BODY_BYTES
 from impserver.core.lean_routes import LeanCall, LeanRoute, LeanRoutes
+from tests.unit.own_loop import run
 
 
 class Note(BaseModel):
@@ -50,7 +50,7 @@ def post(path: str, **kwargs: Any) -> httpx.Response:
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
             return await http.post(path, **kwargs)
 
-    return asyncio.run(send())
+    return run(send())
 
 
 def test_an_ordinary_request_is_answered_by_the_lean_handler() -> None:

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 
 from impserver.realtime.gateway import Outbox
+from tests.unit.own_loop import run
 
 T = TypeVar("T")
-
-
-def run(scenario: Coroutine[Any, Any, T]) -> T:
-    """Run on a loop of its own, in its own thread: another test in this worker may have left
-    a loop running in the main thread (Playwright's does)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, scenario).result(timeout=10)
 
 
 def test_frames_come_out_in_the_order_they_went_in() -> None:
