@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -109,11 +109,38 @@ class _Link:
     upstream: asyncio.StreamWriter
     marked: bool = False
     losing_reply: bool = False
+    # The SQL of each statement this connection prepared: a prepared statement is run later by
+    # its name alone, so a marker in its SQL is recognised by the name as well.
+    prepared: dict[bytes, bytes] = field(default_factory=dict)
+
+    def sends(self, data: bytes, marker: bytes | None) -> bool:
+        """Note what ``data`` prepares; whether it carries ``marker`` in SQL or runs a statement
+        prepared with it."""
+        found = marker is not None and marker in data
+        for kind, body in _messages(data):
+            if kind == b"P":
+                name, _, rest = body.partition(b"\x00")
+                self.prepared[name] = rest.partition(b"\x00")[0]
+            elif kind == b"B" and marker is not None:
+                _portal, _, rest = body.partition(b"\x00")
+                found = found or marker in self.prepared.get(rest.partition(b"\x00")[0], b"")
+        return found
 
     def abort(self) -> None:
         # abort() resets the connection instead of a polite close, as a broken link would.
         self.client.transport.abort()
         self.upstream.transport.abort()
+
+
+def _messages(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """The frontend messages in ``data`` (type byte, body), as far as they are whole."""
+    at = 0
+    while at + 5 <= len(data):
+        length = int.from_bytes(data[at + 1 : at + 5], "big")
+        if length < 4 or at + 1 + length > len(data):
+            return
+        yield data[at : at + 1], data[at + 5 : at + 1 + length]
+        at += 1 + length
 
 
 @dataclass(frozen=True)
@@ -220,7 +247,7 @@ class TcpProxy:
         with contextlib.suppress(OSError):
             while data := await reader.read(65536):
                 trap = self._trap
-                if trap is not None and trap.marker in data:
+                if link.sends(data, trap.marker if trap is not None else None):
                     link.marked = True
                 if trap is not None and link.marked and COMMIT_QUERY in data:
                     self._trap = None

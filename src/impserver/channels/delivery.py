@@ -25,7 +25,7 @@ from impserver.channels.models import (
 from impserver.core.clock import utcnow
 from impserver.core.db import OutageLog
 from impserver.core.metrics import CHANNEL_DELIVERIES
-from impserver.core.unit_of_work import UnitOfWork
+from impserver.core.unit_of_work import DriverUnit, UnitOfWork
 from impserver.domains.clients.models import Client
 from impserver.domains.requests.events import RequestMessageCreated
 from impserver.domains.requests.models import ClientRequest
@@ -46,6 +46,23 @@ async def owe_delivery(uow: UnitOfWork, request: ClientRequest, message_id: int)
     kind = await uow.session.scalar(select(Resource.kind).where(Resource.id == request.resource_id))
     if kind and kind != KIND_WEBSITE:
         uow.session.add(ChannelDelivery(message_id=message_id, request_id=request.id))
+
+
+_OWE_DELIVERY_DRIVER = """
+    INSERT INTO channel_deliveries (message_id, request_id, status, attempts, due_at,
+                                    last_error, created_at)
+    VALUES ($1, $2, $3, 0, $4, '', $4)
+"""
+
+
+async def owe_delivery_on_driver(
+    unit: DriverUnit, request_id: int, resource_kind: str, message_id: int
+) -> None:
+    """``owe_delivery`` in a ``DriverUnit``, the request's resource kind already known."""
+    if resource_kind != KIND_WEBSITE:
+        await unit.connection.execute(
+            _OWE_DELIVERY_DRIVER, message_id, request_id, DELIVERY_PENDING, utcnow()
+        )
 
 
 async def _lease(services: Services, limit: int) -> list[int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -162,3 +163,19 @@ class OutageLog:
 
 def build_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+_NAMED_PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
+
+
+def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+    """A statement with ``:name`` parameters (as SQLAlchemy's ``text``) for the driver: the
+    same SQL with $1… in their place, and the names in the order of their numbers."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return _NAMED_PARAMETER.sub(number, sql), tuple(names)

@@ -7,16 +7,23 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from impserver.core.db import OutageLog, database_unreachable
 from impserver.core.metrics import EVENTS_PUBLISHED
 from impserver.realtime.bus import EventBus
 from impserver.realtime.events import Audience, Event
-from impserver.realtime.outbox import Envelope, StoredEvent, render_frame, store_events
+from impserver.realtime.outbox import (
+    Envelope,
+    StoredEvent,
+    render_frame,
+    store_events,
+    store_events_on_driver,
+)
 
 log = logging.getLogger(__name__)
 _Row = TypeVar("_Row")
@@ -58,6 +65,24 @@ class UnitOfWork:
         if self.session.get_bind().dialect.name == "postgresql":
             return query.with_for_update(skip_locked=True)
         return query
+
+
+@dataclass
+class DriverUnit:
+    """A unit of work on PostgreSQL's driver connection (asyncpg), for the busiest writes.
+
+    Same transaction, same stored events published after commit, same in-doubt handling as
+    ``Database.transaction``, without the ORM session's machinery: on a send of three
+    statements that machinery costs about twice what the statements do (measured on this
+    project's machine: 1.1 ms of CPU in an AsyncSession, 0.35 ms on the driver). Statements
+    are SQL with $1… parameters; ``numbered`` turns a ``:name`` statement into one."""
+
+    connection: Any  # asyncpg.Connection
+    _durable: list[tuple[Event, Audience]] = field(default_factory=list)
+
+    def emit(self, event: Event, audience: Audience) -> None:
+        if audience:
+            self._durable.append((event, audience))
 
 
 @dataclass
@@ -150,6 +175,66 @@ class Database:
             await self.publish(envelope)
         await _run_after_commit(uow._after_commit)
 
+    @property
+    def has_driver_units(self) -> bool:
+        """Whether ``driver_transaction`` is available (PostgreSQL)."""
+        return self.engine.dialect.name == "postgresql"
+
+    @contextlib.asynccontextmanager
+    async def driver_transaction(self) -> AsyncIterator[DriverUnit]:
+        """A transaction on the driver's connection (PostgreSQL only, see ``DriverUnit``).
+        Errors of the driver come out as SQLAlchemy's, as from ``transaction``: a lost
+        connection as an OperationalError (503), a constraint as an IntegrityError."""
+        envelopes: list[Envelope] = []
+        async with self.engine.connect() as pooled:
+            pooled_raw = await pooled.get_raw_connection()
+            raw = pooled_raw.driver_connection
+            assert raw is not None
+            unit = DriverUnit(raw)
+            committing = False
+            transaction = raw.transaction()
+            try:
+                await transaction.start()
+                try:
+                    yield unit
+                    envelopes = await store_events_on_driver(raw, unit._durable)
+                    committing = True
+                    await transaction.commit()
+                except BaseException:
+                    if not committing and not raw.is_closed():
+                        with contextlib.suppress(Exception):
+                            await transaction.rollback()
+                    raise
+            except Exception as exc:
+                error = driver_error(self.engine, exc, connection_lost=raw.is_closed())
+                if error is exc:
+                    raise
+                if database_unreachable(error):
+                    # As SQLAlchemy does on a lost connection: this one is dropped, and the rest
+                    # of the pool, which most likely lost theirs too, is renewed as it is used.
+                    self.engine.sync_engine.pool._invalidate(pooled_raw, error)
+                if committing and _commit_outcome_unknown(error) and envelopes:
+                    self._settle_later(
+                        _InDoubtCommit(
+                            event_id=envelopes[0].event_id or 0,
+                            envelopes=envelopes,
+                            after_commit=[],
+                        )
+                    )
+                raise error from exc
+            except asyncio.CancelledError:
+                if committing and envelopes:
+                    self._settle_later(
+                        _InDoubtCommit(
+                            event_id=envelopes[0].event_id or 0,
+                            envelopes=envelopes,
+                            after_commit=[],
+                        )
+                    )
+                raise
+        for envelope in envelopes:
+            await self.publish(envelope)
+
     def _settle_later(self, commit: _InDoubtCommit) -> None:
         log.warning(
             "commit of event %s may or may not have happened; will find out", commit.event_id
@@ -235,3 +320,25 @@ async def _run_after_commit(callbacks: list[Callable[[], Awaitable[None]]]) -> N
             await callback()
         except Exception:
             log.exception("after-commit callback failed")
+
+
+def driver_error(engine: AsyncEngine, exc: Exception, *, connection_lost: bool) -> Exception:
+    """An error of the driver as SQLAlchemy raises it from a session (``connection_lost``: the
+    driver's connection is closed, so the error is the database out of reach); any other
+    error as it is (a refusal of the action, a bug)."""
+    if isinstance(exc, DBAPIError):
+        return exc
+    dbapi = engine.dialect.loaded_dbapi
+    translate = getattr(dbapi, "_asyncpg_error_translate", {})
+    for kind in type(exc).__mro__:
+        if kind in translate:
+            translated = translate[kind](exc.args[0] if exc.args else str(exc), exc)
+            return DBAPIError.instance(
+                None, None, translated, dbapi.Error, connection_invalidated=connection_lost
+            )
+    if isinstance(exc, OSError | ConnectionError | TimeoutError) or type(exc).__name__ in (
+        "ConnectionDoesNotExistError",
+        "InterfaceError",
+    ):
+        return OperationalError(None, None, exc, connection_invalidated=True)
+    return exc

@@ -10,6 +10,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -28,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from impserver.core.clock import utcnow
-from impserver.core.db import Base
+from impserver.core.db import Base, numbered
 from impserver.realtime.events import Audience, Event, RelayedEvent
 
 
@@ -122,8 +123,7 @@ def frame_with_id(frame: str, event_id: int) -> str:
 
 # PostgreSQL stores all of a transaction's events with their recipients in one statement: one
 # round trip however many events and recipients there are. Ids are drawn in the events' order.
-_STORE_EVENTS_POSTGRES = text(
-    """
+_STORE_EVENTS_SQL = """
     WITH input AS (
         SELECT nextval('realtime_events_id_seq') AS id, type, frame, n
         FROM unnest(CAST(:types AS varchar[]), CAST(:frames AS text[]))
@@ -139,7 +139,8 @@ _STORE_EVENTS_POSTGRES = text(
     )
     SELECT id FROM input ORDER BY n
     """
-)
+_STORE_EVENTS_POSTGRES = text(_STORE_EVENTS_SQL)
+_STORE_EVENTS_DRIVER, _STORE_EVENTS_DRIVER_NAMES = numbered(_STORE_EVENTS_SQL)
 
 
 async def store_events(
@@ -152,14 +153,7 @@ async def store_events(
     audiences = [tuple(sorted(audience.recipients)) for _, audience in events]
     if session.get_bind().dialect.name == "postgresql":
         rows = await session.scalars(
-            _STORE_EVENTS_POSTGRES,
-            {
-                "types": [event.type for event, _ in events],
-                "frames": frames,
-                "created_at": utcnow(),
-                "recipients": [r for recipients in audiences for r in recipients],
-                "numbers": [n for n, rs in enumerate(audiences, start=1) for _ in rs],
-            },
+            _STORE_EVENTS_POSTGRES, _events_parameters(events, frames, audiences)
         )
         ids = list(rows)
     else:
@@ -174,10 +168,43 @@ async def store_events(
                 [{"recipient": r, "event_id": event_id} for r in recipients],
             )
             ids.append(event_id)
+    return _envelopes(ids, frames, audiences)
+
+
+def _events_parameters(
+    events: list[tuple[Event, Audience]], frames: list[str], audiences: list[tuple[str, ...]]
+) -> dict[str, Any]:
+    return {
+        "types": [event.type for event, _ in events],
+        "frames": frames,
+        "created_at": utcnow(),
+        "recipients": [r for recipients in audiences for r in recipients],
+        "numbers": [n for n, rs in enumerate(audiences, start=1) for _ in rs],
+    }
+
+
+def _envelopes(
+    ids: list[int], frames: list[str], audiences: list[tuple[str, ...]]
+) -> list[Envelope]:
     return [
         Envelope(recipients=recipients, frame=frame_with_id(frame, event_id), event_id=event_id)
         for event_id, frame, recipients in zip(ids, frames, audiences, strict=True)
     ]
+
+
+async def store_events_on_driver(
+    connection: Any, events: list[tuple[Event, Audience]]
+) -> list[Envelope]:
+    """``store_events`` on PostgreSQL's driver connection (see unit_of_work.DriverUnit)."""
+    if not events:
+        return []
+    frames = [render_frame(event) for event, _ in events]
+    audiences = [tuple(sorted(audience.recipients)) for _, audience in events]
+    parameters = _events_parameters(events, frames, audiences)
+    rows = await connection.fetch(
+        _STORE_EVENTS_DRIVER, *(parameters[name] for name in _STORE_EVENTS_DRIVER_NAMES)
+    )
+    return _envelopes([row[0] for row in rows], frames, audiences)
 
 
 # Commits on PostgreSQL may become visible out of id order; replaying this far back as well

@@ -8,6 +8,7 @@ only what is meant for them.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impserver.channels.delivery import owe_delivery
+from impserver.channels.delivery import owe_delivery, owe_delivery_on_driver
 from impserver.core.clock import utcnow
 from impserver.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from impserver.core.unit_of_work import UnitOfWork
@@ -61,7 +62,7 @@ from impserver.domains.resources.models import (
 )
 from impserver.domains.resources.queries import queue_server_ids
 from impserver.domains.rooms.idempotency import send_idempotently
-from impserver.domains.rooms.messaging import append_message
+from impserver.domains.rooms.messaging import append_message, employee_text_on_driver
 from impserver.domains.rooms.models import ROOM_REQUEST, Room, RoomMember
 from impserver.domains.rooms.schemas import MessageAuthor, MessageRead
 from impserver.domains.routing import queries as routing_queries
@@ -913,6 +914,11 @@ async def _employee_replies_once(
     attachment_ids: list[int],
     client_message_id: str | None,
 ) -> tuple[MessageRead, bool]:
+    if services.db.has_driver_units and not attachment_ids:
+        with contextlib.suppress(_FullPathNeeded):
+            return await _employee_replies_on_driver(
+                services, actor, request_id, body=body, client_message_id=client_message_id
+            )
     async with services.db.transaction() as uow:
         request = await _owned_request(uow, actor, request_id)
         message, created = await append_message(
@@ -929,6 +935,60 @@ async def _employee_replies_once(
             request.awaiting_reply_since = None
             await _deliver_message(uow, request, message)
         return message, created
+
+
+class _FullPathNeeded(Exception):
+    """The request is not the ordinary case the driver path serves (not found, not the actor's):
+    nothing was written, and the full path answers as it always does."""
+
+
+_OWNED_REQUEST_DRIVER = """
+    SELECT requests.status, requests.assignee_id, requests.client_id, requests.room_id,
+           requests.awaiting_reply_since IS NOT NULL AS awaiting, resources.kind
+    FROM requests JOIN resources ON resources.id = requests.resource_id
+    WHERE requests.id = $1
+"""
+_ANSWERED_DRIVER = "UPDATE requests SET awaiting_reply_since = NULL WHERE id = $1"
+
+
+async def _employee_replies_on_driver(
+    services: Services,
+    actor: Employee,
+    request_id: int,
+    *,
+    body: str,
+    client_message_id: str | None,
+) -> tuple[MessageRead, bool]:
+    """The reply of ``_employee_replies_once`` (text, no files) in a ``DriverUnit`` on
+    PostgreSQL: the same rows and events, without the ORM session."""
+    async with services.db.driver_transaction() as unit:
+        request = await unit.connection.fetchrow(_OWNED_REQUEST_DRIVER, request_id)
+        if request is None or (request["status"], request["assignee_id"]) != (
+            STATUS_ASSIGNED,
+            actor.id,
+        ):
+            raise _FullPathNeeded
+        message, created = await employee_text_on_driver(
+            services,
+            unit,
+            request["room_id"],
+            actor,
+            body=body,
+            client_message_id=client_message_id,
+        )
+        if created:
+            if request["awaiting"]:
+                await unit.connection.execute(_ANSWERED_DRIVER, request_id)
+            # As _deliver_message: the assignee, the client, and the messenger if there is one.
+            unit.emit(
+                RequestMessageCreated(request_id=request_id, message=message),
+                Audience.employees([actor.id]),
+            )
+            unit.emit(
+                VisitorMessage(message=for_visitor(message)), Audience.visitor(request["client_id"])
+            )
+            await owe_delivery_on_driver(unit, request_id, request["kind"], message.id)
+    return message, created
 
 
 async def mark_read(services: Services, actor: Employee, request_id: int, message_id: int) -> None:

@@ -6,6 +6,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impserver.core.errors import NotFound
+from impserver.core.unit_of_work import DriverUnit
 from impserver.domains.accounts.models import Employee
 from impserver.domains.requests.models import ClientRequest
 from impserver.domains.resources.models import QueueAccess
@@ -74,6 +75,23 @@ async def member_room_with_members(
     if employee_id not in members:
         raise NotFound(ROOM_NOT_FOUND, code="room_not_found")
     return room_id, members
+
+
+_ROOM_MEMBERS_DRIVER = """
+    SELECT room_members.employee_id FROM room_members JOIN rooms ON rooms.id = room_members.room_id
+    WHERE rooms.id = $1 AND rooms.kind <> $2
+"""
+
+
+async def member_ids_on_driver(unit: DriverUnit, room_id: int, employee_id: int) -> list[int]:
+    """``member_room_with_members`` in a ``DriverUnit``: the room's members, if the employee is
+    one of them."""
+    members = sorted(
+        row[0] for row in await unit.connection.fetch(_ROOM_MEMBERS_DRIVER, room_id, ROOM_REQUEST)
+    )
+    if employee_id not in members:
+        raise NotFound(ROOM_NOT_FOUND, code="room_not_found")
+    return members
 
 
 async def member_ids(session: AsyncSession, room_id: int) -> list[int]:

@@ -16,8 +16,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from starlette.datastructures import UploadFile
 
 from impserver.core.clock import utcnow
+from impserver.core.db import numbered
 from impserver.core.errors import Conflict, InvalidInput, PayloadTooLarge
-from impserver.core.unit_of_work import UnitOfWork
+from impserver.core.unit_of_work import DriverUnit, UnitOfWork
 from impserver.domains.accounts.models import Employee
 from impserver.domains.clients.models import Client
 from impserver.domains.rooms.models import (
@@ -80,8 +81,7 @@ _MESSAGE_ID_BY_CLIENT_ID = (
 # mark and the author's read mark in one statement: one round trip where the statements above
 # take four. A retry writes nothing and names the earlier message; a copy racing this one is
 # refused by the unique key (see rooms/idempotency.py).
-_APPEND_POSTGRES = text(
-    """
+_APPEND_SQL = """
     WITH existing AS (
         SELECT id FROM messages
         WHERE room_id = CAST(:room_id AS INTEGER)
@@ -108,7 +108,8 @@ _APPEND_POSTGRES = text(
     )
     SELECT (SELECT id FROM added) AS added_id, (SELECT id FROM existing) AS existing_id
     """
-)
+_APPEND_POSTGRES = text(_APPEND_SQL)
+_APPEND_DRIVER, _APPEND_DRIVER_NAMES = numbered(_APPEND_SQL)
 
 
 async def _names_by_id(
@@ -229,20 +230,7 @@ async def append_message(
         and await session.scalar(_MESSAGE_ID_BY_CLIENT_ID, known) is not None
     ):
         return await _earlier_message(session, known, author_employee_id, author_client_id)
-    if len(body) > MAX_BODY_CHARS:
-        raise InvalidInput(
-            f"The message is too long (at most {MAX_BODY_CHARS} characters).",
-            code="message_too_long",
-            params={"max": MAX_BODY_CHARS},
-        )
-    if len(attachment_ids) > MAX_ATTACHMENTS:
-        raise InvalidInput(
-            f"At most {MAX_ATTACHMENTS} files can go with one message.",
-            code="too_many_files",
-            params={"max": MAX_ATTACHMENTS},
-        )
-    if not body and not attachment_ids and kind == "text":
-        raise InvalidInput("The message is empty.", code="message_empty")
+    _check_size(body, attachment_ids, kind)
     attachments = (
         list(await session.scalars(select(Attachment).where(Attachment.id.in_(attachment_ids))))
         if attachment_ids
@@ -326,6 +314,73 @@ async def append_message(
         attachments=files,
         client_message_id=client_message_id,
         meta=meta,
+        created_at=now,
+        edited_at=None,
+        deleted=False,
+    )
+    return message, True
+
+
+def _check_size(body: str, attachment_ids: list[int], kind: str) -> None:
+    if len(body) > MAX_BODY_CHARS:
+        raise InvalidInput(
+            f"The message is too long (at most {MAX_BODY_CHARS} characters).",
+            code="message_too_long",
+            params={"max": MAX_BODY_CHARS},
+        )
+    if len(attachment_ids) > MAX_ATTACHMENTS:
+        raise InvalidInput(
+            f"At most {MAX_ATTACHMENTS} files can go with one message.",
+            code="too_many_files",
+            params={"max": MAX_ATTACHMENTS},
+        )
+    if not body and not attachment_ids and kind == "text":
+        raise InvalidInput("The message is empty.", code="message_empty")
+
+
+async def employee_text_on_driver(
+    services: Services,
+    unit: DriverUnit,
+    room_id: int,
+    author: Employee,
+    *,
+    body: str,
+    client_message_id: str | None,
+) -> tuple[MessageRead, bool]:
+    """``append_message`` of an employee's text without files, read by its author, in a
+    ``DriverUnit`` (PostgreSQL): the same statement on the driver's connection."""
+    body = body.strip()
+    _check_size(body, [], "text")
+    now = utcnow()
+    row = {
+        "room_id": room_id,
+        "author_employee_id": author.id,
+        "author_client_id": None,
+        "kind": "text",
+        "body": body,
+        "search_text": search_text_of(body),
+        "client_message_id": client_message_id,
+        "meta": "{}",
+        "created_at": now,
+        "reader": author.id,
+    }
+    written = await unit.connection.fetchrow(
+        _APPEND_DRIVER, *(row[name] for name in _APPEND_DRIVER_NAMES)
+    )
+    if written["added_id"] is None:
+        # A retried send: the earlier message is read as every other path reads it.
+        async with services.db.read() as session:
+            known = {"room_id": room_id, "client_message_id": client_message_id}
+            return await _earlier_message(session, known, author.id, None)
+    message = MessageRead(
+        id=written["added_id"],
+        room_id=room_id,
+        kind="text",
+        body=body,
+        author=MessageAuthor(kind="employee", id=author.id, name=author.name),
+        attachments=[],
+        client_message_id=client_message_id,
+        meta={},
         created_at=now,
         edited_at=None,
         deleted=False,
