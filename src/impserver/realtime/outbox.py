@@ -149,8 +149,7 @@ async def store_events(
     """Store events in the log, each with its recipients; envelopes ready to publish."""
     if not events:
         return []
-    frames = [render_frame(event) for event, _ in events]
-    audiences = [tuple(sorted(audience.recipients)) for _, audience in events]
+    frames, audiences = _rendered(events)
     if session.get_bind().dialect.name == "postgresql":
         rows = await session.scalars(
             _STORE_EVENTS_POSTGRES, _events_parameters(events, frames, audiences)
@@ -169,6 +168,14 @@ async def store_events(
             )
             ids.append(event_id)
     return _envelopes(ids, frames, audiences)
+
+
+def _rendered(
+    events: list[tuple[Event, Audience]],
+) -> tuple[list[str], list[tuple[str, ...]]]:
+    """Each event's frame, rendered once for all its recipients, and its recipients in order."""
+    frames = [render_frame(event) for event, _ in events]
+    return frames, [tuple(sorted(audience.recipients)) for _, audience in events]
 
 
 def _events_parameters(
@@ -198,8 +205,7 @@ async def store_events_on_driver(
     """``store_events`` on PostgreSQL's driver connection (see unit_of_work.DriverUnit)."""
     if not events:
         return []
-    frames = [render_frame(event) for event, _ in events]
-    audiences = [tuple(sorted(audience.recipients)) for _, audience in events]
+    frames, audiences = _rendered(events)
     parameters = _events_parameters(events, frames, audiences)
     rows = await connection.fetch(
         _STORE_EVENTS_DRIVER, *(parameters[name] for name in _STORE_EVENTS_DRIVER_NAMES)
