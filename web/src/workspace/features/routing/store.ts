@@ -23,15 +23,38 @@ export const useAvailabilityStore = defineStore('availability', () => {
   let awayAfterMs = 10 * 60_000
   let lastActivity = Date.now()
   let idleTimer: ReturnType<typeof setInterval> | undefined
+  /**
+   * Changes that arrived while a load was on its way: the server may have read the statuses
+   * before them (a tab opening marks its employee Online just as the page asks), so they are
+   * applied again on top of what the load brings.
+   */
+  let changedDuringLoad: (() => void)[] | null = null
 
   async function load(): Promise<void> {
-    const found = await api.get<Availabilities>('/api/availability')
-    awayAfterMs = found.away_after_minutes * 60_000
-    mine.value = found.mine
-    statuses.value = Object.fromEntries(found.employees.map((e) => [e.employee_id, e.status]))
+    const replay: (() => void)[] = []
+    changedDuringLoad = replay
+    try {
+      const found = await api.get<Availabilities>('/api/availability')
+      awayAfterMs = found.away_after_minutes * 60_000
+      mine.value = found.mine
+      statuses.value = Object.fromEntries(found.employees.map((e) => [e.employee_id, e.status]))
+      for (const change of replay) change()
+    } finally {
+      if (changedDuringLoad === replay) changedDuringLoad = null
+    }
+  }
+
+  /** Apply now, and once more after a load in flight (which may carry an older state). */
+  function apply(change: () => void): void {
+    change()
+    changedDuringLoad?.push(change)
   }
 
   function changed(employeeId: number, status: AvailabilityStatus, myId: number): void {
+    apply(() => setStatus(employeeId, status, myId))
+  }
+
+  function setStatus(employeeId: number, status: AvailabilityStatus, myId: number): void {
     statuses.value[employeeId] = status
     // Set by the server (a tab opened, every tab gone): not a choice.
     if (employeeId === myId) mine.value = { status, chosen_by_hand: mine.value?.chosen_by_hand ?? false }
@@ -46,8 +69,11 @@ export const useAvailabilityStore = defineStore('availability', () => {
   }
 
   async function report(status: AvailabilityStatus, byHand: boolean, myId: number): Promise<void> {
-    mine.value = await api.put<MyStatus>('/api/me/availability', { status, by_hand: byHand })
-    statuses.value[myId] = mine.value.status
+    const reported = await api.put<MyStatus>('/api/me/availability', { status, by_hand: byHand })
+    apply(() => {
+      mine.value = reported
+      statuses.value[myId] = reported.status
+    })
   }
 
   /** Away after the idle time, Online again on activity: only while no status was chosen by hand. */
