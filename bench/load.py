@@ -105,6 +105,7 @@ class Deployment:
                 f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.database}"
             )
             env["IMP_REDIS_URL"] = "redis://127.0.0.1:6379/0"
+            env["IMP_FILES_SHARED"] = "true"  # one machine: the instances share its disk
             env["IMP_REDIS_PREFIX"] = f"imp-bench-{self.database}"
             env["IMP_WORKERS"] = str(self.workers)
         return env

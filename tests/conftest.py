@@ -16,6 +16,7 @@ from tests.harness import (
     free_port,
     server_settings,
 )
+from tests.s3_server import S3Server
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -37,6 +38,14 @@ def postgres_database() -> Iterator[PostgresDatabase]:
 @pytest.fixture(scope="session")
 def redis_available() -> None:
     redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    """A local server speaking S3's wire protocol, shared by a worker's tests (a bucket each)."""
+    server = S3Server().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(params=BACKENDS)

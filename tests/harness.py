@@ -105,6 +105,8 @@ def server_settings(
         # Real Argon2, at its lowest cost: the suite hashes and checks thousands of passwords.
         "password_hash_time_cost": 1,
         "password_hash_memory_kib": 1024,
+        # The servers of one test keep their files under its ``tmp_path``, which all of them see.
+        "files_shared": True,
     }
     if postgres is not None:
         postgres.truncate()

@@ -28,7 +28,7 @@ from impserver.core.observability import ObserveRequests
 from impserver.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from impserver.core.security import configure_password_hashing
 from impserver.core.shutdown import GracefulStop
-from impserver.core.storage import LocalFileStorage
+from impserver.core.storage import build_storage
 from impserver.core.unit_of_work import Database
 from impserver.domains.accounts import api as accounts_api
 from impserver.domains.accounts.auth import session_expiry
@@ -80,7 +80,7 @@ def build_services(settings: Settings) -> Services:
         db=db,
         limiter=limiter,
         gateway=gateway,
-        files=LocalFileStorage(settings.resolved_files_path),
+        files=build_storage(settings),
         auth_cache=auth_cache,
     )
 
@@ -148,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if isinstance(services.limiter, RedisRateLimiter):
                 await services.limiter.close()
             await services.db.close()
+            await services.files.close()
             await app.state.health_checks.close()
             worker_stopped()
 

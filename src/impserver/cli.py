@@ -1,4 +1,4 @@
-"""The command line: ``imp run | migrate | create-admin | demo``."""
+"""The command line: ``imp run | migrate | create-admin | demo | files migrate``."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ from impserver.core.migrations import upgrade_database
 from impserver.services import Services
 
 app = typer.Typer(help="IMP — Instant Messaging Platform", no_args_is_help=True)
+files_app = typer.Typer(help="Uploaded files.", no_args_is_help=True)
+app.add_typer(files_app, name="files")
 T = TypeVar("T")
 log = logging.getLogger("impserver")
 
@@ -56,6 +58,44 @@ def migrate() -> None:
     settings = load_settings()
     upgrade_database(settings)
     typer.echo("Database is up to date.")
+
+
+class FilesTarget(StrEnum):
+    s3 = "s3"
+
+
+@files_app.command("migrate")
+def migrate_files(
+    to: FilesTarget = typer.Option(..., "--to", help="Where the files go: s3 (IMP_S3_*)"),
+) -> None:
+    """Copy the local files (IMP_FILES_PATH) to object storage, verifying each copy. Safe to run
+    again: files already copied intact are left alone."""
+    from impserver.core.object_storage import S3FileStorage
+    from impserver.core.storage import LocalFileStorage
+    from impserver.core.storage_migration import copy_to_object_storage
+
+    settings = load_settings()
+    if not settings.s3_bucket:
+        typer.echo("Error: set IMP_S3_BUCKET (and the other IMP_S3_* settings) first.", err=True)
+        raise typer.Exit(2)
+    source = LocalFileStorage(settings.resolved_files_path)
+    target = S3FileStorage.from_settings(settings)
+
+    async def main() -> None:
+        try:
+            report = await copy_to_object_storage(source, target, typer.echo)
+        finally:
+            await target.close()
+        typer.echo(
+            f"{report.copied} copied ({report.bytes_copied} bytes), "
+            f"{report.already_there} already in the bucket, {len(report.failed)} failed."
+        )
+        if report.failed:
+            typer.echo("Run the command again once the failures above are dealt with.", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"Every file is in {settings.s3_bucket}: set IMP_FILES_BACKEND=s3 to use it.")
+
+    asyncio.run(main())
 
 
 @app.command("create-admin")

@@ -15,6 +15,7 @@ from impserver.core.clock import utcnow
 from impserver.demo import seed_demo
 from tests.channels.fake_telegram import FakeTelegram
 from tests.harness import LiveServer, free_port
+from tests.s3_server import S3Server
 
 TOKEN = "123456:TEST-token_for_imp"
 USER = 777001
@@ -29,7 +30,11 @@ def telegram() -> Iterator[FakeTelegram]:
 
 
 def start_server(
-    settings_factory: Any, telegram: FakeTelegram, mode: str, backend: str = "sqlite"
+    settings_factory: Any,
+    telegram: FakeTelegram,
+    mode: str,
+    backend: str = "sqlite",
+    **overrides: object,
 ) -> LiveServer:
     port = free_port()
     settings = settings_factory(
@@ -38,6 +43,7 @@ def start_server(
         telegram_mode=mode,
         public_base_url=f"http://127.0.0.1:{port}",
         timer_interval_seconds=0.2,
+        **overrides,
     )
     live = LiveServer(settings, port).start()
     live.run(seed_demo(live.services, site_origin="http://shop.example", language="en"))
@@ -323,6 +329,38 @@ def test_postgres_and_redis_too(settings_factory: Any, telegram: FakeTelegram) -
         anna.http.post(f"/api/requests/{card['id']}/accept")
         anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": "Ответ"})
         telegram.wait_for(lambda c: c.params.get("text") and "Ответ" in str(c.params["text"]))
+    finally:
+        live.stop()
+
+
+def test_files_both_ways_through_object_storage(
+    settings_factory: Any, telegram: FakeTelegram, s3: S3Server
+) -> None:
+    bucket = s3.new_bucket()
+    live = start_server(
+        settings_factory, telegram, "polling", backend="postgres", **s3.settings(bucket)
+    )
+    try:
+        connect_bot(live, topic_seconds=0)
+        telegram.user_sends_photo(TOKEN, USER, b"\xff\xd8\xff receipt", caption="Чек")
+        anna = live.login("anna")
+        card = wait_until(lambda: anna.http.get("/api/requests/queue").json())[0]
+        anna.http.post(f"/api/requests/{card['id']}/accept")
+        (received,) = s3.keys(bucket)
+        assert s3.body(bucket, received) == b"\xff\xd8\xff receipt"
+
+        contract = "Договор №12".encode() * 5000
+        upload = anna.http.post(
+            "/api/files", files={"file": ("договор.txt", contract, "text/plain")}
+        ).json()
+        anna.http.post(
+            f"/api/requests/{card['id']}/messages",
+            json={"body": "Договор", "attachment_ids": [upload["id"]]},
+        )
+        sent = telegram.wait_for(lambda c: c.method == "sendDocument")
+        assert sent.files["document"] == contract
+        assert len(s3.keys(bucket)) == 2
+        assert not live.settings.resolved_files_path.exists()
     finally:
         live.stop()
 

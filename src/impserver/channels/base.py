@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from impserver.domains.clients.models import Client
@@ -22,6 +23,15 @@ class DeliveryFailed(Exception):
     """The messenger refused the message for good (e.g. the user blocked the bot)."""
 
 
+@dataclass(frozen=True)
+class OutgoingFile:
+    """A file going out with a message: what it is, and its bytes, read from storage each time
+    they are asked for (a messenger call retried reads them again)."""
+
+    attachment: AttachmentRead
+    chunks: Callable[[], AsyncIterator[bytes]]
+
+
 class MessengerAdapter(Protocol):
     kind: str
 
@@ -30,7 +40,7 @@ class MessengerAdapter(Protocol):
         resource: Resource,
         client: Client,
         message: MessageRead,
-        files: list[tuple[AttachmentRead, Path]],
+        files: list[OutgoingFile],
     ) -> None: ...
 
     async def start(self) -> None: ...

@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
-from impserver.channels.base import DeliveryFailed, MessengerAdapter, RetryLater
+from impserver.channels.base import DeliveryFailed, MessengerAdapter, OutgoingFile, RetryLater
 from impserver.channels.models import (
     DELIVERY_FAILED,
     DELIVERY_PENDING,
@@ -32,6 +32,7 @@ from impserver.domains.requests.models import ClientRequest
 from impserver.domains.resources.models import KIND_WEBSITE, Resource
 from impserver.domains.rooms.messaging import message_reads
 from impserver.domains.rooms.models import Attachment, Message
+from impserver.domains.rooms.schemas import AttachmentRead
 from impserver.realtime.events import Audience
 from impserver.services import Services
 
@@ -118,7 +119,7 @@ async def _send_one(
         if adapter is None:
             raise DeliveryFailed(f"no adapter for {resource.kind}")
         files = [
-            (a, services.files.path_of(attachments[a.id].storage_key)) for a in read.attachments
+            await _outgoing(services, a, attachments[a.id].storage_key) for a in read.attachments
         ]
         await adapter.send(resource, client, read, files)
     except RetryLater as exc:
@@ -134,6 +135,12 @@ async def _send_one(
 
 # How /metrics names each outcome of an attempt.
 OUTCOME_LABELS = {DELIVERY_SENT: "sent", DELIVERY_PENDING: "retry", DELIVERY_FAILED: "failed"}
+
+
+async def _outgoing(services: Services, attachment: AttachmentRead, key: str) -> OutgoingFile:
+    if not await services.files.exists(key):
+        raise DeliveryFailed(f"file {attachment.id} is no longer stored")
+    return OutgoingFile(attachment, lambda: services.files.read(key))
 
 
 async def _record(

@@ -24,6 +24,28 @@ class Settings(BaseSettings):
     redis_prefix: str = "imp"
     secret_key: str = ""
     files_path: Path | None = None
+    # Where uploads are kept: "local" (the files path, the embedded default) or "s3" (an
+    # S3-compatible bucket, which any number of instances share).
+    files_backend: Literal["local", "s3"] = "local"
+    # The local files path is on storage every instance sees (NFS, a shared volume): allows
+    # the local backend with several instances or workers.
+    files_shared: bool = False
+    # Downloads from object storage: "stream" through IMP, or "redirect" to a presigned address
+    # good for ``files_url_seconds`` (the workspace's downloads; the widget's are streamed).
+    files_download: Literal["stream", "redirect"] = "stream"
+    files_url_seconds: int = Field(default=300, ge=10, le=7 * 24 * 3600)
+    # Empty endpoint: AWS S3 itself. Credentials left empty are looked for where AWS tools look.
+    s3_endpoint: str = ""
+    # The endpoint as browsers reach it, for presigned addresses, when it differs from the one
+    # IMP uses.
+    s3_public_endpoint: str = ""
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    # "path" (https://host/bucket/key: MinIO, Ceph), "virtual" (https://bucket.host/key) or
+    # "auto" (virtual where the bucket name allows it).
+    s3_addressing: Literal["auto", "path", "virtual"] = "auto"
     # The address people reach IMP at; defaults to http://HOST:PORT.
     public_base_url: str = ""
     host: str = "127.0.0.1"
@@ -103,6 +125,20 @@ class Settings(BaseSettings):
             raise ValueError(
                 "IMP_WORKERS above 1 needs PostgreSQL (IMP_DATABASE_URL) and Redis "
                 "(IMP_REDIS_URL): worker processes reach each other's sockets through them"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _files_reach_every_instance(self) -> Settings:
+        if self.files_backend == "s3":
+            if not self.s3_bucket:
+                raise ValueError("IMP_FILES_BACKEND=s3 needs the bucket's name in IMP_S3_BUCKET")
+        elif (self.workers > 1 or self.redis_url) and not self.files_shared:
+            raise ValueError(
+                "several instances (IMP_REDIS_URL, IMP_WORKERS above 1) must all see every "
+                "uploaded file, and local files are kept by one instance only: use "
+                "IMP_FILES_BACKEND=s3, or set IMP_FILES_SHARED=true if IMP_FILES_PATH is on "
+                "storage shared by every instance"
             )
         return self
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from pathlib import Path
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from aiogram import Bot
@@ -19,13 +19,13 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramUnauthorizedError,
 )
-from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from fastapi import UploadFile
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers
 
-from impserver.channels.base import DeliveryFailed, RetryLater
+from impserver.channels.base import DeliveryFailed, OutgoingFile, RetryLater
 from impserver.channels.telegram.channel import active_bots
 from impserver.core.errors import DomainError, Forbidden, InvalidInput
 from impserver.domains.clients import actions as client_actions
@@ -34,7 +34,7 @@ from impserver.domains.requests import actions as request_actions
 from impserver.domains.requests.models import STATUS_CHOOSING
 from impserver.domains.resources.models import KIND_TELEGRAM, Resource
 from impserver.domains.rooms.messaging import save_upload
-from impserver.domains.rooms.schemas import AttachmentRead, MessageRead
+from impserver.domains.rooms.schemas import MessageRead
 from impserver.services import Services
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,18 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return parts
 
 
+class StoredInputFile(InputFile):
+    """A file for the Bot API read from IMP's storage as it is uploaded, wherever it is kept."""
+
+    def __init__(self, file: OutgoingFile) -> None:
+        super().__init__(filename=file.attachment.file_name)
+        self.file = file
+
+    async def read(self, bot: Bot) -> AsyncGenerator[bytes, None]:
+        async for chunk in self.file.chunks():
+            yield chunk
+
+
 class TelegramAdapter:
     kind = KIND_TELEGRAM
 
@@ -131,7 +143,7 @@ class TelegramAdapter:
         resource: Resource,
         client: Client,
         message: MessageRead,
-        files: list[tuple[AttachmentRead, Path]],
+        files: list[OutgoingFile],
     ) -> None:
         bot = self.bot(resource.channel_config["token"])
         chat_id = int(client.external_id.removeprefix("tg:"))
@@ -139,9 +151,9 @@ class TelegramAdapter:
             text = message.body
             if message.author.kind == "employee" and message.author.name and message.kind == "text":
                 text = f"{message.author.name}:\n{text}" if text else message.author.name
-            for attachment, path in files:
-                media = FSInputFile(path, filename=attachment.file_name)
-                if attachment.is_image:
+            for file in files:
+                media = StoredInputFile(file)
+                if file.attachment.is_image:
                     await bot.send_photo(chat_id, media)
                 else:
                     await bot.send_document(chat_id, media)

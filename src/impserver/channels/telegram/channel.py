@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from impserver.channels.base import OutgoingFile
 from impserver.core.security import secrets_match
 from impserver.domains.clients.models import Client
 from impserver.domains.resources.models import KIND_TELEGRAM, Resource
-from impserver.domains.rooms.schemas import AttachmentRead, MessageRead
+from impserver.domains.rooms.schemas import MessageRead
 from impserver.services import Services
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class TelegramChannel:
         resource: Resource,
         client: Client,
         message: MessageRead,
-        files: list[tuple[AttachmentRead, Path]],
+        files: list[OutgoingFile],
     ) -> None:
         await (await self.adapter()).send(resource, client, message, files)
 

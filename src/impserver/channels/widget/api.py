@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request, Response, WebSocket
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, StringConstraints, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import select
@@ -345,12 +344,13 @@ async def upload(
         return await save_upload(services, file, client_id=visitor.client.id)
 
 
-@router.get("/files/{attachment_id}", response_class=FileResponse)
+@router.get("/files/{attachment_id}", response_class=Response)
 async def download(
     attachment_id: int,
+    request: Request,
     visitor: Visitor = Depends(current_visitor),
     services: Services = Depends(get_services),
-) -> FileResponse:
+) -> Response:
     """The token comes in the Authorization header like everywhere else (the widget fetches
     files and shows them from memory): in the address it would be written to access logs."""
     async with services.db.read() as session:
@@ -370,7 +370,9 @@ async def download(
             allowed = owner == visitor.client.id
     if attachment is None or not allowed:
         raise NotFound("File not found.", code="file_not_found")
-    return file_response(services, attachment)
+    # Streamed even where downloads are redirected to storage: a script sending the token in a
+    # header would carry it along to the storage's origin, which refuses a second credential.
+    return await file_response(services, attachment, request, may_redirect=False)
 
 
 def _socket_token(websocket: WebSocket) -> str | None:

@@ -5,7 +5,6 @@ from collections.abc import AsyncIterator
 from typing import Annotated, ClassVar, Literal
 
 from fastapi import Depends, Query, Request, Response
-from fastapi.responses import FileResponse
 from pydantic import StrictInt
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.requests import ClientDisconnect
@@ -276,15 +275,16 @@ def _declared_length(request: Request) -> int:
         return 0
 
 
-@router.get("/files/{attachment_id}", response_class=FileResponse)
+@router.get("/files/{attachment_id}", response_class=Response)
 async def download_file(
     attachment_id: int,
+    request: Request,
     employee: Employee = Depends(current_employee),
     services: Services = Depends(get_services),
-) -> FileResponse:
+) -> Response:
     async with services.db.read() as session:
         attachment = await access.attachment_for_employee(session, employee, attachment_id)
-    return file_response(services, attachment)
+    return await file_response(services, attachment, request)
 
 
 # The workspace announces typing at most once every 3 seconds per room. Frames beyond these

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi.responses import FileResponse
+from starlette.requests import Request
+from starlette.responses import Response
 
-from impserver.core.errors import NotFound
+from impserver.core.storage import Download
 from impserver.domains.rooms.messaging import INLINE_IMAGE_TYPES
 from impserver.domains.rooms.models import Attachment
 from impserver.services import Services
@@ -14,18 +15,14 @@ from impserver.services import Services
 FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 
 
-def file_response(services: Services, attachment: Attachment) -> FileResponse:
-    path = services.files.path_of(attachment.storage_key)
-    if not path.is_file():
-        raise NotFound("The file is no longer available.", code="file_gone")
+def download_of(attachment: Attachment) -> Download:
     inline = attachment.content_type in INLINE_IMAGE_TYPES
     ascii_name = attachment.file_name.encode("ascii", "replace").decode().replace('"', "'")
     disposition = (
         f'{"inline" if inline else "attachment"}; filename="{ascii_name}"; '
         f"filename*=UTF-8''{quote(attachment.file_name)}"
     )
-    return FileResponse(
-        path,
+    return Download(
         media_type=attachment.content_type if inline else "application/octet-stream",
         headers={
             "Content-Disposition": disposition,
@@ -33,4 +30,14 @@ def file_response(services: Services, attachment: Attachment) -> FileResponse:
             "Content-Security-Policy": FILE_CSP,
             "Cache-Control": "private, max-age=3600",
         },
+        disposition=disposition,
+    )
+
+
+async def file_response(
+    services: Services, attachment: Attachment, request: Request, *, may_redirect: bool = True
+) -> Response:
+    """The file, to a reader already allowed to have it: from wherever storage keeps it."""
+    return await services.files.respond(
+        attachment.storage_key, download_of(attachment), request.headers, may_redirect=may_redirect
     )

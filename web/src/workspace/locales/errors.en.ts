@@ -37,6 +37,7 @@ const errors = {
   file_too_large: 'The file is too large: the limit is {limit}.',
   file_missing: 'Choose a file to upload.',
   file_gone: 'The file is no longer available.',
+  storage_unavailable: 'File storage cannot be reached right now. Please try again shortly.',
   file_empty: 'The file is empty.',
   admins_only: 'Only administrators can do this.',
   employee_not_found: 'Employee not found.',

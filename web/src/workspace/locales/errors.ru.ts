@@ -36,6 +36,7 @@ const errors: typeof errorsEn = {
   file_too_large: 'Файл слишком большой: предел {limit}.',
   file_missing: 'Выберите файл для загрузки.',
   file_gone: 'Файл больше недоступен.',
+  storage_unavailable: 'Хранилище файлов сейчас недоступно. Попробуйте чуть позже.',
   file_empty: 'Файл пустой.',
   admins_only: 'Это могут делать только администраторы.',
   employee_not_found: 'Сотрудник не найден.',
