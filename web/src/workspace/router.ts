@@ -11,6 +11,7 @@ export const router = createRouter({
       component: () => import('./features/admin/AdminPage.vue'),
       meta: { admin: true },
     },
+    { path: '/replies', component: () => import('./features/replies/RepliesPage.vue') },
     {
       path: '/',
       component: () => import('./features/shell/WorkspacePage.vue'),

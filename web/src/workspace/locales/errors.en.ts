@@ -105,6 +105,15 @@ const errors = {
   retry: 'The message could not be stored; it will be sent again.',
   // Blocks
   block_not_found: 'There is no such block (it may have been lifted already).',
+  // Canned replies
+  reply_code_empty: 'Enter a code: the word typed after "/".',
+  reply_code_format: 'The code is one word: letters, digits, "-" and "_".',
+  reply_code_too_long: 'The code is too long (at most {max} characters).',
+  reply_code_taken: 'The code /{code} is already used here.',
+  reply_text_empty: 'Enter the text of the reply.',
+  reply_text_too_long: 'The text is too long (at most {max} characters).',
+  reply_resource_shared_only: 'Only a shared reply can be kept for one resource.',
+  reply_not_found: 'There is no such canned reply (it may have been deleted).',
 }
 
 export default errors

@@ -1,0 +1,1 @@
+"""Canned replies: short codes for the texts an employee types all day (personal or shared)."""

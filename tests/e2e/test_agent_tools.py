@@ -1,0 +1,85 @@
+"""The employee's tools for the day, in the Russian UI: canned replies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.e2e.test_widget_requests import accept_from_queue, client_says, open_widget
+from tests.harness import LiveServer
+
+
+def create_reply_on_page(anna: Page, code: str, text: str) -> None:
+    anna.get_by_role("button", name="Новый шаблон").click()
+    dialog = anna.get_by_role("dialog", name="Новый шаблон ответа")
+    dialog.get_by_label("Код").fill(code)
+    dialog.get_by_label("Текст").fill(text)
+    dialog.get_by_role("button", name="Сохранить").click()
+    expect(dialog).to_have_count(0)
+
+
+def test_slash_inserts_a_canned_reply_with_the_clients_name(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    anna = logged_in("anna")
+    anna.get_by_role("link", name="Шаблоны").click()
+    anna.wait_for_url("**/replies")
+    expect(anna.get_by_text("Шаблонов пока нет.")).to_be_visible()
+    create_reply_on_page(anna, "Привет", "Здравствуйте, {клиент}! Меня зовут {сотрудник}. {заказ}")
+    create_reply_on_page(anna, "спасибо", "Спасибо, что написали в {ресурс}!")
+    # A code twice is refused, in the reader's language.
+    anna.get_by_role("button", name="Новый шаблон").click()
+    dialog = anna.get_by_role("dialog", name="Новый шаблон ответа")
+    dialog.get_by_label("Код").fill("привет")
+    dialog.get_by_label("Текст").fill("ещё один")
+    dialog.get_by_role("button", name="Сохранить").click()
+    expect(dialog.get_by_role("alert")).to_have_text("Код /привет здесь уже занят.")
+    dialog.get_by_role("button", name="Отмена").click()
+    table = anna.get_by_role("table", name="Шаблоны ответов")
+    expect(table.get_by_role("row")).to_have_count(3)
+    anna.get_by_label("Поиск по коду и тексту").fill("ресурс")
+    expect(table.get_by_role("row")).to_have_count(2)
+    expect(table.get_by_text("/спасибо")).to_be_visible()
+
+    _, frame = open_widget(app_server, new_context)
+    frame.get_by_role("button", name="Sales").click()
+    client_says(frame, "Где мой заказ?")
+    anna.get_by_role("link", name="Рабочее место").click()
+    accept_from_queue(anna, "Где мой заказ?")
+    request_id = int(anna.url.rsplit("/", 1)[1])
+    client_id = app_server.login("anna").http.get(f"/api/requests/{request_id}").json()
+    named = app_server.login("anna").http.patch(
+        f"/api/clients/{client_id['client']['id']}", json={"display_name": "Иван"}
+    )
+    assert named.status_code == 200, named.text
+
+    composer = anna.get_by_label("Сообщение")
+    suggestions = anna.get_by_role("listbox", name="Шаблоны ответов")
+    composer.press_sequentially("/пр")
+    expect(suggestions.get_by_role("option")).to_have_count(1)
+    expect(suggestions.get_by_role("option").first).to_contain_text("/привет")
+    composer.press("Enter")
+    expect(suggestions).to_have_count(0)
+    # Known variables filled; an unknown one left for the employee to notice.
+    expect(composer).to_have_value("Здравствуйте, Иван! Меня зовут Анна Смирнова. {заказ}")
+
+    # Esc closes the list and leaves the text alone.
+    composer.fill("")
+    composer.press_sequentially("Итак /")
+    expect(suggestions.get_by_role("option")).to_have_count(2)
+    composer.press("ArrowDown")
+    expect(suggestions.get_by_role("option", selected=True)).to_contain_text("/спасибо")
+    composer.press("Escape")
+    expect(suggestions).to_have_count(0)
+    expect(composer).to_have_value("Итак /")
+
+    # The mouse way: the button opens the list, a click inserts.
+    composer.fill("")
+    anna.get_by_role("button", name="Вставить шаблон ответа").click()
+    suggestions.get_by_role("option").filter(has_text="/спасибо").click()
+    expect(composer).to_have_value("Спасибо, что написали в Demo website!")
+    composer.press("Enter")
+    expect(frame.get_by_text("Спасибо, что написали в Demo website!")).to_be_visible()
