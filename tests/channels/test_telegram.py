@@ -333,6 +333,22 @@ def test_postgres_and_redis_too(settings_factory: Any, telegram: FakeTelegram) -
         live.stop()
 
 
+def test_a_note_never_goes_to_telegram(polling: LiveServer, telegram: FakeTelegram) -> None:
+    connect_bot(polling, topic_seconds=0)
+    telegram.user_sends(TOKEN, USER, text="Верните деньги")
+    anna = polling.login("anna")
+    card = wait_until(lambda: anna.http.get("/api/requests/queue").json())[0]
+    anna.http.post(f"/api/requests/{card['id']}/accept")
+    note = anna.http.post(
+        f"/api/requests/{card['id']}/notes", json={"body": "Сначала проверить оплату"}
+    )
+    assert note.status_code == 201, note.text
+    anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": "Проверяем оплату"})
+    # Deliveries go out in order: once the reply is there, the note would have been too.
+    telegram.wait_for(lambda c: "Проверяем оплату" in str(c.params.get("text")))
+    assert not [c for c in telegram.sent if "Сначала проверить" in str(c.params)]
+
+
 def test_files_both_ways_through_object_storage(
     settings_factory: Any, telegram: FakeTelegram, s3: S3Server
 ) -> None:

@@ -83,3 +83,46 @@ def test_slash_inserts_a_canned_reply_with_the_clients_name(
     expect(composer).to_have_value("Спасибо, что написали в Demo website!")
     composer.press("Enter")
     expect(frame.get_by_text("Спасибо, что написали в Demo website!")).to_be_visible()
+
+
+def test_a_note_is_seen_by_a_colleague_after_transfer_and_never_by_the_client(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    anna, olga = logged_in("anna"), logged_in("olga")
+    page, frame = open_widget(app_server, new_context)
+    frame.get_by_role("button", name="Sales").click()
+    client_says(frame, "Не работает промокод")
+    accept_from_queue(anna, "Не работает промокод")
+
+    note_text = "Промокод истёк вчера, продлить через маркетинг"
+    anna.get_by_role("switch", name="Заметка").check()
+    composer = anna.get_by_label("Сообщение")
+    expect(composer).to_have_attribute(
+        "placeholder", "Заметка для сотрудников — клиент её не увидит"
+    )
+    composer.fill(note_text)
+    composer.press("Enter")
+    history = anna.get_by_role("log", name="История сообщений")
+    note = history.get_by_role("article").filter(has_text=note_text)
+    expect(note.get_by_text("Заметка для сотрудников")).to_be_visible()
+
+    anna.get_by_role("switch", name="Заметка").uncheck()
+    composer.fill("Сейчас проверю")
+    composer.press("Enter")
+    expect(frame.get_by_text("Сейчас проверю")).to_be_visible()
+    expect(frame.get_by_text(note_text)).to_have_count(0)
+    page.reload()  # the widget opens again as it was, its history fetched anew
+    expect(frame.get_by_text("Сейчас проверю")).to_be_visible()
+    expect(frame.get_by_text(note_text)).to_have_count(0)
+
+    anna.get_by_role("button", name="Передать в очередь").click()
+    anna.get_by_role("dialog").get_by_label("Очередь").select_option(label="Technical support")
+    anna.get_by_role("dialog").get_by_role("button", name="Передать").click()
+    anna.wait_for_url("**/requests")
+    accept_from_queue(olga, "Сейчас проверю")  # the card shows the newest message
+    colleague_sees = olga.get_by_role("log", name="История сообщений").get_by_role("article")
+    expect(
+        colleague_sees.filter(has_text=note_text).get_by_text("Заметка для сотрудников")
+    ).to_be_visible()

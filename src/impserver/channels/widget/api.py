@@ -367,7 +367,12 @@ async def download(
                 if message
                 else None
             )
-            allowed = owner == visitor.client.id
+            # A file of an employees' note is no more the client's than the note itself.
+            allowed = (
+                message is not None
+                and owner == visitor.client.id
+                and actions.visible_to_client(message)
+            )
     if attachment is None or not allowed:
         raise NotFound("File not found.", code="file_not_found")
     # Streamed even where downloads are redirected to storage: a script sending the token in a

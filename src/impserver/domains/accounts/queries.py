@@ -14,7 +14,7 @@ from impserver.domains.requests.models import (
     RequestDecline,
 )
 from impserver.domains.resources.models import GroupMember, QueueAccess
-from impserver.domains.rooms.models import ROOM_REQUEST, Message, Room, RoomMember
+from impserver.domains.rooms.models import ROOM_REQUEST, WRITTEN_KINDS, Message, Room, RoomMember
 
 
 async def employee_reads(
@@ -85,7 +85,7 @@ async def unread_by_room(session: AsyncSession, employee_id: int) -> dict[int, i
             and_(
                 Message.room_id == RoomMember.room_id,
                 Message.id > RoomMember.last_read_message_id,
-                Message.kind == "text",
+                Message.kind.in_(WRITTEN_KINDS),
                 Message.deleted_at.is_(None),
                 (Message.author_employee_id.is_(None))
                 | (Message.author_employee_id != employee_id),

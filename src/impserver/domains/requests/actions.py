@@ -63,7 +63,14 @@ from impserver.domains.resources.models import (
 from impserver.domains.resources.queries import queue_server_ids
 from impserver.domains.rooms.idempotency import send_idempotently
 from impserver.domains.rooms.messaging import append_message, employee_text_on_driver
-from impserver.domains.rooms.models import ROOM_REQUEST, Room, RoomMember
+from impserver.domains.rooms.models import (
+    KIND_NOTE,
+    KIND_TEXT,
+    ROOM_REQUEST,
+    Message,
+    Room,
+    RoomMember,
+)
 from impserver.domains.rooms.schemas import MessageAuthor, MessageRead
 from impserver.domains.routing import queries as routing_queries
 from impserver.realtime.events import Audience
@@ -99,8 +106,10 @@ def client_language(client: Client) -> str:
     return "ru" if client.language.startswith("ru") else "en"
 
 
-def visible_to_client(message: MessageRead) -> bool:
-    return message.kind == "text" or bool(message.meta.get("client_visible"))
+def visible_to_client(message: MessageRead | Message) -> bool:
+    """Whether the client's side may see a message of their request: what people wrote to
+    them, and the system lines meant for them; never an employees' note."""
+    return message.kind == KIND_TEXT or bool((message.meta or {}).get("client_visible"))
 
 
 def for_visitor(message: MessageRead) -> MessageRead:
@@ -989,6 +998,63 @@ async def _employee_replies_on_driver(
             )
             await owe_delivery_on_driver(unit, request_id, request["kind"], message.id)
     return message, created
+
+
+async def employee_writes_note(
+    services: Services,
+    actor: Employee,
+    request_id: int,
+    *,
+    body: str,
+    attachment_ids: list[int],
+    client_message_id: str | None,
+) -> tuple[MessageRead, bool]:
+    """A note in the request for colleagues: kept in its history through transfers, shown to
+    the employees who see the request, and never to the client. Unlike a reply, nothing here
+    reaches the client's side: no widget event, no messenger delivery, and the visitor's own
+    history leaves notes out (``visible_to_client``)."""
+    return await send_idempotently(
+        client_message_id,
+        lambda: _employee_writes_note_once(
+            services,
+            actor,
+            request_id,
+            body=body,
+            attachment_ids=attachment_ids,
+            client_message_id=client_message_id,
+        ),
+    )
+
+
+async def _employee_writes_note_once(
+    services: Services,
+    actor: Employee,
+    request_id: int,
+    *,
+    body: str,
+    attachment_ids: list[int],
+    client_message_id: str | None,
+) -> tuple[MessageRead, bool]:
+    async with services.db.transaction() as uow:
+        request = await _owned_request(uow, actor, request_id)
+        message, created = await append_message(
+            uow,
+            request.room_id,
+            body=body,
+            kind=KIND_NOTE,
+            author_employee_id=actor.id,
+            attachment_ids=attachment_ids,
+            client_message_id=client_message_id,
+            author_name=actor.name,
+            read_by_author=True,
+        )
+        if created:
+            viewers = await _viewers(uow.session, request.id, snapshot(request))
+            uow.emit(
+                RequestMessageCreated(request_id=request.id, message=message),
+                Audience.employees(viewers),
+            )
+        return message, created
 
 
 async def mark_read(services: Services, actor: Employee, request_id: int, message_id: int) -> None:

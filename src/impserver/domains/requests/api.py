@@ -116,6 +116,29 @@ async def reply_lean(call: LeanCall) -> Response:
 LEAN_ROUTES = [LeanRoute("POST", "/api/requests/{request_id}/messages", reply_lean)]
 
 
+@router.post("/requests/{request_id}/notes", response_model=MessageRead, status_code=201)
+async def write_note(
+    request_id: int,
+    data: MessageCreate,
+    response: Response,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> MessageRead:
+    """A note for colleagues in the request (its assignee writes it): in the request's history
+    for employees, through transfers; never shown or sent to the client."""
+    message, created = await actions.employee_writes_note(
+        services,
+        employee,
+        request_id,
+        body=data.body,
+        attachment_ids=data.attachment_ids,
+        client_message_id=data.client_message_id,
+    )
+    if not created:
+        response.status_code = 200
+    return message
+
+
 @router.post("/requests/{request_id}/read", status_code=204)
 async def mark_read(
     request_id: int,

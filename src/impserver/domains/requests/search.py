@@ -26,7 +26,7 @@ from impserver.domains.requests.models import ClientRequest
 from impserver.domains.requests.queries import client_brief
 from impserver.domains.requests.schemas import ClientBrief, RequestStatus
 from impserver.domains.resources.models import Queue, QueueAccess, Resource
-from impserver.domains.rooms.models import Message, Room
+from impserver.domains.rooms.models import WRITTEN_KINDS, Message, Room
 
 REQUEST_LIMIT = 50
 REQUEST_NOT_FOUND = "Request not found."
@@ -120,7 +120,7 @@ async def find_requests(session: AsyncSession, employee_id: int, text: str) -> l
         select(ClientRequest.id, Message.body)
         .join(Message, Message.room_id == ClientRequest.room_id)
         .where(readable)
-        .where(Message.kind == "text")
+        .where(Message.kind.in_(WRITTEN_KINDS))
         .where(Message.deleted_at.is_(None))
         .where(Message.search_text.contains(needle, autoescape=True))
         .order_by(Message.id.desc())

@@ -22,6 +22,7 @@ from impserver.core.unit_of_work import DriverUnit, UnitOfWork
 from impserver.domains.accounts.models import Employee
 from impserver.domains.clients.models import Client
 from impserver.domains.rooms.models import (
+    WRITTEN_KINDS,
     Attachment,
     Message,
     Room,
@@ -334,7 +335,7 @@ def _check_size(body: str, attachment_ids: list[int], kind: str) -> None:
             code="too_many_files",
             params={"max": MAX_ATTACHMENTS},
         )
-    if not body and not attachment_ids and kind == "text":
+    if not body and not attachment_ids and kind in WRITTEN_KINDS:
         raise InvalidInput("The message is empty.", code="message_empty")
 
 

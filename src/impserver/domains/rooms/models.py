@@ -41,6 +41,12 @@ class RoomMember(Base):
     last_read_message_id: Mapped[int] = mapped_column(default=0)
 
 
+KIND_TEXT = "text"
+KIND_NOTE = "note"
+# What people write, as opposed to the history's system lines: what unread counters count.
+WRITTEN_KINDS = (KIND_TEXT, KIND_NOTE)
+
+
 class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
@@ -53,8 +59,9 @@ class Message(Base):
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
     author_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), default=None)
     author_client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), default=None)
-    # text: written by a person; system: a transition or call record shown in the history.
-    kind: Mapped[str] = mapped_column(String(16), default="text")
+    # text: written by a person; note: an employee's word to colleagues inside a request, never
+    # shown to the client; system: a transition or call record shown in the history.
+    kind: Mapped[str] = mapped_column(String(16), default=KIND_TEXT)
     body: Mapped[str] = mapped_column(Text, default="")
     # The body case-folded by Python, so that text search ignores case in every alphabet on
     # every database (SQLite's lower() and LIKE fold ASCII only). Empty once deleted.

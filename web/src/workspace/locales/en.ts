@@ -89,6 +89,10 @@ export default {
     conversation: 'Choose a conversation on the left',
   },
   conversation: {
+    note: 'Note',
+    noteLabel: 'Note for colleagues',
+    notePlaceholder: 'A note for colleagues — the client will not see it',
+    noteHint: 'Only employees see a note; it is never sent to the client',
     notDelivered: 'Not delivered to the client',
     history: 'Message history',
     older: 'Show earlier messages',

@@ -1,9 +1,10 @@
 import type { MessageRead } from '@/shared/types'
 
-/** What the unread counters count, the same rule as the server's: what someone else wrote.
+/** What the unread counters count, the same rule as the server's: what someone else wrote
+ * (a message, or a colleague's note in a request).
  * System lines (a request accepted, a topic timer, a call record) are history, not news. */
 export function countsAsUnread(message: MessageRead, myId: number): boolean {
-  if (message.kind !== 'text' || message.deleted) return false
+  if ((message.kind !== 'text' && message.kind !== 'note') || message.deleted) return false
   return !(message.author.kind === 'employee' && message.author.id === myId)
 }
 
