@@ -41,6 +41,7 @@ from impserver.domains.resources import api as resources_api
 from impserver.domains.resources.models import KIND_TELEGRAM
 from impserver.domains.rooms import api as rooms_api
 from impserver.domains.routing import api as routing_api
+from impserver.domains.tags import api as tags_api
 from impserver.monitoring import HealthChecks
 from impserver.monitoring import router as monitoring_router
 from impserver.realtime import routes as realtime_routes
@@ -186,6 +187,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rooms_api.router,
         requests_api.router,
         replies_api.router,
+        tags_api.router,
+        tags_api.admin_router,
         blocking_api.admin_router,
         routing_api.router,
         routing_api.admin_router,

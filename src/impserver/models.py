@@ -16,6 +16,7 @@ from impserver.domains.routing.models import (
     QueueRouting,
     RoutingDefaults,
 )
+from impserver.domains.tags.models import RequestTag, Tag
 from impserver.realtime.outbox import StoredEvent, StoredEventRecipient
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "QueueAccess",
     "QueueRouting",
     "RequestDecline",
+    "RequestTag",
     "RequestTransition",
     "Resource",
     "Room",
@@ -46,4 +48,5 @@ __all__ = [
     "RoutingDefaults",
     "StoredEvent",
     "StoredEventRecipient",
+    "Tag",
 ]

@@ -126,3 +126,45 @@ def test_a_note_is_seen_by_a_colleague_after_transfer_and_never_by_the_client(
     expect(
         colleague_sees.filter(has_text=note_text).get_by_text("Заметка для сотрудников")
     ).to_be_visible()
+
+
+def test_a_tag_put_on_a_request_filters_the_list(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    admin = logged_in("admin")
+    admin.goto(f"{app_server.base_url}/admin")
+    admin.get_by_role("tab", name="Теги").click()
+    for name in ("Возврат", "VIP"):
+        admin.get_by_role("button", name="Новый тег").click()
+        dialog = admin.get_by_role("dialog", name="Новый тег")
+        dialog.get_by_label("Название").fill(name)
+        dialog.get_by_role("button", name="Сохранить").click()
+        expect(dialog).to_have_count(0)
+    expect(admin.get_by_role("list", name="Теги").get_by_role("listitem")).to_have_count(2)
+
+    anna = logged_in("anna")
+    for text in ("Хочу вернуть чайник", "Когда доставка?"):
+        _, frame = open_widget(app_server, new_context)
+        frame.get_by_role("button", name="Sales").click()
+        client_says(frame, text)
+        accept_from_queue(anna, text)
+    panel = anna.get_by_role("region", name="Теги обращения")
+    anna.get_by_role("navigation", name="Мои обращения").get_by_role("link").first.click()
+    panel.get_by_label("Добавить тег").select_option(label="Возврат")
+    expect(panel.get_by_text("Возврат")).to_be_visible()
+    items = anna.get_by_role("navigation", name="Мои обращения").get_by_role("link")
+    expect(items.filter(has_text="Возврат")).to_have_count(1)
+
+    anna.get_by_label("Показать с тегом").select_option(label="Возврат")
+    expect(items).to_have_count(1)
+    anna.get_by_label("Показать с тегом").select_option(label="VIP")
+    expect(items).to_have_count(0)
+    expect(anna.get_by_text("Нет обращений с этим тегом.")).to_be_visible()
+    anna.get_by_label("Показать с тегом").select_option(label="Все теги")
+    expect(items).to_have_count(2)
+
+    # Taken off again from the panel.
+    panel.get_by_role("button", name="Убрать тег Возврат").click()
+    expect(items.filter(has_text="Возврат")).to_have_count(0)

@@ -112,6 +112,12 @@ export interface RoomRead {
   created_at: string
 }
 
+export interface TagRead {
+  id: number
+  name: string
+  color: string
+}
+
 export interface RequestHit {
   id: number
   room_id: number
@@ -122,8 +128,9 @@ export interface RequestHit {
   assignee: string | null
   created_at: string
   last_activity_at: string
-  matched_in: 'name' | 'contact' | 'message'
+  matched_in: 'name' | 'contact' | 'message' | 'tag'
   matched: string
+  tags?: TagRead[]
 }
 
 export interface SearchResults {
@@ -162,6 +169,7 @@ export interface RequestCard {
   topic_due_at: string | null
   last_message: MessageRead | null
   unread: number
+  tags?: TagRead[]
 }
 
 export interface TransitionRead {

@@ -52,6 +52,7 @@ from impserver.domains.requests.models import (
     RequestDecline,
     RequestTransition,
 )
+from impserver.domains.requests.schemas import RequestCard
 from impserver.domains.resources.models import (
     KIND_WEBSITE,
     Group,
@@ -73,6 +74,7 @@ from impserver.domains.rooms.models import (
 )
 from impserver.domains.rooms.schemas import MessageAuthor, MessageRead
 from impserver.domains.routing import queries as routing_queries
+from impserver.domains.tags import actions as tags_actions
 from impserver.realtime.events import Audience
 from impserver.services import Services
 
@@ -998,6 +1000,17 @@ async def _employee_replies_on_driver(
             )
             await owe_delivery_on_driver(unit, request_id, request["kind"], message.id)
     return message, created
+
+
+async def tag_request(
+    services: Services, actor: Employee, request_id: int, tag_ids: list[int]
+) -> RequestCard:
+    """The request's assignee sets its tags; those who see the request get its new card."""
+    async with services.db.transaction() as uow:
+        request = await _owned_request(uow, actor, request_id)
+        await tags_actions.set_request_tags(uow, request.id, tag_ids)
+        await _announce(uow, request, snapshot(request), tell_visitor=False)
+        return await queries.card(uow.session, request, actor.id)
 
 
 async def employee_writes_note(

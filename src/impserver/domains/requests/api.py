@@ -30,6 +30,7 @@ from impserver.domains.requests.search import readable_request
 from impserver.domains.resources.models import Group, GroupMember, Queue
 from impserver.domains.rooms.messaging import history_page
 from impserver.domains.rooms.schemas import MessageCreate, MessageRead
+from impserver.domains.tags.schemas import RequestTags
 from impserver.services import Services, get_services
 
 router = api_router("/api", "requests")
@@ -114,6 +115,17 @@ async def reply_lean(call: LeanCall) -> Response:
 
 
 LEAN_ROUTES = [LeanRoute("POST", "/api/requests/{request_id}/messages", reply_lean)]
+
+
+@router.put("/requests/{request_id}/tags", response_model=RequestCard)
+async def set_tags(
+    request_id: int,
+    data: RequestTags,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> RequestCard:
+    """Replace the request's tags (its assignee does)."""
+    return await actions.tag_request(services, employee, request_id, data.tag_ids)
 
 
 @router.post("/requests/{request_id}/notes", response_model=MessageRead, status_code=201)

@@ -31,6 +31,7 @@ from impserver.domains.rooms.models import Message, Room
 from impserver.domains.rooms.schemas import MessageRead
 from impserver.domains.routing import queries as routing_queries
 from impserver.domains.routing.models import QueueRouting
+from impserver.domains.tags.queries import tags_of_requests
 
 _Model = TypeVar("_Model", Client, Resource, Queue, Room)
 
@@ -105,6 +106,7 @@ async def cards(
         messages = list(await session.scalars(select(Message).where(Message.id.in_(last_ids))))
         last.update((m.room_id, m) for m in await message_reads(session, messages))
     unread = await unread_by_room(session, viewer_id) if viewer_id else {}
+    tags = await tags_of_requests(session, (r.id for r in requests))
     result = []
     for r in requests:
         client = clients[r.client_id]
@@ -134,6 +136,7 @@ async def cards(
                 topic_due_at=r.topic_due_at,
                 last_message=last.get(r.room_id),
                 unread=unread.get(r.room_id, 0),
+                tags=tags.get(r.id, []),
             )
         )
     return result

@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from impserver.domains.rooms.schemas import MessageRead
+from impserver.domains.tags.schemas import TagRead
 
 RequestStatus = Literal["choosing", "waiting", "assigned", "closed"]
 
@@ -50,6 +51,7 @@ class RequestCard(BaseModel):
     topic_due_at: datetime | None
     last_message: MessageRead | None
     unread: int = 0
+    tags: list[TagRead] = []
 
 
 class TransitionRead(BaseModel):

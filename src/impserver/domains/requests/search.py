@@ -27,6 +27,9 @@ from impserver.domains.requests.queries import client_brief
 from impserver.domains.requests.schemas import ClientBrief, RequestStatus
 from impserver.domains.resources.models import Queue, QueueAccess, Resource
 from impserver.domains.rooms.models import WRITTEN_KINDS, Message, Room
+from impserver.domains.tags.models import RequestTag, Tag
+from impserver.domains.tags.queries import tags_of_requests
+from impserver.domains.tags.schemas import TagRead
 
 REQUEST_LIMIT = 50
 REQUEST_NOT_FOUND = "Request not found."
@@ -48,8 +51,9 @@ class RequestHit(BaseModel):
     assignee: str | None
     created_at: datetime
     last_activity_at: datetime
-    matched_in: Literal["name", "contact", "message"]
+    matched_in: Literal["name", "contact", "message", "tag"]
     matched: str
+    tags: list[TagRead] = []
 
 
 def readable_by(employee_id: int) -> ColumnElement[bool]:
@@ -92,8 +96,8 @@ async def find_requests(session: AsyncSession, employee_id: int, text: str) -> l
         phone_needle = ""
     readable_clients = select(ClientRequest.client_id).where(readable)
 
-    matched: dict[int, tuple[Literal["name", "contact", "message"], str]] = {}
-    by_client: dict[int, tuple[Literal["name", "contact", "message"], str]] = {}
+    matched: dict[int, tuple[Literal["name", "contact", "message", "tag"], str]] = {}
+    by_client: dict[int, tuple[Literal["name", "contact", "message", "tag"], str]] = {}
     for client_id, name in await session.execute(
         select(Client.id, Client.display_name).where(Client.id.in_(readable_clients))
     ):
@@ -127,6 +131,16 @@ async def find_requests(session: AsyncSession, employee_id: int, text: str) -> l
         .limit(REQUEST_LIMIT * 4)
     ):
         matched.setdefault(request_id, ("message", _excerpt(body, needle)))
+    for request_id, tag_name in await session.execute(
+        select(RequestTag.request_id, Tag.name)
+        .join(Tag, Tag.id == RequestTag.tag_id)
+        .join(ClientRequest, ClientRequest.id == RequestTag.request_id)
+        .where(readable)
+        .where(Tag.folded_name.contains(needle, autoescape=True))
+        .order_by(RequestTag.request_id.desc())
+        .limit(REQUEST_LIMIT * 4)
+    ):
+        matched.setdefault(request_id, ("tag", tag_name))
     if not matched:
         return []
 
@@ -155,6 +169,7 @@ async def find_requests(session: AsyncSession, employee_id: int, text: str) -> l
             select(Employee.id, Employee.name).where(Employee.id.in_(assignee_ids))
         )
     }
+    tags = await tags_of_requests(session, (request.id for request, *_ in rows))
     hits = []
     for request, client, resource, room in rows:
         matched_in, what = matched[request.id]
@@ -171,6 +186,7 @@ async def find_requests(session: AsyncSession, employee_id: int, text: str) -> l
                 last_activity_at=room.last_message_at or request.created_at,
                 matched_in=matched_in,
                 matched=what,
+                tags=tags.get(request.id, []),
             )
         )
     return hits

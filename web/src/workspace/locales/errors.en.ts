@@ -114,6 +114,12 @@ const errors = {
   reply_text_too_long: 'The text is too long (at most {max} characters).',
   reply_resource_shared_only: 'Only a shared reply can be kept for one resource.',
   reply_not_found: 'There is no such canned reply (it may have been deleted).',
+  // Tags
+  tag_name_empty: 'Enter the tag\'s name.',
+  tag_name_too_long: 'The name is too long (at most {max} characters).',
+  tag_name_taken: 'There is already a tag named “{name}”.',
+  tag_color_invalid: 'Choose a colour for the tag.',
+  tag_not_found: 'There is no such tag (it may have been deleted).',
 }
 
 export default errors

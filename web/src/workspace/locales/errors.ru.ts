@@ -113,6 +113,12 @@ const errors: typeof errorsEn = {
   reply_text_too_long: 'Текст слишком длинный (не больше {max} символов).',
   reply_resource_shared_only: 'Для одного ресурса можно хранить только общий шаблон.',
   reply_not_found: 'Такого шаблона нет (возможно, его удалили).',
+  // Теги
+  tag_name_empty: 'Введите название тега.',
+  tag_name_too_long: 'Название слишком длинное (не больше {max} символов).',
+  tag_name_taken: 'Тег «{name}» уже есть.',
+  tag_color_invalid: 'Выберите цвет тега.',
+  tag_not_found: 'Такого тега нет (возможно, его удалили).',
 }
 
 export default errors
