@@ -168,3 +168,31 @@ def test_a_tag_put_on_a_request_filters_the_list(
     # Taken off again from the panel.
     panel.get_by_role("button", name="Убрать тег Возврат").click()
     expect(items.filter(has_text="Возврат")).to_have_count(0)
+
+
+def test_links_and_emphasis_are_rendered_as_elements_on_both_sides(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    anna = logged_in("anna")
+    _, frame = open_widget(app_server, new_context)
+    frame.get_by_role("button", name="Sales").click()
+    client_says(frame, "Где почитать про _возврат_?")
+    accept_from_queue(anna, "Где почитать про")
+    history = anna.get_by_role("log", name="История сообщений")
+    expect(history.locator("em", has_text="возврат")).to_be_visible()
+    composer = anna.get_by_label("Сообщение")
+    composer.fill(
+        "*Важно*: правила на https://shop.example/returns. Код `RET-5`, javascript:alert(1)"
+    )
+    composer.press("Enter")
+
+    for side in (history, frame):
+        message = side.locator("strong", has_text="Важно").locator("xpath=..")
+        link = message.get_by_role("link", name="https://shop.example/returns")
+        expect(link).to_have_attribute("href", "https://shop.example/returns")
+        expect(link).to_have_attribute("rel", "noopener noreferrer")
+        expect(message.locator("code")).to_have_text("RET-5")
+        # Only http(s) and mailto become links.
+        expect(message.get_by_role("link")).to_have_count(1)
