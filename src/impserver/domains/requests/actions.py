@@ -1026,48 +1026,30 @@ async def employee_writes_note(
     the employees who see the request, and never to the client. Unlike a reply, nothing here
     reaches the client's side: no widget event, no messenger delivery, and the visitor's own
     history leaves notes out (``visible_to_client``)."""
-    return await send_idempotently(
-        client_message_id,
-        lambda: _employee_writes_note_once(
-            services,
-            actor,
-            request_id,
-            body=body,
-            attachment_ids=attachment_ids,
-            client_message_id=client_message_id,
-        ),
-    )
 
-
-async def _employee_writes_note_once(
-    services: Services,
-    actor: Employee,
-    request_id: int,
-    *,
-    body: str,
-    attachment_ids: list[int],
-    client_message_id: str | None,
-) -> tuple[MessageRead, bool]:
-    async with services.db.transaction() as uow:
-        request = await _owned_request(uow, actor, request_id)
-        message, created = await append_message(
-            uow,
-            request.room_id,
-            body=body,
-            kind=KIND_NOTE,
-            author_employee_id=actor.id,
-            attachment_ids=attachment_ids,
-            client_message_id=client_message_id,
-            author_name=actor.name,
-            read_by_author=True,
-        )
-        if created:
-            viewers = await _viewers(uow.session, request.id, snapshot(request))
-            uow.emit(
-                RequestMessageCreated(request_id=request.id, message=message),
-                Audience.employees(viewers),
+    async def write_once() -> tuple[MessageRead, bool]:
+        async with services.db.transaction() as uow:
+            request = await _owned_request(uow, actor, request_id)
+            message, created = await append_message(
+                uow,
+                request.room_id,
+                body=body,
+                kind=KIND_NOTE,
+                author_employee_id=actor.id,
+                attachment_ids=attachment_ids,
+                client_message_id=client_message_id,
+                author_name=actor.name,
+                read_by_author=True,
             )
-        return message, created
+            if created:
+                viewers = await _viewers(uow.session, request.id, snapshot(request))
+                uow.emit(
+                    RequestMessageCreated(request_id=request.id, message=message),
+                    Audience.employees(viewers),
+                )
+            return message, created
+
+    return await send_idempotently(client_message_id, write_once)
 
 
 async def mark_read(services: Services, actor: Employee, request_id: int, message_id: int) -> None:
