@@ -63,7 +63,7 @@ def test_bad_tags_are_refused_naming_the_problem(
 def test_the_assignee_tags_a_request_and_it_shows_on_its_card(server: LiveServer) -> None:
     admin = server.login("admin")
     refund, vip = new_tag(admin, "Возврат"), new_tag(admin, "VIP", "#1971c2")
-    anna, _, request_id = taken(server, "anna")
+    anna, visitor, request_id = taken(server, "anna")
     with anna.socket() as workspace:
         card = anna.http.put(
             f"/api/requests/{request_id}/tags", json={"tag_ids": [vip["id"], refund["id"]]}
@@ -74,6 +74,15 @@ def test_the_assignee_tags_a_request_and_it_shows_on_its_card(server: LiveServer
             lambda f: f.get("type") == "request.updated" and f["request"]["id"] == request_id
         )
         assert [t["id"] for t in updated["request"]["tags"]] == [vip["id"], refund["id"]]
+        # A client's new message changes no tags: its card goes without them (kept as known).
+        visitor.send("Ещё вопрос")
+        after_message = workspace.receive_until(
+            lambda f: (
+                f.get("type") == "request.updated"
+                and (f["request"]["last_message"] or {}).get("body") == "Ещё вопрос"
+            )
+        )
+        assert after_message["request"]["tags"] is None
     mine = anna.http.get("/api/requests/mine").json()
     assert [[t["name"] for t in r["tags"]] for r in mine] == [["VIP", "Возврат"]]
 

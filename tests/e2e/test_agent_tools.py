@@ -145,16 +145,25 @@ def test_a_tag_put_on_a_request_filters_the_list(
     expect(admin.get_by_role("list", name="Теги").get_by_role("listitem")).to_have_count(2)
 
     anna = logged_in("anna")
+    frames = []
     for text in ("Хочу вернуть чайник", "Когда доставка?"):
         _, frame = open_widget(app_server, new_context)
         frame.get_by_role("button", name="Sales").click()
         client_says(frame, text)
         accept_from_queue(anna, text)
+        frames.append(frame)
     panel = anna.get_by_role("region", name="Теги обращения")
     anna.get_by_role("navigation", name="Мои обращения").get_by_role("link").first.click()
     panel.get_by_label("Добавить тег").select_option(label="Возврат")
     expect(panel.get_by_text("Возврат")).to_be_visible()
     items = anna.get_by_role("navigation", name="Мои обращения").get_by_role("link")
+    expect(items.filter(has_text="Возврат")).to_have_count(1)
+    # The clients write again, which sends their cards anew: the tag stays on its card.
+    history = anna.get_by_role("log", name="История сообщений")
+    for frame in frames:
+        client_says(frame, "Ну что там?")
+    expect(history.get_by_text("Ну что там?")).to_be_visible()
+    expect(panel.get_by_text("Возврат")).to_be_visible()
     expect(items.filter(has_text="Возврат")).to_have_count(1)
 
     anna.get_by_label("Показать с тегом").select_option(label="Возврат")

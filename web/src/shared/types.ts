@@ -169,7 +169,8 @@ export interface RequestCard {
   topic_due_at: string | null
   last_message: MessageRead | null
   unread: number
-  tags?: TagRead[]
+  /** Null: sent without them (nothing changed them); keep the ones known. */
+  tags?: TagRead[] | null
 }
 
 export interface TransitionRead {

@@ -67,6 +67,8 @@ async def cards(
     requests: list[ClientRequest],
     viewer_id: int | None = None,
     newest: Iterable[MessageRead] = (),
+    *,
+    with_tags: bool = True,
 ) -> list[RequestCard]:
     """Cards for ``requests``; ``newest`` are messages the caller knows to be their rooms' last
     text messages (just sent), which saves looking them up."""
@@ -106,7 +108,7 @@ async def cards(
         messages = list(await session.scalars(select(Message).where(Message.id.in_(last_ids))))
         last.update((m.room_id, m) for m in await message_reads(session, messages))
     unread = await unread_by_room(session, viewer_id) if viewer_id else {}
-    tags = await tags_of_requests(session, (r.id for r in requests))
+    tags = await tags_of_requests(session, (r.id for r in requests)) if with_tags else None
     result = []
     for r in requests:
         client = clients[r.client_id]
@@ -136,7 +138,7 @@ async def cards(
                 topic_due_at=r.topic_due_at,
                 last_message=last.get(r.room_id),
                 unread=unread.get(r.room_id, 0),
-                tags=tags.get(r.id, []),
+                tags=tags.get(r.id, []) if tags is not None else None,
             )
         )
     return result
@@ -156,8 +158,11 @@ async def card(
     request: ClientRequest,
     viewer_id: int | None = None,
     newest: MessageRead | None = None,
+    *,
+    with_tags: bool = True,
 ) -> RequestCard:
-    return (await cards(session, [request], viewer_id, [newest] if newest else []))[0]
+    known = [newest] if newest else []
+    return (await cards(session, [request], viewer_id, known, with_tags=with_tags))[0]
 
 
 async def waiting_for(session: AsyncSession, employee_id: int) -> list[RequestCard]:

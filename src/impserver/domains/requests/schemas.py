@@ -51,7 +51,9 @@ class RequestCard(BaseModel):
     topic_due_at: datetime | None
     last_message: MessageRead | None
     unread: int = 0
-    tags: list[TagRead] = []
+    # None: not sent with this card, as what it announces (a client's new message) changes no
+    # tags; the reader keeps those it knows.
+    tags: list[TagRead] | None = []
 
 
 class TransitionRead(BaseModel):

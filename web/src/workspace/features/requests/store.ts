@@ -86,6 +86,8 @@ export const useRequestsStore = defineStore('requests', () => {
   function putNow(card: RequestCard, myId: number): boolean {
     const wasQueued = queue.value.some((r) => r.id === card.id)
     const known = mine.value.find((r) => r.id === card.id)
+    // A card sent without its tags (a client's new message changes none) keeps those known.
+    if (card.tags == null) card = { ...card, tags: (known ?? queue.value.find((r) => r.id === card.id))?.tags ?? [] }
     dropNow(card.id)
     if (card.status === 'waiting') {
       queue.value.push(card)
