@@ -195,20 +195,20 @@ class S3FileStorage:
             yield chunk
 
     async def exists(self, key: str) -> bool:
+        return await self.head(key) is not None
+
+    async def head(self, key: str) -> dict[str, Any] | None:
+        """The stored object's size (``ContentLength``) and checksum (``ETag``); None if there
+        is no such object."""
+        s3 = await self._s3()
         try:
-            await self.head(key)
+            with _reachable():
+                found: dict[str, Any] = await s3.head_object(Bucket=self.bucket, Key=key)
+                return found
         except DomainError as exc:
             if exc.code == "file_gone":
-                return False
+                return None
             raise
-        return True
-
-    async def head(self, key: str) -> dict[str, Any]:
-        """The stored object's size (``ContentLength``) and checksum (``ETag``)."""
-        s3 = await self._s3()
-        with _reachable():
-            found: dict[str, Any] = await s3.head_object(Bucket=self.bucket, Key=key)
-            return found
 
     async def delete(self, key: str) -> None:
         s3 = await self._s3()
@@ -224,7 +224,8 @@ class S3FileStorage:
         may_redirect: bool = True,
     ) -> Response:
         if self.downloads == "redirect" and may_redirect:
-            await self.head(key)  # a file that is gone is our own 404, not the storage's
+            if await self.head(key) is None:  # our own 404, not the storage's
+                raise file_gone()
             signer = await self._signer()
             url = await signer.generate_presigned_url(
                 "get_object",

@@ -58,8 +58,11 @@ class Download:
 
     media_type: str
     headers: Mapping[str, str]
-    # The name a presigned address asks the storage to give the file (its Content-Disposition).
-    disposition: str
+
+    @property
+    def disposition(self) -> str:
+        """What a presigned address asks the storage to answer as the Content-Disposition."""
+        return self.headers["Content-Disposition"]
 
 
 class FileStorage(Protocol):

@@ -34,32 +34,23 @@ async def _local_chunks(path: Path) -> AsyncIterator[bytes]:
             yield chunk
 
 
-async def _local_digest(path: Path) -> tuple[int, str]:
+async def _digest(chunks: AsyncIterator[bytes]) -> tuple[int, str]:
+    """The size and MD5 of a stream of bytes."""
     digest, size = hashlib.md5(usedforsecurity=False), 0
-    async for chunk in _local_chunks(path):
-        digest.update(chunk)
-        size += len(chunk)
-    return size, digest.hexdigest()
-
-
-async def _stored_digest(target: S3FileStorage, key: str) -> tuple[int, str]:
-    digest, size = hashlib.md5(usedforsecurity=False), 0
-    async for chunk in target.read(key):
+    async for chunk in chunks:
         digest.update(chunk)
         size += len(chunk)
     return size, digest.hexdigest()
 
 
 async def _same_in_bucket(target: S3FileStorage, key: str, size: int, md5: str) -> bool:
-    if not await target.exists(key):
-        return False
     head = await target.head(key)
-    if head["ContentLength"] != size:
+    if head is None or head["ContentLength"] != size:
         return False
     # A single PUT's ETag is the MD5; a multipart upload's is not, so that one is read back.
     if head.get("ETag", "").strip('"') == md5:
         return True
-    return await _stored_digest(target, key) == (size, md5)
+    return await _digest(target.read(key)) == (size, md5)
 
 
 async def copy_to_object_storage(
@@ -68,12 +59,12 @@ async def copy_to_object_storage(
     report = MigrationReport()
     for key, path in source.files():
         try:
-            size, md5 = await _local_digest(path)
+            size, md5 = await _digest(_local_chunks(path))
             if await _same_in_bucket(target, key, size, md5):
                 report.already_there += 1
                 continue
             await target.store(key, _local_chunks(path))
-            if await _stored_digest(target, key) != (size, md5):
+            if await _digest(target.read(key)) != (size, md5):
                 raise ValueError("the copy read back differs from the file")
         except (DomainError, OSError, ValueError) as exc:
             reason = getattr(exc, "detail", None) or str(exc)

@@ -30,7 +30,6 @@ def download_of(attachment: Attachment) -> Download:
             "Content-Security-Policy": FILE_CSP,
             "Cache-Control": "private, max-age=3600",
         },
-        disposition=disposition,
     )
 
 
