@@ -35,6 +35,7 @@ from impserver.domains.accounts.auth import session_expiry
 from impserver.domains.blocking import actions as blocking_actions
 from impserver.domains.blocking import api as blocking_api
 from impserver.domains.calls import api as calls_api
+from impserver.domains.mentions import api as mentions_api
 from impserver.domains.replies import api as replies_api
 from impserver.domains.requests import api as requests_api
 from impserver.domains.resources import api as resources_api
@@ -188,6 +189,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         requests_api.router,
         replies_api.router,
         tags_api.router,
+        mentions_api.router,
         tags_api.admin_router,
         blocking_api.admin_router,
         routing_api.router,

@@ -6,6 +6,7 @@ from impserver.domains.accounts.models import Employee, EmployeeSession
 from impserver.domains.blocking.models import BlockPart
 from impserver.domains.calls.models import Call
 from impserver.domains.clients.models import Client, Contact
+from impserver.domains.mentions.models import Mention
 from impserver.domains.replies.models import CannedReply
 from impserver.domains.requests.models import ClientRequest, RequestDecline, RequestTransition
 from impserver.domains.resources.models import Group, GroupMember, Queue, QueueAccess, Resource
@@ -35,6 +36,7 @@ __all__ = [
     "EmployeeSession",
     "Group",
     "GroupMember",
+    "Mention",
     "Message",
     "Queue",
     "QueueAccess",

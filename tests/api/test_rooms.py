@@ -13,6 +13,7 @@ from impserver.domains.resources.models import Queue
 from impserver.domains.rooms.messaging import append_message
 from impserver.domains.rooms.models import ROOM_REQUEST, Room
 from tests.harness import LiveServer, Session, free_port
+from tests.pictures import picture
 
 
 def employee_ids(session: Session) -> dict[str, int]:
@@ -213,7 +214,7 @@ def test_read_marks_and_unread_counts(server: LiveServer) -> None:
 def test_files_attach_download_and_access(server: LiveServer) -> None:
     anna, boris, emma = server.login("anna"), server.login("boris"), server.login("emma")
     room = new_room(anna, "boris")
-    png = b"\x89PNG\r\n\x1a\n" + b"0" * 100
+    png = picture()
     uploaded = anna.http.post(
         "/api/files", files={"file": ("../../etc/passwd.png", png, "image/png")}
     )

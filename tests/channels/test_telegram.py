@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -15,10 +16,13 @@ from impserver.core.clock import utcnow
 from impserver.demo import seed_demo
 from tests.channels.fake_telegram import FakeTelegram
 from tests.harness import LiveServer, free_port
+from tests.pictures import picture
 from tests.s3_server import S3Server
 
 TOKEN = "123456:TEST-token_for_imp"
 USER = 777001
+
+LABEL = picture(80, 40, color="orange")
 
 
 @pytest.fixture
@@ -155,15 +159,13 @@ def test_start_topic_choice_and_exchange_both_ways(
     assert anna.http.get(photo["url"]).content == b"\xff\xd8\xff fake jpeg"
 
     # Employee sends a picture: it goes out as a photo.
-    upload = anna.http.post(
-        "/api/files", files={"file": ("label.png", b"\x89PNG label", "image/png")}
-    ).json()
+    upload = anna.http.post("/api/files", files={"file": ("label.png", LABEL, "image/png")}).json()
     anna.http.post(
         f"/api/requests/{card['id']}/messages",
         json={"body": "Наклейка", "attachment_ids": [upload["id"]]},
     )
     sent_photo = telegram.wait_for(lambda c: c.method == "sendPhoto")
-    assert sent_photo.files["photo"] == b"\x89PNG label"
+    assert sent_photo.files["photo"] == LABEL
 
 
 def test_sticker_and_voice_become_readable_placeholders(
@@ -573,3 +575,29 @@ def test_a_waiting_telegram_client_hears_their_place_on_entering_and_every_fifth
     time.sleep(0.5)
     for user in users[1:5]:
         assert sum("в очереди" in text for text in told(user)) == 1
+
+
+def test_an_answer_to_a_clients_message_goes_out_as_a_reply_to_it(
+    polling: LiveServer, telegram: FakeTelegram
+) -> None:
+    connect_bot(polling, topic_seconds=0)
+    telegram.user_sends(TOKEN, USER, text="Сколько стоит доставка?")
+    asked = telegram.delivered[-1]["message"]["message_id"]
+    anna = polling.login("anna")
+    card = wait_until(lambda: anna.http.get("/api/requests/queue").json())[0]
+    anna.http.post(f"/api/requests/{card['id']}/accept")
+    history = anna.http.get(f"/api/requests/{card['id']}/messages").json()
+    question = next(m for m in history if m["body"] == "Сколько стоит доставка?")
+    answer = anna.http.post(
+        f"/api/requests/{card['id']}/messages",
+        json={"body": "300 рублей", "reply_to_id": question["id"]},
+    )
+    assert answer.status_code == 201, answer.text
+    sent = telegram.wait_for(lambda c: "300 рублей" in str(c.params.get("text")))
+    reply_to = sent.params["reply_parameters"]
+    reply_to = json.loads(reply_to) if isinstance(reply_to, str) else reply_to
+    assert reply_to["message_id"] == asked
+    # An ordinary message is no reply.
+    anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": "Ещё вопросы?"})
+    plain = telegram.wait_for(lambda c: "Ещё вопросы?" in str(c.params.get("text")))
+    assert "reply_parameters" not in plain.params

@@ -19,7 +19,13 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramUnauthorizedError,
 )
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    ReplyParameters,
+    Update,
+)
 from fastapi import UploadFile
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -35,6 +41,7 @@ from impserver.domains.requests.models import STATUS_CHOOSING
 from impserver.domains.resources.models import KIND_TELEGRAM, Resource
 from impserver.domains.rooms.messaging import save_upload
 from impserver.domains.rooms.schemas import MessageRead
+from impserver.domains.rooms.thumbnails import PICTURE_TOO_LARGE
 from impserver.services import Services
 
 log = logging.getLogger(__name__)
@@ -83,6 +90,15 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     if text:
         parts.append(text)
     return parts
+
+
+def _answered_message(message: MessageRead) -> ReplyParameters | None:
+    quote = message.reply_to
+    if quote is None or quote.author.kind != "client" or not quote.channel_message_id:
+        return None
+    return ReplyParameters(
+        message_id=int(quote.channel_message_id), allow_sending_without_reply=True
+    )
 
 
 class StoredInputFile(InputFile):
@@ -151,14 +167,19 @@ class TelegramAdapter:
             text = message.body
             if message.author.kind == "employee" and message.author.name and message.kind == "text":
                 text = f"{message.author.name}:\n{text}" if text else message.author.name
+            # An answer to one of the client's messages goes out as a reply to it there (the
+            # first piece does; the rest follow it). Sent anyway if the client deleted it.
+            answered = _answered_message(message)
             for file in files:
                 media = StoredInputFile(file)
                 if file.attachment.is_image:
-                    await bot.send_photo(chat_id, media)
+                    await bot.send_photo(chat_id, media, reply_parameters=answered)
                 else:
-                    await bot.send_document(chat_id, media)
+                    await bot.send_document(chat_id, media, reply_parameters=answered)
+                answered = None
             for part in split_text(text):
-                await bot.send_message(chat_id, part)
+                await bot.send_message(chat_id, part, reply_parameters=answered)
+                answered = None
         except TelegramRetryAfter as exc:
             raise RetryLater(float(exc.retry_after), str(exc)) from exc
         except TelegramNetworkError as exc:
@@ -205,6 +226,8 @@ class TelegramAdapter:
                 attachment_ids=attachment_ids,
                 # Telegram re-sends an update we did not confirm: the same update is one message.
                 client_message_id=f"tg:{update.update_id}",
+                # Kept so that an employee's answer to it can go out as a reply to it.
+                meta={"channel_message_id": str(message.message_id)},
             )
         except Forbidden:
             await bot.send_message(message.chat.id, say["blocked"])
@@ -237,7 +260,20 @@ class TelegramAdapter:
         upload = UploadFile(
             file=data, filename=name, headers=Headers({"content-type": content_type})
         )
-        attachment = await save_upload(self.services, upload, client_id=client.id)
+        try:
+            attachment = await save_upload(self.services, upload, client_id=client.id)
+        except InvalidInput as refused:
+            if refused.code != PICTURE_TOO_LARGE:
+                raise
+            # A picture too large to show still reaches the employee, as a file to download:
+            # the client's message is not lost (the widget's client is told instead).
+            data.seek(0)
+            upload = UploadFile(
+                file=data,
+                filename=name,
+                headers=Headers({"content-type": "application/octet-stream"}),
+            )
+            attachment = await save_upload(self.services, upload, client_id=client.id)
         return body, [attachment.id]
 
     async def _offer_topics(

@@ -353,6 +353,26 @@ async def download(
 ) -> Response:
     """The token comes in the Authorization header like everywhere else (the widget fetches
     files and shows them from memory): in the address it would be written to access logs."""
+    attachment = await _visitor_file(services, visitor, attachment_id)
+    # Streamed even where downloads are redirected to storage: a script sending the token in a
+    # header would carry it along to the storage's origin, which refuses a second credential.
+    return await file_response(services, attachment, request, may_redirect=False)
+
+
+@router.get("/files/{attachment_id}/thumbnail", response_class=Response)
+async def download_thumbnail(
+    attachment_id: int,
+    request: Request,
+    visitor: Visitor = Depends(current_visitor),
+    services: Services = Depends(get_services),
+) -> Response:
+    attachment = await _visitor_file(services, visitor, attachment_id)
+    return await file_response(services, attachment, request, may_redirect=False, thumbnail=True)
+
+
+async def _visitor_file(services: Services, visitor: Visitor, attachment_id: int) -> Attachment:
+    """A file the visitor may have: one they uploaded, or one of a message of their own
+    request that they can see. Anything else is "not found", so ids reveal nothing."""
     async with services.db.read() as session:
         attachment = await session.get(Attachment, attachment_id)
         allowed = False
@@ -375,9 +395,7 @@ async def download(
             )
     if attachment is None or not allowed:
         raise NotFound("File not found.", code="file_not_found")
-    # Streamed even where downloads are redirected to storage: a script sending the token in a
-    # header would carry it along to the storage's origin, which refuses a second credential.
-    return await file_response(services, attachment, request, may_redirect=False)
+    return attachment
 
 
 def _socket_token(websocket: WebSocket) -> str | None:

@@ -9,7 +9,7 @@ only what is meant for them.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -34,6 +34,8 @@ from impserver.domains.blocking.schemas import (
 )
 from impserver.domains.calls.actions import end_calls_of_request
 from impserver.domains.clients.models import Client, Contact
+from impserver.domains.mentions import actions as mention_actions
+from impserver.domains.mentions.schemas import MentionPlace
 from impserver.domains.requests import queries
 from impserver.domains.requests.events import (
     RequestMessageCreated,
@@ -115,12 +117,26 @@ def visible_to_client(message: MessageRead | Message) -> bool:
 
 
 def for_visitor(message: MessageRead) -> MessageRead:
-    """The client sees who wrote by name only; employee ids stay inside."""
-    if message.author.kind != "employee":
-        return message
-    return message.model_copy(
-        update={"author": MessageAuthor(kind="employee", id=None, name=message.author.name)}
-    )
+    """The client sees who wrote by name only; employee ids stay inside. A reply quotes for
+    them only what they could read themselves: never a note."""
+    changes: dict[str, Any] = {}
+    if message.author.kind == "employee":
+        changes["author"] = _named_only(message.author)
+    if (quote := message.reply_to) is not None:
+        changes["reply_to"] = (
+            quote.model_copy(
+                update={"author": _named_only(quote.author), "channel_message_id": None}
+            )
+            if quote.kind == KIND_TEXT
+            else None
+        )
+    return message.model_copy(update=changes) if changes else message
+
+
+def _named_only(author: MessageAuthor) -> MessageAuthor:
+    if author.kind != "employee":
+        return author
+    return MessageAuthor(kind="employee", id=None, name=author.name)
 
 
 @dataclass(frozen=True)
@@ -611,6 +627,15 @@ async def visible_request(
     raise NotFound(REQUEST_NOT_FOUND, code="request_not_found")
 
 
+async def _readers(session: AsyncSession, request: ClientRequest) -> set[int]:
+    """Who may read the request's history (``search.readable_by``): its assignee and the
+    employees serving its queue."""
+    readers = {request.assignee_id} if request.assignee_id is not None else set()
+    if request.queue_id is not None:
+        readers |= set(await queue_server_ids(session, request.queue_id))
+    return readers
+
+
 async def _owned_request(uow: UnitOfWork, actor: Employee, request_id: int) -> ClientRequest:
     request = await uow.session.get(ClientRequest, request_id)
     if request is None:
@@ -904,8 +929,17 @@ async def employee_replies(
     body: str,
     attachment_ids: list[int],
     client_message_id: str | None,
+    reply_to_id: int | None = None,
+    mention_ids: Collection[int] = (),
 ) -> tuple[MessageRead, bool]:
-    """An employee's reply to the client; a retry with the same id returns the first one."""
+    """An employee's reply to the client; a retry with the same id returns the first one.
+    ``reply_to_id``: the message of the request it answers (in a messenger, the reply goes out
+    as an answer to the client's message there)."""
+    if mention_ids:
+        raise InvalidInput(
+            "Mention colleagues in a note: the client reads every word of a reply.",
+            code="mention_in_reply",
+        )
     return await send_idempotently(
         client_message_id,
         lambda: _employee_replies_once(
@@ -915,6 +949,7 @@ async def employee_replies(
             body=body,
             attachment_ids=attachment_ids,
             client_message_id=client_message_id,
+            reply_to_id=reply_to_id,
         ),
     )
 
@@ -927,8 +962,9 @@ async def _employee_replies_once(
     body: str,
     attachment_ids: list[int],
     client_message_id: str | None,
+    reply_to_id: int | None,
 ) -> tuple[MessageRead, bool]:
-    if services.db.has_driver_units and not attachment_ids:
+    if services.db.has_driver_units and not attachment_ids and not reply_to_id:
         with contextlib.suppress(_FullPathNeeded):
             return await _employee_replies_on_driver(
                 services, actor, request_id, body=body, client_message_id=client_message_id
@@ -944,6 +980,7 @@ async def _employee_replies_once(
             client_message_id=client_message_id,
             author_name=actor.name,
             read_by_author=True,
+            reply_to_id=reply_to_id,
         )
         if created:
             request.awaiting_reply_since = None
@@ -1024,15 +1061,23 @@ async def employee_writes_note(
     body: str,
     attachment_ids: list[int],
     client_message_id: str | None,
+    reply_to_id: int | None = None,
+    mention_ids: Collection[int] = (),
 ) -> tuple[MessageRead, bool]:
     """A note in the request for colleagues: kept in its history through transfers, shown to
     the employees who see the request, and never to the client. Unlike a reply, nothing here
     reaches the client's side: no widget event, no messenger delivery, and the visitor's own
-    history leaves notes out (``visible_to_client``)."""
+    history leaves notes out (``visible_to_client``).
+
+    Colleagues it mentions are told if they may read the request (they serve its queue);
+    the note records those who may not, and they learn nothing of it."""
 
     async def write_once() -> tuple[MessageRead, bool]:
         async with services.db.transaction() as uow:
             request = await _owned_request(uow, actor, request_id)
+            mentions = await mention_actions.plan_mentions(
+                uow, actor.id, mention_ids, await _readers(uow.session, request)
+            )
             message, created = await append_message(
                 uow,
                 request.room_id,
@@ -1043,6 +1088,8 @@ async def employee_writes_note(
                 client_message_id=client_message_id,
                 author_name=actor.name,
                 read_by_author=True,
+                reply_to_id=reply_to_id,
+                meta=mentions.meta,
             )
             if created:
                 viewers = await _viewers(uow.session, request.id, snapshot(request))
@@ -1050,6 +1097,12 @@ async def employee_writes_note(
                     RequestMessageCreated(request_id=request.id, message=message),
                     Audience.employees(viewers),
                 )
+                if mentions.reachable:
+                    client_name = await uow.session.scalar(
+                        select(Client.display_name).where(Client.id == request.client_id)
+                    )
+                    place = MentionPlace(kind="request", id=request.id, name=client_name or "")
+                    await mention_actions.record_mentions(uow, mentions, message, place)
             return message, created
 
     return await send_idempotently(client_message_id, write_once)
@@ -1070,6 +1123,7 @@ async def mark_read(services: Services, actor: Employee, request_id: int, messag
             return
         member.last_read_message_id = upto
         await uow.session.flush()
+        await mention_actions.read_in_conversation(uow, actor.id, request.room_id, upto)
         uow.emit(
             SummaryUpdated(summary=await summary(uow.session, actor.id)),
             Audience.employee(actor.id),

@@ -29,7 +29,7 @@ from impserver.domains.requests.schemas import (
 from impserver.domains.requests.search import readable_request
 from impserver.domains.resources.models import Group, GroupMember, Queue
 from impserver.domains.rooms.messaging import history_page
-from impserver.domains.rooms.schemas import MessageCreate, MessageRead
+from impserver.domains.rooms.schemas import EmployeeMessageCreate, MessageRead
 from impserver.domains.tags.schemas import RequestTags
 from impserver.services import Services, get_services
 
@@ -80,7 +80,7 @@ async def request_messages(
 @router.post("/requests/{request_id}/messages", response_model=MessageRead, status_code=201)
 async def reply(
     request_id: int,
-    data: MessageCreate,
+    data: EmployeeMessageCreate,
     response: Response,
     employee: Employee = Depends(current_employee),
     services: Services = Depends(get_services),
@@ -92,7 +92,7 @@ async def reply(
 
 
 async def _reply(
-    services: Services, employee: Employee, request_id: int, data: MessageCreate
+    services: Services, employee: Employee, request_id: int, data: EmployeeMessageCreate
 ) -> tuple[MessageRead, bool]:
     return await actions.employee_replies(
         services,
@@ -101,6 +101,8 @@ async def _reply(
         body=data.body,
         attachment_ids=data.attachment_ids,
         client_message_id=data.client_message_id,
+        reply_to_id=data.reply_to_id,
+        mention_ids=data.mention_ids,
     )
 
 
@@ -109,7 +111,7 @@ async def reply_lean(call: LeanCall) -> Response:
     services: Services = call.services
     employee = (await authenticate_request(services, call.request)).employee
     message, created = await _reply(
-        services, employee, call.ids["request_id"], call.body(MessageCreate)
+        services, employee, call.ids["request_id"], call.body(EmployeeMessageCreate)
     )
     return call.json(message, 201 if created else 200)
 
@@ -131,7 +133,7 @@ async def set_tags(
 @router.post("/requests/{request_id}/notes", response_model=MessageRead, status_code=201)
 async def write_note(
     request_id: int,
-    data: MessageCreate,
+    data: EmployeeMessageCreate,
     response: Response,
     employee: Employee = Depends(current_employee),
     services: Services = Depends(get_services),
@@ -145,6 +147,8 @@ async def write_note(
         body=data.body,
         attachment_ids=data.attachment_ids,
         client_message_id=data.client_message_id,
+        reply_to_id=data.reply_to_id,
+        mention_ids=data.mention_ids,
     )
     if not created:
         response.status_code = 200

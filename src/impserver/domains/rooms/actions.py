@@ -10,6 +10,8 @@ from impserver.core.clock import utcnow
 from impserver.core.errors import Forbidden, InvalidInput, NotFound
 from impserver.core.unit_of_work import UnitOfWork
 from impserver.domains.accounts.models import Employee
+from impserver.domains.mentions import actions as mention_actions
+from impserver.domains.mentions.schemas import MentionPlace
 from impserver.domains.rooms import access, queries
 from impserver.domains.rooms.events import (
     MessageCreated,
@@ -35,7 +37,7 @@ from impserver.domains.rooms.models import (
     RoomMember,
     search_text_of,
 )
-from impserver.domains.rooms.schemas import MessageCreate, MessageRead, RoomRead
+from impserver.domains.rooms.schemas import EmployeeMessageCreate, MessageRead, RoomRead
 from impserver.realtime.events import Audience
 from impserver.services import Services
 
@@ -221,7 +223,7 @@ async def remove_member(
 
 
 async def post_message(
-    services: Services, actor: Employee, room_id: int, data: MessageCreate
+    services: Services, actor: Employee, room_id: int, data: EmployeeMessageCreate
 ) -> tuple[MessageRead, bool]:
     """Send a message; a retry with the same ``client_message_id`` returns the first one."""
     return await send_idempotently(
@@ -230,9 +232,10 @@ async def post_message(
 
 
 async def _post_message_once(
-    services: Services, actor: Employee, room_id: int, data: MessageCreate
+    services: Services, actor: Employee, room_id: int, data: EmployeeMessageCreate
 ) -> tuple[MessageRead, bool]:
-    if services.db.has_driver_units and not data.attachment_ids:
+    plain_text = not (data.attachment_ids or data.reply_to_id or data.mention_ids)
+    if services.db.has_driver_units and plain_text:
         # The busiest write of all, on PostgreSQL: the same steps on the driver's connection.
         async with services.db.driver_transaction() as unit:
             members = await access.member_ids_on_driver(unit, room_id, actor.id)
@@ -249,6 +252,7 @@ async def _post_message_once(
         return message, created
     async with services.db.transaction() as uow:
         room, members = await access.member_room_with_members(uow.session, room_id, actor.id)
+        mentions = await mention_actions.plan_mentions(uow, actor.id, data.mention_ids, members)
         message, created = await append_message(
             uow,
             room,
@@ -258,9 +262,17 @@ async def _post_message_once(
             client_message_id=data.client_message_id,
             author_name=actor.name,
             read_by_author=True,
+            reply_to_id=data.reply_to_id,
+            meta=mentions.meta,
         )
         if created:
             uow.emit(MessageCreated(message=message), Audience.employees(members))
+            if mentions.reachable:
+                where = await uow.session.get(Room, room)
+                assert where is not None
+                kind = "direct" if where.kind == ROOM_DIRECT else "team"
+                place = MentionPlace(kind=kind, id=where.id, name=where.name)
+                await mention_actions.record_mentions(uow, mentions, message, place)
     return message, created
 
 
@@ -326,6 +338,7 @@ async def mark_read(services: Services, actor: Employee, room_id: int, message_i
                 ReadMarkMoved(room_id=room.id, employee_id=actor.id, message_id=message_id),
                 Audience.employees(await access.member_ids(uow.session, room.id)),
             )
+            await mention_actions.read_in_conversation(uow, actor.id, room.id, message_id)
 
 
 async def announce_typing(services: Services, actor_id: int, room_id: int) -> None:

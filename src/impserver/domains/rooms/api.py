@@ -21,9 +21,9 @@ from impserver.domains.rooms.messaging import file_too_large, history_page, save
 from impserver.domains.rooms.schemas import (
     AttachmentRead,
     DirectRoomOpen,
+    EmployeeMessageCreate,
     MemberRead,
     MembersAdd,
-    MessageCreate,
     MessageEdit,
     MessageRead,
     ReadMark,
@@ -121,7 +121,7 @@ async def list_messages(
 @router.post("/rooms/{room_id}/messages", response_model=MessageRead, status_code=201)
 async def post_message(
     room_id: int,
-    data: MessageCreate,
+    data: EmployeeMessageCreate,
     response: Response,
     employee: Employee = Depends(current_employee),
     services: Services = Depends(get_services),
@@ -137,7 +137,7 @@ async def post_message_lean(call: LeanCall) -> Response:
     services: Services = call.services
     employee = (await authenticate_request(services, call.request)).employee
     message, created = await actions.post_message(
-        services, employee, call.ids["room_id"], call.body(MessageCreate)
+        services, employee, call.ids["room_id"], call.body(EmployeeMessageCreate)
     )
     return call.json(message, 201 if created else 200)
 
@@ -285,6 +285,18 @@ async def download_file(
     async with services.db.read() as session:
         attachment = await access.attachment_for_employee(session, employee, attachment_id)
     return await file_response(services, attachment, request)
+
+
+@router.get("/files/{attachment_id}/thumbnail", response_class=Response)
+async def download_thumbnail(
+    attachment_id: int,
+    request: Request,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> Response:
+    async with services.db.read() as session:
+        attachment = await access.attachment_for_employee(session, employee, attachment_id)
+    return await file_response(services, attachment, request, thumbnail=True)
 
 
 # The workspace announces typing at most once every 3 seconds per room. Frames beyond these

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from impserver.domains.accounts.models import Employee
 from impserver.domains.rooms import actions
-from impserver.domains.rooms.schemas import MessageCreate
+from impserver.domains.rooms.schemas import EmployeeMessageCreate
 from impserver.services import Services
 
 DEMO_CONVERSATION = {
@@ -51,5 +51,5 @@ async def seed_rooms_demo(
             services,
             people[login],
             team.id,
-            MessageCreate(body=body, client_message_id=f"demo-{number}"),
+            EmployeeMessageCreate(body=body, client_message_id=f"demo-{number}"),
         )

@@ -6,11 +6,13 @@ and emits the event to the right audience.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from starlette.datastructures import UploadFile
@@ -29,11 +31,19 @@ from impserver.domains.rooms.models import (
     RoomMember,
     search_text_of,
 )
-from impserver.domains.rooms.schemas import AttachmentRead, MessageAuthor, MessageRead
+from impserver.domains.rooms.schemas import (
+    AttachmentRead,
+    MessageAuthor,
+    MessageRead,
+    QuotedMessage,
+)
+from impserver.domains.rooms.thumbnails import PICTURE_UNREADABLE, Thumbnail, make_thumbnail
 from impserver.services import Services
 
 MAX_BODY_CHARS = 10_000
 MAX_ATTACHMENTS = 10
+# How much of a message a reply quotes.
+QUOTE_CHARS = 200
 # Shown inline (previews); every other type is downloaded, never rendered by the browser.
 INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
@@ -46,6 +56,11 @@ def attachment_read(attachment: Attachment) -> AttachmentRead:
         size=attachment.size,
         is_image=attachment.content_type in INLINE_IMAGE_TYPES,
         url=f"/api/files/{attachment.id}",
+        thumbnail_url=(
+            f"/api/files/{attachment.id}/thumbnail" if attachment.thumbnail_key else None
+        ),
+        width=attachment.width,
+        height=attachment.height,
     )
 
 
@@ -89,12 +104,12 @@ _APPEND_SQL = """
           AND client_message_id = CAST(:client_message_id AS VARCHAR)
     ), added AS (
         INSERT INTO messages (room_id, author_employee_id, author_client_id, kind, body,
-                              search_text, client_message_id, meta, created_at)
+                              search_text, client_message_id, meta, created_at, reply_to_id)
         SELECT CAST(:room_id AS INTEGER), CAST(:author_employee_id AS INTEGER),
                CAST(:author_client_id AS INTEGER), CAST(:kind AS VARCHAR),
                CAST(:body AS TEXT), CAST(:search_text AS TEXT),
                CAST(:client_message_id AS VARCHAR), CAST(:meta AS JSON),
-               CAST(:created_at AS TIMESTAMP WITH TIME ZONE)
+               CAST(:created_at AS TIMESTAMP WITH TIME ZONE), CAST(:reply_to_id AS INTEGER)
         WHERE NOT EXISTS (SELECT 1 FROM existing)
         RETURNING id
     ), newest AS (
@@ -122,13 +137,21 @@ async def _names_by_id(
     return {row_id: name for row_id, name in rows}
 
 
-def _message_read(m: Message, author_name: str, attachments: list[AttachmentRead]) -> MessageRead:
-    if m.author_employee_id:
-        author = MessageAuthor(kind="employee", id=m.author_employee_id, name=author_name)
-    elif m.author_client_id:
-        author = MessageAuthor(kind="client", id=m.author_client_id, name=author_name)
-    else:
-        author = MessageAuthor(kind="system", id=None, name="")
+def _author(employee_id: int | None, client_id: int | None, name: str) -> MessageAuthor:
+    if employee_id:
+        return MessageAuthor(kind="employee", id=employee_id, name=name)
+    if client_id:
+        return MessageAuthor(kind="client", id=client_id, name=name)
+    return MessageAuthor(kind="system", id=None, name="")
+
+
+def _message_read(
+    m: Message,
+    author_name: str,
+    attachments: list[AttachmentRead],
+    reply_to: QuotedMessage | None = None,
+) -> MessageRead:
+    author = _author(m.author_employee_id, m.author_client_id, author_name)
     deleted = m.deleted_at is not None
     return MessageRead(
         id=m.id,
@@ -142,7 +165,68 @@ def _message_read(m: Message, author_name: str, attachments: list[AttachmentRead
         created_at=m.created_at,
         edited_at=m.edited_at,
         deleted=deleted,
+        reply_to=reply_to,
     )
+
+
+async def _quotes(session: AsyncSession, quoted: list[Message]) -> dict[int, QuotedMessage]:
+    """How each of ``quoted`` shows above the messages that answer it."""
+    if not quoted:
+        return {}
+    ids = [m.id for m in quoted]
+    counted = await session.execute(
+        select(Attachment.message_id, func.count())
+        .where(Attachment.message_id.in_(ids))
+        .group_by(Attachment.message_id)
+    )
+    files = {message_id: count for message_id, count in counted}
+    employee_names = await _names_by_id(
+        session,
+        Employee.id,
+        Employee.name,
+        {m.author_employee_id for m in quoted if m.author_employee_id},
+    )
+    client_names = await _names_by_id(
+        session,
+        Client.id,
+        Client.display_name,
+        {m.author_client_id for m in quoted if m.author_client_id},
+    )
+    quotes = {}
+    for m in quoted:
+        deleted = m.deleted_at is not None
+        name = (
+            employee_names.get(m.author_employee_id, "")
+            if m.author_employee_id
+            else client_names.get(m.author_client_id or 0, "")
+        )
+        channel_id = (m.meta or {}).get("channel_message_id")
+        quotes[m.id] = QuotedMessage(
+            id=m.id,
+            kind=m.kind,
+            author=_author(m.author_employee_id, m.author_client_id, name),
+            body="" if deleted else m.body[:QUOTE_CHARS],
+            attachments=0 if deleted else files.get(m.id, 0),
+            deleted=deleted,
+            channel_message_id=str(channel_id) if channel_id is not None else None,
+        )
+    return quotes
+
+
+async def _reply_target(session: AsyncSession, room_id: int, reply_to_id: int) -> QuotedMessage:
+    """The quote of the message a new one answers: a person's message of the same room."""
+    target = await session.get(Message, reply_to_id)
+    if (
+        target is None
+        or target.room_id != room_id
+        or target.kind not in WRITTEN_KINDS
+        or target.deleted_at is not None
+    ):
+        raise InvalidInput(
+            "The message you are answering is not in this conversation (or was deleted).",
+            code="reply_target_unavailable",
+        )
+    return (await _quotes(session, [target]))[target.id]
 
 
 async def message_reads(
@@ -158,6 +242,14 @@ async def message_reads(
         ):
             assert attachment.message_id is not None
             attachments[attachment.message_id].append(attachment_read(attachment))
+    quoted_ids = {m.reply_to_id for m in messages if m.reply_to_id is not None}
+    quotes = (
+        await _quotes(
+            session, list(await session.scalars(select(Message).where(Message.id.in_(quoted_ids))))
+        )
+        if quoted_ids
+        else {}
+    )
     employee_names = await _names_by_id(
         session,
         Employee.id,
@@ -177,6 +269,7 @@ async def message_reads(
             if m.author_employee_id
             else client_names.get(m.author_client_id or 0, ""),
             attachments[m.id],
+            quotes.get(m.reply_to_id) if m.reply_to_id is not None else None,
         )
         for m in messages
     ]
@@ -206,6 +299,7 @@ async def append_message(
     meta: dict[str, Any] | None = None,
     author_name: str | None = None,
     read_by_author: bool = False,
+    reply_to_id: int | None = None,
 ) -> tuple[MessageRead, bool]:
     """Add a message to ``room`` (a room, or its id); returns it and whether it is new.
 
@@ -214,6 +308,7 @@ async def append_message(
     ``author_name`` is the author's current name if the caller holds it, saving a lookup.
     ``read_by_author``: the employee author has read up to their new message (the room's newest,
     so no comparison is needed); nothing happens if they are not a member of the room.
+    ``reply_to_id``: the message of the same room this one answers.
 
     The message, the room's newest-message mark and the author's read mark are written as Core
     statements rather than through the ORM's unit of work: on the busiest path of all, a flush
@@ -232,6 +327,7 @@ async def append_message(
     ):
         return await _earlier_message(session, known, author_employee_id, author_client_id)
     _check_size(body, attachment_ids, kind)
+    reply_to = await _reply_target(session, room_id, reply_to_id) if reply_to_id else None
     attachments = (
         list(await session.scalars(select(Attachment).where(Attachment.id.in_(attachment_ids))))
         if attachment_ids
@@ -264,6 +360,7 @@ async def append_message(
         "client_message_id": client_message_id,
         "meta": meta,
         "created_at": now,
+        "reply_to_id": reply_to.id if reply_to else None,
     }
     reader = author_employee_id if read_by_author else None
     if one_statement:
@@ -299,25 +396,20 @@ async def append_message(
         set_committed_value(room, "last_message_at", now)
     if author_name is None:
         author_name = await _author_name(session, author_employee_id, author_client_id)
-    if author_employee_id:
-        author = MessageAuthor(kind="employee", id=author_employee_id, name=author_name)
-    elif author_client_id:
-        author = MessageAuthor(kind="client", id=author_client_id, name=author_name)
-    else:
-        author = MessageAuthor(kind="system", id=None, name="")
     files = [attachment_read(a) for a in sorted(attachments, key=lambda a: a.id)]
     message = MessageRead(
         id=message_id,
         room_id=room_id,
         kind=kind,
         body=body,
-        author=author,
+        author=_author(author_employee_id, author_client_id, author_name),
         attachments=files,
         client_message_id=client_message_id,
         meta=meta,
         created_at=now,
         edited_at=None,
         deleted=False,
+        reply_to=reply_to,
     )
     return message, True
 
@@ -363,6 +455,7 @@ async def employee_text_on_driver(
         "client_message_id": client_message_id,
         "meta": "{}",
         "created_at": now,
+        "reply_to_id": None,
         "reader": author.id,
     }
     written = await unit.connection.fetchrow(
@@ -441,6 +534,23 @@ async def save_upload(
         raise InvalidInput("The file is empty.", code="file_empty")
     file_name = _clean_file_name(upload.filename or "file")
     content_type = (upload.content_type or "application/octet-stream").split(";")[0].strip().lower()
+    thumbnail: Thumbnail | None = None
+    thumbnail_key: str | None = None
+    if content_type in INLINE_IMAGE_TYPES:
+        try:
+            upload.file.seek(0)
+            thumbnail = await asyncio.to_thread(make_thumbnail, upload.file)
+            thumbnail_key, _ = await services.files.save(_one_chunk(thumbnail.data), limit)
+        except InvalidInput as refused:
+            if refused.code != PICTURE_UNREADABLE:
+                # A picture refused (too many pixels) leaves nothing stored.
+                await services.files.delete(key)
+                raise
+            # Not the picture it claims to be: kept as a file to download, never shown.
+            content_type = "application/octet-stream"
+        except BaseException:
+            await services.files.delete(key)
+            raise
     async with services.db.transaction() as uow:
         attachment = Attachment(
             uploader_employee_id=employee_id,
@@ -449,10 +559,17 @@ async def save_upload(
             content_type=content_type[:120] or "application/octet-stream",
             size=size,
             storage_key=key,
+            thumbnail_key=thumbnail_key,
+            width=thumbnail.width if thumbnail else None,
+            height=thumbnail.height if thumbnail else None,
         )
         uow.session.add(attachment)
         await uow.session.flush()
         return attachment_read(attachment)
+
+
+async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 def file_too_large(limit_bytes: int) -> PayloadTooLarge:

@@ -67,6 +67,10 @@ class Message(Base):
     # every database (SQLite's lower() and LIKE fold ASCII only). Empty once deleted.
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     client_message_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The message this one answers, shown above it as a quote.
+    reply_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), default=None
+    )
     # Structured data of system messages and channel delivery state (e.g. Telegram failures).
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -94,4 +98,8 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(120))
     size: Mapped[int]
     storage_key: Mapped[str] = mapped_column(String(255), unique=True)
+    # Images only: a small copy made on upload for the history, and the picture's size.
+    thumbnail_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    width: Mapped[int | None] = mapped_column(default=None)
+    height: Mapped[int | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

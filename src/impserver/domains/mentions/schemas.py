@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from impserver.core.http import InputModel
+from impserver.domains.rooms.schemas import MessageRead
+
+
+class MentionPlace(BaseModel):
+    """Where the mention was written: an employees' room or a client request (by its id)."""
+
+    kind: Literal["team", "direct", "request"]
+    id: int
+    # The room's name; the client's name for a request; empty for a direct conversation (the
+    # message's author is the other person).
+    name: str
+
+
+class MentionRead(BaseModel):
+    id: int
+    message: MessageRead
+    place: MentionPlace
+    read: bool
+    created_at: datetime
+
+
+class MentionList(BaseModel):
+    unread: int
+    mentions: list[MentionRead]
+
+
+class MentionsMarkRead(InputModel):
+    """Mentions read by their ids, or all of them."""
+
+    ids: list[int] = Field(default_factory=list, max_length=200)
+    all: bool = False
