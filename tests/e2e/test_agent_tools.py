@@ -1,13 +1,17 @@
-"""The employee's tools for the day, in the Russian UI: canned replies."""
+"""The employee's tools for the day, in the Russian UI: canned replies, notes, tags,
+formatting, mentions, replies to messages and pictures."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from playwright.sync_api import BrowserContext, Page, expect
 
+from tests.e2e.test_rooms import create_room, open_employees
 from tests.e2e.test_widget_requests import accept_from_queue, client_says, open_widget
 from tests.harness import LiveServer
+from tests.pictures import picture
 
 
 def create_reply_on_page(anna: Page, code: str, text: str) -> None:
@@ -205,3 +209,146 @@ def test_links_and_emphasis_are_rendered_as_elements_on_both_sides(
         expect(message.locator("code")).to_have_text("RET-5")
         # Only http(s) and mailto become links.
         expect(message.get_by_role("link")).to_have_count(1)
+
+
+def test_a_mention_lights_the_badge_and_leads_to_the_message(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    anna, boris = logged_in("anna"), logged_in("boris")
+    open_employees(anna)
+    open_employees(boris)
+    create_room(anna, "Склад", "Борис Петров", "Ольга Иванова")
+    composer = anna.get_by_label("Сообщение", exact=True)
+    people = anna.get_by_role("listbox", name="Кого упомянуть")
+    composer.press_sequentially("Коллеги, @бор")
+    expect(people.get_by_role("option")).to_have_count(1)
+    composer.press("Enter")
+    expect(composer).to_have_value("Коллеги, @Борис Петров ")
+    composer.press_sequentially("глянь накладную")
+    composer.press("Enter")
+
+    badge = boris.get_by_role("button", name="Упоминания: непрочитанных 1")
+    expect(badge).to_be_visible()
+    expect(boris.get_by_test_id("mention-badge")).to_have_text("1")
+    badge.click()
+    listed = (
+        boris.get_by_role("dialog", name="Упоминания")
+        .get_by_role("button")
+        .filter(has_text="глянь накладную")
+    )
+    expect(listed).to_contain_text("в комнате «Склад»")
+    expect(listed).to_contain_text("Анна Смирнова")
+    listed.click()
+    boris.wait_for_url("**/employees/*")
+    expect(
+        boris.get_by_role("log").get_by_role("article").filter(has_text="глянь накладную")
+    ).to_be_visible()
+    expect(boris.get_by_test_id("mention-badge")).to_have_count(0)
+    expect(boris.get_by_role("button", name="Упоминания", exact=True)).to_be_visible()
+
+    # In a note, someone who cannot see the request is not told, and its author is.
+    _, frame = open_widget(app_server, new_context)
+    frame.get_by_role("button", name="Sales").click()
+    client_says(frame, "Нужна скидка")
+    accept_from_queue(anna, "Нужна скидка")
+    anna.get_by_role("switch", name="Заметка").check()
+    composer = anna.get_by_label("Сообщение", exact=True)
+    composer.press_sequentially("@ольг")
+    anna.get_by_role("listbox", name="Кого упомянуть").get_by_role("option").first.click()
+    composer.press_sequentially("посмотри")
+    composer.press("Enter")
+    note = anna.get_by_role("log").get_by_role("article").filter(has_text="посмотри")
+    expect(note.get_by_role("status")).to_have_text(
+        "Не видят эту заявку, упоминание не получат: Ольга Иванова"
+    )
+
+
+def test_a_reply_quotes_the_message_on_both_sides(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    anna = logged_in("anna")
+    _, frame = open_widget(app_server, new_context)
+    frame.get_by_role("button", name="Sales").click()
+    client_says(frame, "Сколько стоит доставка?")
+    expect(frame.locator(".bubble.mine:not(.pending)")).to_have_count(1)
+    client_says(frame, "И какие сроки?")
+    accept_from_queue(anna, "И какие сроки?")
+    history = anna.get_by_role("log", name="История сообщений")
+    question = history.get_by_role("article").filter(has_text="Сколько стоит доставка?")
+    question_id = question.get_attribute("data-message-id")
+    question = history.locator(f'article[data-message-id="{question_id}"]')
+    question.hover()
+    question.get_by_role("button", name="Ответить").click()
+    expect(anna.get_by_test_id("replying-to")).to_contain_text("Сколько стоит доставка?")
+    composer = anna.get_by_label("Сообщение", exact=True)
+    composer.fill("300 рублей, 2 дня")
+    composer.press("Enter")
+    expect(anna.get_by_test_id("replying-to")).to_have_count(0)
+
+    answer = history.get_by_role("article").filter(has_text="300 рублей, 2 дня")
+    quote = answer.get_by_role("button", name="Сколько стоит доставка?")
+    expect(quote).to_be_visible()
+    quote.click()
+    expect(question).to_have_class(re.compile(r"\bhighlighted\b"))
+    client_side = frame.locator(".bubble").filter(has_text="300 рублей, 2 дня")
+    expect(client_side.locator(".quote")).to_contain_text("Сколько стоит доставка?")
+
+
+def test_a_picture_shows_as_a_thumbnail_on_both_sides(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    anna = logged_in("anna")
+    _, frame = open_widget(app_server, new_context)
+    frame.get_by_role("button", name="Sales").click()
+    client_says(frame, "Сломалась полка")
+    accept_from_queue(anna, "Сломалась полка")
+    photo = picture(1200, 900, kind="JPEG", noise=True)
+    frame.get_by_label("Прикрепить файл").set_input_files(
+        files=[{"name": "полка.jpg", "mimeType": "image/jpeg", "buffer": photo}]
+    )
+    client_says(frame, "Вот фото")
+
+    history = anna.get_by_role("log", name="История сообщений")
+    message = history.get_by_role("article").filter(has_text="Вот фото")
+    thumbnail = message.get_by_role("img", name="полка.jpg")
+    expect(thumbnail).to_have_attribute("src", re.compile(r"/api/files/\d+/thumbnail$"))
+    # Drawn from the small copy the server made, not the 1200-pixel picture.
+    expect(thumbnail).to_have_js_property("naturalWidth", 480)
+    message.get_by_role("button", name="Открыть картинку полка.jpg").click()
+    viewer = anna.get_by_role("dialog", name="полка.jpg")
+    expect(viewer.get_by_role("img")).to_have_js_property("naturalWidth", 1200)
+    viewer.press("Escape")
+    expect(viewer).to_have_count(0)
+    own_copy = frame.get_by_role("img", name="полка.jpg")
+    expect(own_copy).to_have_js_property("naturalWidth", 480)
+
+    # The employee's picture and document, as the client sees them.
+    anna.get_by_test_id("file-input").set_input_files(
+        files=[
+            {"name": "схема.png", "mimeType": "image/png", "buffer": picture(960, 640)},
+            {"name": "договор.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 x" * 200},
+        ]
+    )
+    expect(anna.get_by_role("button", name="Убрать файл договор.pdf")).to_be_visible()
+    composer = anna.get_by_label("Сообщение", exact=True)
+    composer.fill("Схема сборки и договор")
+    composer.press("Enter")
+    scheme = frame.get_by_role("img", name="схема.png")
+    expect(scheme).to_have_js_property("naturalWidth", 480)
+    frame.get_by_role("button", name="Открыть картинку схема.png").click()
+    expect(frame.get_by_role("dialog", name="схема.png").get_by_role("img")).to_have_js_property(
+        "naturalWidth", 960
+    )
+    frame.get_by_role("button", name="Закрыть").click()
+    document = frame.get_by_role("link").filter(has_text="договор.pdf")
+    expect(document).to_contain_text("PDF · 2 КБ")
+    in_history = history.get_by_role("article").filter(has_text="Схема сборки")
+    expect(in_history.get_by_role("link").filter(has_text="договор.pdf")).to_contain_text(
+        "PDF · 2 КБ"
+    )

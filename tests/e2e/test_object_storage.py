@@ -87,13 +87,16 @@ def test_a_picture_from_the_widget_opens_in_the_workspace_of_the_other_instance(
     picture = message.get_by_role("img", name="дверца.png")
     expect(picture).to_be_visible()
     expect_decoded(picture)
-    href = message.get_by_role("link").first.get_attribute("href")
+    # The viewer opens the picture itself, which downloads whole.
+    message.get_by_role("button", name="Открыть картинку дверца.png").click()
+    viewer = anna.get_by_role("dialog", name="дверца.png")
+    href = viewer.get_by_role("link", name="Скачать").get_attribute("href")
     assert href is not None
     opened = anna.request.get(f"{second.base_url}{href}")
     assert opened.status == 200 and opened.body() == PICTURE
 
-    (key,) = s3.keys(bucket)
-    assert s3.body(bucket, key) == PICTURE
+    # The picture and its thumbnail, in the bucket only.
+    assert sorted(s3.body(bucket, key) == PICTURE for key in s3.keys(bucket)) == [False, True]
     for server in (first, second):
         assert not server.settings.resolved_files_path.exists()
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from tests.pictures import picture as draw_picture
+
 
 def open_employees(page: Page) -> None:
     page.get_by_role("link", name="Сотрудники").click()
@@ -54,14 +56,9 @@ def test_two_employees_talk_in_a_new_room(logged_in: Callable[..., Page], tmp_pa
     expect(history(anna).get_by_text("Здравствуй, Анна")).to_be_visible()
     expect(history(anna).locator("b")).to_have_count(0)
 
-    # Files: attach, remove by clicking, attach again, send with text, open from the link.
+    # Files: attach, remove by clicking, attach again, send with text, open in the viewer.
     picture = tmp_path / "photo.png"
-    picture.write_bytes(
-        bytes.fromhex(
-            "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-            "1f15c4890000000d49444154789c6360f8cfc000000301010018dd8db00000000049454e44ae426082"
-        )
-    )
+    picture.write_bytes(draw_picture(8, 8))
     notes = tmp_path / "notes.txt"
     notes.write_text("Список дел")
     anna.get_by_test_id("file-input").set_input_files([str(picture), str(notes)])
@@ -71,8 +68,12 @@ def test_two_employees_talk_in_a_new_room(logged_in: Callable[..., Page], tmp_pa
     send(anna, "Смотри фото")
     message = history(boris).locator("article", has_text="Смотри фото")
     expect(message.get_by_role("img", name="photo.png")).to_be_visible()
-    href = message.get_by_role("link").get_attribute("href")
+    message.get_by_role("button", name="Открыть картинку photo.png").click()
+    viewer = boris.get_by_role("dialog", name="photo.png")
+    href = viewer.get_by_role("link", name="Скачать").get_attribute("href")
     assert href is not None
+    viewer.get_by_role("button", name="Закрыть").click()
+    expect(viewer).to_have_count(0)
     response = boris.request.get(f"{boris.url.split('/employees')[0]}{href}")
     assert response.status == 200 and response.body() == picture.read_bytes()
 

@@ -15,11 +15,9 @@ from impserver.demo import seed_demo
 from tests.e2e.conftest import WEB_DIST
 from tests.e2e.test_widget_requests import client_says, open_widget
 from tests.harness import LiveServer, free_port
+from tests.pictures import picture
 
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
-)
+PNG = picture(8, 8)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 /** Realtime events the workspace receives: one discriminated union, one exhaustive switch. */
 import type { CallRead, SignalData } from './call'
-import type { ClientRead, Me, MessageRead, RequestCard, ResourceRead, RoomRead, Summary } from './types'
+import type { ClientRead, Me, MentionRead, MessageRead, RequestCard, ResourceRead, RoomRead, Summary } from './types'
 
 export interface MeUpdated {
   id: number
@@ -42,6 +42,18 @@ export interface RoomRemoved {
   id: number
   type: 'room.removed'
   room_id: number
+}
+
+export interface MentionCreated {
+  id: number
+  type: 'mention.created'
+  mention: MentionRead
+}
+
+export interface MentionsRead {
+  id: number
+  type: 'mention.read'
+  mention_ids: number[]
 }
 
 export interface MessageCreated {
@@ -143,6 +155,8 @@ export type WorkspaceEvent =
   | RoomCreated
   | RoomUpdated
   | RoomRemoved
+  | MentionCreated
+  | MentionsRead
   | MessageCreated
   | MessageUpdated
   | MessageDeleted

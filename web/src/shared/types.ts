@@ -72,12 +72,26 @@ export interface AttachmentRead {
   size: number
   is_image: boolean
   url: string
+  /** Pictures: a small copy for the history (absent for old ones), and the picture's size. */
+  thumbnail_url?: string | null
+  width?: number | null
+  height?: number | null
 }
 
 export interface MessageAuthor {
   kind: 'employee' | 'client' | 'system'
   id: number | null
   name: string
+}
+
+/** The message another one answers, as shown above it. */
+export interface QuotedMessage {
+  id: number
+  kind: string
+  author: MessageAuthor
+  body: string
+  attachments: number
+  deleted: boolean
 }
 
 export interface MessageRead {
@@ -92,6 +106,27 @@ export interface MessageRead {
   created_at: string
   edited_at: string | null
   deleted: boolean
+  reply_to?: QuotedMessage | null
+}
+
+/** Where a mention was written: a room, or a request (its client's name). */
+export interface MentionPlace {
+  kind: 'team' | 'direct' | 'request'
+  id: number
+  name: string
+}
+
+export interface MentionRead {
+  id: number
+  message: MessageRead
+  place: MentionPlace
+  read: boolean
+  created_at: string
+}
+
+export interface MentionList {
+  unread: number
+  mentions: MentionRead[]
 }
 
 export interface MemberRead {

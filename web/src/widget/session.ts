@@ -90,19 +90,21 @@ export function socketProtocols(token: string): string[] {
  * memory: links and images cannot send headers, and a token in their address would be written
  * to access logs. Each file is fetched once per page.
  */
-const fileObjects = new Map<number, Promise<string>>()
+const fileObjects = new Map<string, Promise<string>>()
 
-export function fileObjectUrl(attachmentId: number, token: string): Promise<string> {
-  let url = fileObjects.get(attachmentId)
+/** The file, or with ``thumbnail`` its small copy (pictures only). */
+export function fileObjectUrl(attachmentId: number, token: string, thumbnail = false): Promise<string> {
+  const address = `/api/widget/files/${attachmentId}${thumbnail ? '/thumbnail' : ''}`
+  let url = fileObjects.get(address)
   if (!url) {
-    url = fetch(`/api/widget/files/${attachmentId}`, { headers: { Authorization: `Bearer ${token}` } }).then(
+    url = fetch(address, { headers: { Authorization: `Bearer ${token}` } }).then(
       async (response) => {
         if (!response.ok) throw new ApiError(response.status, `HTTP ${response.status}`)
         return URL.createObjectURL(await response.blob())
       },
     )
-    url.catch(() => fileObjects.delete(attachmentId))
-    fileObjects.set(attachmentId, url)
+    url.catch(() => fileObjects.delete(address))
+    fileObjects.set(address, url)
   }
   return url
 }

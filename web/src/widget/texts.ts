@@ -62,6 +62,11 @@ const ru = {
   greetingHint: 'Напишите нам — сотрудник ответит здесь же.',
   liveVideo: 'Идёт видеозвонок: камера и микрофон включены',
   liveScreen: 'Идёт показ экрана',
+  openPicture: 'Открыть картинку {name}',
+  closePicture: 'Закрыть',
+  downloadPicture: 'Скачать',
+  quotedFiles: 'Файлы: {n}',
+  quotedDeleted: 'Сообщение удалено',
 }
 
 const en: typeof ru = {
@@ -125,6 +130,11 @@ const en: typeof ru = {
   greetingHint: 'Write to us — an employee will answer right here.',
   liveVideo: 'Video call on: camera and microphone are live',
   liveScreen: 'Your screen is being shared',
+  openPicture: 'Open the picture {name}',
+  closePicture: 'Close',
+  downloadPicture: 'Download',
+  quotedFiles: 'Files: {n}',
+  quotedDeleted: 'Message deleted',
 }
 
 export type TextKey = keyof typeof ru
@@ -145,6 +155,7 @@ const ERRORS_RU: Record<string, string> = {
   too_many_requests: 'Вы пишете слишком часто. Подождите немного.',
   file_too_large: 'Файл слишком большой: предел {limit}.',
   file_empty: 'Файл пустой.',
+  image_too_large: 'Картинка слишком большая: не больше {max_megapixels} мегапикселей.',
   file_missing: 'Выберите файл.',
   file_not_found: 'Файл не найден.',
   file_gone: 'Файл больше недоступен.',
@@ -179,6 +190,7 @@ const ERRORS_EN: typeof ERRORS_RU = {
   too_many_requests: 'You are writing too fast. Please wait a moment.',
   file_too_large: 'The file is too large: the limit is {limit}.',
   file_empty: 'The file is empty.',
+  image_too_large: 'The picture is too large: at most {max_megapixels} megapixels.',
   file_missing: 'Choose a file.',
   file_not_found: 'File not found.',
   file_gone: 'The file is no longer available.',

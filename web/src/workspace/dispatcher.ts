@@ -5,6 +5,7 @@ import { useAdminStore } from './features/admin/store'
 import { notify } from '@/shared/notifications'
 import { useCallsStore } from './features/calls/store'
 import { useMeStore } from './features/me/store'
+import { mentionsMe, useMentionsStore } from './features/mentions/store'
 import { authorName } from './features/requests/naming'
 import { useRequestsStore } from './features/requests/store'
 import { useRoomsStore } from './features/rooms/store'
@@ -44,8 +45,9 @@ export function dispatch(event: WorkspaceEvent): void {
       const viewing = isViewingRoom(event.message.room_id)
       useRoomsStore().putMessage(event.message, myId, viewing)
       const mine = event.message.author.kind === 'employee' && event.message.author.id === myId
-      // A system line (someone joined, the room was renamed) is history, not someone writing.
-      if (!mine && !viewing && event.message.kind === 'text') {
+      // A system line (someone joined, the room was renamed) is history, not someone writing;
+      // a message naming this employee is announced by its mention instead.
+      if (!mine && !viewing && event.message.kind === 'text' && !mentionsMe(event.message.meta, myId)) {
         notify({
           title: i18n.global.t('rooms.newMessage', { name: event.message.author.name }),
           body: event.message.body.slice(0, 140),
@@ -55,6 +57,20 @@ export function dispatch(event: WorkspaceEvent): void {
       refreshSummarySoon()
       return
     }
+    case 'mention.created': {
+      const mention = event.mention
+      useMentionsStore().added(mention)
+      // The badge always counts it; the sound and the desktop notice respect do-not-disturb.
+      notify({
+        title: i18n.global.t('mentions.notice', { name: authorName(mention.message.author, i18n.global.t) }),
+        body: mention.message.body.slice(0, 140),
+        tag: `mention-${mention.id}`,
+      })
+      return
+    }
+    case 'mention.read':
+      useMentionsStore().wereRead(event.mention_ids)
+      return
     case 'message.updated':
     case 'message.deleted':
       useRoomsStore().putMessage(event.message, me.me?.id ?? 0, true)
@@ -142,6 +158,7 @@ async function reloadLists(): Promise<void> {
   await Promise.all([
     useMeStore().loadSummary(),
     rooms.loaded ? rooms.load() : undefined,
+    useMentionsStore().load(),
     // Also while the first load is on its way: it may have been answered before the socket
     // was listening, and what changed in between came by no event.
     requests.load(),
@@ -157,6 +174,7 @@ async function reloadState(): Promise<void> {
     useRoomsStore().load(),
     useRequestsStore().load(),
     useAvailabilityStore().load(),
+    useMentionsStore().load(),
   ])
 }
 

@@ -120,6 +120,12 @@ const errors = {
   tag_name_taken: 'There is already a tag named “{name}”.',
   tag_color_invalid: 'Choose a colour for the tag.',
   tag_not_found: 'There is no such tag (it may have been deleted).',
+  // Pictures, replies to messages, mentions
+  image_too_large: 'The picture is too large: at most {max_megapixels} megapixels.',
+  image_unreadable: 'The picture could not be read.',
+  reply_target_unavailable: 'The message you are answering is not here (perhaps it was deleted).',
+  mention_unknown: 'There is no such colleague: mention someone from the list.',
+  mention_in_reply: 'Mention colleagues in a note: the client reads every word of a reply.',
 }
 
 export default errors

@@ -119,6 +119,12 @@ const errors: typeof errorsEn = {
   tag_name_taken: 'Тег «{name}» уже есть.',
   tag_color_invalid: 'Выберите цвет тега.',
   tag_not_found: 'Такого тега нет (возможно, его удалили).',
+  // Картинки, ответы на сообщения, упоминания
+  image_too_large: 'Картинка слишком большая: не больше {max_megapixels} мегапикселей.',
+  image_unreadable: 'Картинку не удалось прочитать.',
+  reply_target_unavailable: 'Сообщения, на которое вы отвечаете, здесь нет (возможно, его удалили).',
+  mention_unknown: 'Такого сотрудника нет: упомяните кого-то из списка.',
+  mention_in_reply: 'Упоминайте коллег в заметке: ответ клиент читает целиком.',
 }
 
 export default errors
