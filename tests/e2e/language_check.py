@@ -5,7 +5,8 @@ must be a name or data (an allow-list the caller gives), never a word of the int
 
 It reads the visible text of the page (or of one frame, e.g. the widget's) and the texts people
 meet without reading the page body: placeholders, tooltips, accessible names and image
-descriptions. Code samples (code, pre, kbd) and what a person typed into fields are data.
+descriptions. Code samples (code, pre, kbd), what the page marks as not to be translated
+(``translate="no"``: a file's type, say) and what a person typed into fields are data.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ ALWAYS_ALLOWED = ("IMP", "Telegram", "BotFather", "English", "E-mail", "ABC")
 
 VISIBLE_TEXTS = """() => {
   const texts = []
-  const data = 'script, style, noscript, code, pre, kbd, textarea'
+  const data = 'script, style, noscript, code, pre, kbd, textarea, [translate="no"]'
   const shown = (el) =>
     !el.checkVisibility || el.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT)

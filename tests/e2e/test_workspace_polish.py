@@ -472,12 +472,12 @@ def test_words_russian_ui_shows_no_codes_or_english(
     widget = content_frame(page, "#imp-widget-frame")
     history = anna.get_by_role("log", name="История сообщений")
 
-    # A file's size is in Russian units.
+    # A file's type and size, the size in Russian units.
     frame.get_by_label("Прикрепить файл").set_input_files(
         files=[{"name": "заметка.txt", "mimeType": "text/plain", "buffer": b"x" * 46}]
     )
     client_says(frame, "Вот файл")
-    expect(history.get_by_text("46 Б", exact=True)).to_be_visible()
+    expect(history.get_by_text("TXT · 46 Б", exact=True)).to_be_visible()
 
     # Call records arrive while the request is open, in words; screen sharing is named as such.
     anna.get_by_role("button", name="Видеозвонок").click()
