@@ -43,7 +43,11 @@
   const params = new URLSearchParams({ key, lang, page: location.href, origin: location.origin })
   frame.src = `${base}/widget/frame?${params}`
   const small = () => window.innerWidth < 600
+  const pageOverflow = document.documentElement.style.overflow
   const place = () => {
+    // Full screen on a phone: the page behind neither scrolls nor keeps its scrollbar beside
+    // the chat (a classic scrollbar, as desktop Firefox draws, would narrow the chat).
+    document.documentElement.style.overflow = small() && open ? 'hidden' : pageOverflow
     frame.style.cssText = small()
       ? 'position:fixed;inset:0;width:100%;height:100%;border:none;z-index:2147483647;background:#fff'
       : 'position:fixed;right:20px;bottom:92px;width:380px;height:min(620px,calc(100vh - 120px));border:none;border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.25);z-index:2147483647;background:#fff'
