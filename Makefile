@@ -4,14 +4,14 @@ UV_VERSION := 0.13.9
 UV := python3 -m uv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint install python-deps web-deps web chromium format clean
+.PHONY: run test lint install python-deps web-deps web chromium firefox format clean
 
 ## Install everything, build the workspace, migrate, seed demo data and start IMP.
 run: install web
 	$(UV) run imp run --demo
 
 ## Install everything and run the whole test suite (SQLite, PostgreSQL + Redis, browsers).
-test: install web chromium
+test: install web chromium firefox
 	$(UV) run pytest
 
 lint: install
@@ -38,6 +38,9 @@ web: web-deps
 
 chromium:
 	bash scripts/ensure-chromium.sh
+
+firefox:
+	bash scripts/ensure-firefox.sh
 
 clean:
 	rm -rf .venv web/node_modules web/dist var

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import os
 import queue
 import subprocess
 import threading
@@ -57,13 +58,37 @@ class DriverError(AssertionError):
     pass
 
 
-class Firefox:
-    """One Firefox, started headless; ``page()`` opens a tab."""
+class VirtualDisplay:
+    """An X server with no screen (Xvfb), on a display number it picks itself."""
 
     def __init__(self) -> None:
+        read, write = os.pipe()
+        self.process = subprocess.Popen(
+            ["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+            pass_fds=(write,),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(write)
+        with os.fdopen(read) as announced:
+            self.name = f":{announced.readline().strip()}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+class Firefox:
+    """One Firefox, started headless (or, given a ``display``, on it); ``page()`` opens a tab."""
+
+    def __init__(self, display: VirtualDisplay | None = None) -> None:
+        environment = dict(os.environ)
+        if display is not None:
+            environment.update(DISPLAY=display.name, IMP_FIREFOX_ON_DISPLAY="1")
         self.process = subprocess.Popen(
             ["node", str(DRIVER)],
             cwd=ROOT / "web",
+            env=environment,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -235,6 +260,12 @@ class FirefoxPage:
 
     def press(self, key: str) -> None:
         self._send("press", key=key)
+
+    def mouse_click(self, x: float, y: float) -> None:
+        self._send("mouseClick", x=x, y=y)
+
+    def keyboard_type(self, text: str) -> None:
+        self._send("keyboardType", text=text)
 
     def upload(self, selector: str, files: list[tuple[str, bytes]]) -> None:
         self._send(

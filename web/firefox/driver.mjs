@@ -78,7 +78,9 @@ const COMMANDS = {
     browser = await puppeteer.launch({
       browser: 'firefox',
       executablePath: FIREFOX,
-      headless: true,
+      // Headless, but for screen capture: headless Firefox has no screen to share, so that
+      // test runs it on a virtual display (Xvfb), where it captures that screen.
+      headless: !process.env.IMP_FIREFOX_ON_DISPLAY,
       extraPrefsFirefox: PREFS,
       protocolTimeout: 60000,
     })
@@ -145,6 +147,15 @@ const COMMANDS = {
     if (!found) throw new Error(`nothing to type into (${command.what ?? 'element'})`)
     await frame.type(`[data-ff="${marker}"]`, command.text)
     if (command.press) await pageOf(command.page).keyboard.press(command.press)
+    return true
+  },
+  /** A click at a point of the page, as a pointer gives it (in CSS pixels of the tab). */
+  async mouseClick({ page, x, y }) {
+    await pageOf(page).mouse.click(x, y)
+    return true
+  },
+  async keyboardType({ page, text }) {
+    await pageOf(page).keyboard.type(text, { delay: 30 })
     return true
   },
   async press({ page, key }) {
