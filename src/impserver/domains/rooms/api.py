@@ -18,6 +18,7 @@ from impserver.domains.accounts.models import Employee
 from impserver.domains.rooms import access, actions, queries
 from impserver.domains.rooms.files import file_response
 from impserver.domains.rooms.messaging import file_too_large, history_page, save_upload
+from impserver.domains.rooms.models import Attachment
 from impserver.domains.rooms.schemas import (
     AttachmentRead,
     DirectRoomOpen,
@@ -275,27 +276,31 @@ def _declared_length(request: Request) -> int:
         return 0
 
 
-@router.get("/files/{attachment_id}", response_class=Response)
-async def download_file(
+async def _employees_file(
     attachment_id: int,
-    request: Request,
     employee: Employee = Depends(current_employee),
     services: Services = Depends(get_services),
-) -> Response:
+) -> Attachment:
     async with services.db.read() as session:
-        attachment = await access.attachment_for_employee(session, employee, attachment_id)
+        return await access.attachment_for_employee(session, employee, attachment_id)
+
+
+@router.get("/files/{attachment_id}", response_class=Response)
+async def download_file(
+    request: Request,
+    attachment: Attachment = Depends(_employees_file),
+    services: Services = Depends(get_services),
+) -> Response:
     return await file_response(services, attachment, request)
 
 
 @router.get("/files/{attachment_id}/thumbnail", response_class=Response)
 async def download_thumbnail(
-    attachment_id: int,
     request: Request,
-    employee: Employee = Depends(current_employee),
+    attachment: Attachment = Depends(_employees_file),
     services: Services = Depends(get_services),
 ) -> Response:
-    async with services.db.read() as session:
-        attachment = await access.attachment_for_employee(session, employee, attachment_id)
+    """The picture's small copy, made on upload (404 for a file without one)."""
     return await file_response(services, attachment, request, thumbnail=True)
 
 

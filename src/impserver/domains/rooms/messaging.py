@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, text, update
@@ -137,6 +137,29 @@ async def _names_by_id(
     return {row_id: name for row_id, name in rows}
 
 
+async def _author_names(session: AsyncSession, messages: list[Message]) -> Callable[[Message], str]:
+    """The names of the messages' authors, employees and clients, in two queries at most."""
+    employee_names = await _names_by_id(
+        session,
+        Employee.id,
+        Employee.name,
+        {m.author_employee_id for m in messages if m.author_employee_id},
+    )
+    client_names = await _names_by_id(
+        session,
+        Client.id,
+        Client.display_name,
+        {m.author_client_id for m in messages if m.author_client_id},
+    )
+
+    def name_of(m: Message) -> str:
+        if m.author_employee_id:
+            return employee_names.get(m.author_employee_id, "")
+        return client_names.get(m.author_client_id or 0, "")
+
+    return name_of
+
+
 def _author(employee_id: int | None, client_id: int | None, name: str) -> MessageAuthor:
     if employee_id:
         return MessageAuthor(kind="employee", id=employee_id, name=name)
@@ -180,26 +203,11 @@ async def _quotes(session: AsyncSession, quoted: list[Message]) -> dict[int, Quo
         .group_by(Attachment.message_id)
     )
     files = {message_id: count for message_id, count in counted}
-    employee_names = await _names_by_id(
-        session,
-        Employee.id,
-        Employee.name,
-        {m.author_employee_id for m in quoted if m.author_employee_id},
-    )
-    client_names = await _names_by_id(
-        session,
-        Client.id,
-        Client.display_name,
-        {m.author_client_id for m in quoted if m.author_client_id},
-    )
+    name_of = await _author_names(session, quoted)
     quotes = {}
     for m in quoted:
         deleted = m.deleted_at is not None
-        name = (
-            employee_names.get(m.author_employee_id, "")
-            if m.author_employee_id
-            else client_names.get(m.author_client_id or 0, "")
-        )
+        name = name_of(m)
         channel_id = (m.meta or {}).get("channel_message_id")
         quotes[m.id] = QuotedMessage(
             id=m.id,
@@ -250,24 +258,11 @@ async def message_reads(
         if quoted_ids
         else {}
     )
-    employee_names = await _names_by_id(
-        session,
-        Employee.id,
-        Employee.name,
-        {m.author_employee_id for m in messages if m.author_employee_id},
-    )
-    client_names = await _names_by_id(
-        session,
-        Client.id,
-        Client.display_name,
-        {m.author_client_id for m in messages if m.author_client_id},
-    )
+    name_of = await _author_names(session, messages)
     return [
         _message_read(
             m,
-            employee_names.get(m.author_employee_id, "")
-            if m.author_employee_id
-            else client_names.get(m.author_client_id or 0, ""),
+            name_of(m),
             attachments[m.id],
             quotes.get(m.reply_to_id) if m.reply_to_id is not None else None,
         )

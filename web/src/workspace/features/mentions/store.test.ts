@@ -1,6 +1,7 @@
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { MentionList, MentionRead } from '@/shared/types'
+import type { MentionRead } from '@/shared/types'
+import { heldServer } from '@/test/heldServer'
 import { useMentionsStore } from './store'
 
 function mention(id: number, read = false): MentionRead {
@@ -23,20 +24,6 @@ function mention(id: number, read = false): MentionRead {
       deleted: false,
     },
   }
-}
-
-/** A server whose answer to GET /api/mentions is held until the test releases it. */
-function heldServer(list: MentionList): { release: () => void } {
-  let release = (): void => {}
-  const answered = new Promise<void>((resolve) => (release = resolve))
-  vi.stubGlobal(
-    'fetch',
-    vi.fn(async () => {
-      await answered
-      return new Response(JSON.stringify(list), { status: 200 })
-    }),
-  )
-  return { release }
 }
 
 describe('mentions store', () => {

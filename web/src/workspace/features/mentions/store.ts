@@ -1,6 +1,7 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import { api } from '@/shared/api'
+import { replayingLoads } from '@/shared/replayingLoads'
 import type { EmployeeBrief, MentionList, MentionRead } from '@/shared/types'
 
 /** The employee's mentions (the "Mentions" list and its badge) and the colleagues one can
@@ -11,32 +12,21 @@ export const useMentionsStore = defineStore('mentions', () => {
   const unread = ref(0)
   const loaded = ref(false)
   const colleagues = ref<EmployeeBrief[]>([])
-  /**
-   * Events that arrived while a load was on its way: the server may have read the list before
-   * them, so they are applied again on top of what the load brings (each is idempotent).
-   */
-  let changedDuringLoad: (() => void)[] | null = null
+  // A mention told while the list loads may overtake the answer (see replayingLoads).
+  const { load: loadReplaying, apply } = replayingLoads()
   let loadingColleagues: Promise<void> | null = null
 
   const unreadMentions = computed(() => mentions.value.filter((m) => !m.read))
 
-  async function load(): Promise<void> {
-    const replay: (() => void)[] = []
-    changedDuringLoad = replay
-    try {
-      const found = await api.get<MentionList>('/api/mentions')
-      mentions.value = found.mentions
-      unread.value = found.unread
-      loaded.value = true
-      for (const change of replay) change()
-    } finally {
-      if (changedDuringLoad === replay) changedDuringLoad = null
-    }
-  }
-
-  function apply(change: () => void): void {
-    change()
-    changedDuringLoad?.push(change)
+  function load(): Promise<void> {
+    return loadReplaying(
+      () => api.get<MentionList>('/api/mentions'),
+      (found) => {
+        mentions.value = found.mentions
+        unread.value = found.unread
+        loaded.value = true
+      },
+    )
   }
 
   /** A new mention: listed first and counted, once however often it is told. */

@@ -1,23 +1,10 @@
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { heldServer } from '@/test/heldServer'
 import { useAvailabilityStore } from './store'
 
 const ANN = 7
 const BOB = 8
-
-/** A server whose answer to GET /api/availability is held until the test releases it. */
-function heldServer(snapshot: unknown): { release: () => void } {
-  let release = (): void => {}
-  const answered = new Promise<void>((resolve) => (release = resolve))
-  vi.stubGlobal(
-    'fetch',
-    vi.fn(async () => {
-      await answered
-      return new Response(JSON.stringify(snapshot), { status: 200 })
-    }),
-  )
-  return { release }
-}
 
 describe('availability store', () => {
   beforeEach(() => setActivePinia(createPinia()))

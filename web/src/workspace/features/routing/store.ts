@@ -1,6 +1,7 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import { api } from '@/shared/api'
+import { replayingLoads } from '@/shared/replayingLoads'
 import type { AvailabilityStatus } from '@/shared/events'
 
 interface Availabilities {
@@ -23,31 +24,19 @@ export const useAvailabilityStore = defineStore('availability', () => {
   let awayAfterMs = 10 * 60_000
   let lastActivity = Date.now()
   let idleTimer: ReturnType<typeof setInterval> | undefined
-  /**
-   * Changes that arrived while a load was on its way: the server may have read the statuses
-   * before them (a tab opening marks its employee Online just as the page asks), so they are
-   * applied again on top of what the load brings.
-   */
-  let changedDuringLoad: (() => void)[] | null = null
+  // A tab opening marks its employee Online just as the page asks for the statuses: the
+  // change may overtake the answer (see replayingLoads).
+  const { load: loadReplaying, apply } = replayingLoads()
 
-  async function load(): Promise<void> {
-    const replay: (() => void)[] = []
-    changedDuringLoad = replay
-    try {
-      const found = await api.get<Availabilities>('/api/availability')
-      awayAfterMs = found.away_after_minutes * 60_000
-      mine.value = found.mine
-      statuses.value = Object.fromEntries(found.employees.map((e) => [e.employee_id, e.status]))
-      for (const change of replay) change()
-    } finally {
-      if (changedDuringLoad === replay) changedDuringLoad = null
-    }
-  }
-
-  /** Apply now, and once more after a load in flight (which may carry an older state). */
-  function apply(change: () => void): void {
-    change()
-    changedDuringLoad?.push(change)
+  function load(): Promise<void> {
+    return loadReplaying(
+      () => api.get<Availabilities>('/api/availability'),
+      (found) => {
+        awayAfterMs = found.away_after_minutes * 60_000
+        mine.value = found.mine
+        statuses.value = Object.fromEntries(found.employees.map((e) => [e.employee_id, e.status]))
+      },
+    )
   }
 
   function changed(employeeId: number, status: AvailabilityStatus, myId: number): void {
