@@ -193,7 +193,13 @@ def test_the_workspace_in_firefox(app_server: LiveServer, firefox: Firefox) -> N
     anna.click(f'.search-results [data-request-id="{request_id}"]')
     anna.wait_until_gone(".search-results")
 
-    # Handling: closed, it leaves the list and the client is told.
+    # Handling: returned to the queue, it waits there and is taken again; closed, it leaves
+    # the list and the client is told.
+    anna.click_button("Вернуть в очередь")
+    anna.wait_for("() => location.pathname === '/requests'", what="back to the list")
+    anna.click("a", "Очередь", exact=False)
+    anna.click("button", "Принять", within=("li", "Спасибо, жду"))
+    anna.wait_for(f"() => location.pathname === '/requests/{request_id}'", what="taken again")
     anna.click_button("Закрыть заявку")
     anna.wait_for("() => location.pathname === '/requests'", what="back to the list")
     wait_until(lambda: visitor.conversation()["request"] is None)
