@@ -7,6 +7,7 @@ from impserver.domains.blocking.models import BlockPart
 from impserver.domains.calls.models import Call
 from impserver.domains.clients.models import Client, Contact
 from impserver.domains.mentions.models import Mention
+from impserver.domains.ratings.models import Rating
 from impserver.domains.replies.models import CannedReply
 from impserver.domains.requests.models import ClientRequest, RequestDecline, RequestTransition
 from impserver.domains.resources.models import Group, GroupMember, Queue, QueueAccess, Resource
@@ -41,6 +42,7 @@ __all__ = [
     "Queue",
     "QueueAccess",
     "QueueRouting",
+    "Rating",
     "RequestDecline",
     "RequestTag",
     "RequestTransition",

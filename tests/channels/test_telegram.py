@@ -601,3 +601,36 @@ def test_an_answer_to_a_clients_message_goes_out_as_a_reply_to_it(
     anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": "Ещё вопросы?"})
     plain = telegram.wait_for(lambda c: "Ещё вопросы?" in str(c.params.get("text")))
     assert "reply_parameters" not in plain.params
+
+
+def test_a_telegram_client_rates_with_buttons_and_comments_in_a_message(
+    polling: LiveServer, telegram: FakeTelegram
+) -> None:
+    bot = connect_bot(polling, topic_seconds=0)
+    admin = polling.login("admin")
+    admin.http.patch(f"/api/admin/resources/{bot['id']}", json={"rating_enabled": True})
+    telegram.user_sends(TOKEN, USER, text="Где мой заказ?")
+    anna = polling.login("anna")
+    card = wait_until(lambda: anna.http.get("/api/requests/queue").json())[0]
+    anna.http.post(f"/api/requests/{card['id']}/accept")
+    assert anna.http.post(f"/api/requests/{card['id']}/close").status_code == 204
+
+    asked = telegram.wait_for(lambda c: "оцените" in str(c.params.get("text")))
+    keyboard = asked.params["reply_markup"]
+    keyboard = json.loads(keyboard) if isinstance(keyboard, str) else keyboard
+    (row,) = keyboard["inline_keyboard"]
+    assert [b["text"] for b in row] == ["1", "2", "3", "4", "5"]
+    telegram.user_presses(TOKEN, USER, row[3]["callback_data"])
+    telegram.wait_for(lambda c: "Спасибо за оценку" in str(c.params.get("text")))
+    # The next message is the comment, not a new request.
+    telegram.user_sends(TOKEN, USER, text="Всё отлично, спасибо")
+    telegram.wait_for(lambda c: "Спасибо за отзыв" in str(c.params.get("text")))
+    # Pressed again: told politely that the rating is already counted.
+    telegram.user_presses(TOKEN, USER, row[0]["callback_data"])
+    telegram.wait_for(lambda c: "уже учтена" in str(c.params.get("text")))
+
+    history = anna.http.get(f"/api/requests/{card['id']}/messages").json()
+    transitions = {m["meta"].get("transition"): m["meta"] for m in history}
+    assert transitions["rating.received"]["score"] == 4
+    assert transitions["rating.commented"]["comment"] == "Всё отлично, спасибо"
+    assert anna.http.get("/api/requests/queue").json() == []

@@ -46,6 +46,8 @@ export interface ResourceRead {
   name: string
   is_active: boolean
   topic_choice_seconds: number
+  rating_enabled?: boolean
+  rating_question?: string
   site_origins: string[]
   public_key: string
   bot_username?: string | null

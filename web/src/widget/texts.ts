@@ -67,6 +67,11 @@ const ru = {
   downloadPicture: 'Скачать',
   quotedFiles: 'Файлы: {n}',
   quotedDeleted: 'Сообщение удалено',
+  ratingScore: 'Оценка',
+  ratingStars: '{n} из 5',
+  ratingComment: 'Комментарий (необязательно)',
+  ratingSend: 'Оценить',
+  ratingThanks: 'Спасибо за оценку!',
 }
 
 const en: typeof ru = {
@@ -135,6 +140,11 @@ const en: typeof ru = {
   downloadPicture: 'Download',
   quotedFiles: 'Files: {n}',
   quotedDeleted: 'Message deleted',
+  ratingScore: 'Rating',
+  ratingStars: '{n} out of 5',
+  ratingComment: 'Comment (optional)',
+  ratingSend: 'Rate',
+  ratingThanks: 'Thank you for your rating!',
 }
 
 export type TextKey = keyof typeof ru
@@ -155,6 +165,7 @@ const ERRORS_RU: Record<string, string> = {
   too_many_requests: 'Вы пишете слишком часто. Подождите немного.',
   file_too_large: 'Файл слишком большой: предел {limit}.',
   file_empty: 'Файл пустой.',
+  rating_not_asked: 'Это обращение не предлагали оценить.',
   image_too_large: 'Картинка слишком большая: не больше {max_megapixels} мегапикселей.',
   file_missing: 'Выберите файл.',
   file_not_found: 'Файл не найден.',
@@ -190,6 +201,7 @@ const ERRORS_EN: typeof ERRORS_RU = {
   too_many_requests: 'You are writing too fast. Please wait a moment.',
   file_too_large: 'The file is too large: the limit is {limit}.',
   file_empty: 'The file is empty.',
+  rating_not_asked: 'This request was not offered for rating.',
   image_too_large: 'The picture is too large: at most {max_megapixels} megapixels.',
   file_missing: 'Choose a file.',
   file_not_found: 'File not found.',

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -36,6 +37,8 @@ from impserver.channels.telegram.channel import active_bots
 from impserver.core.errors import DomainError, Forbidden, InvalidInput
 from impserver.domains.clients import actions as client_actions
 from impserver.domains.clients.models import Client
+from impserver.domains.ratings import actions as rating_actions
+from impserver.domains.ratings import questions as rating_questions
 from impserver.domains.requests import actions as request_actions
 from impserver.domains.requests.models import STATUS_CHOOSING
 from impserver.domains.resources.models import KIND_TELEGRAM, Resource
@@ -90,6 +93,21 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     if text:
         parts.append(text)
     return parts
+
+
+# The score buttons under the rating question: "rate:<request id>:<1..5>".
+_SCORE = re.compile(r"rate:(?P<request>\d{1,12}):(?P<score>[1-5])")
+
+
+def _score_buttons(request_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=str(n), callback_data=f"rate:{request_id}:{n}")
+                for n in range(1, 6)
+            ]
+        ]
+    )
 
 
 def _answered_message(message: MessageRead) -> ReplyParameters | None:
@@ -164,6 +182,11 @@ class TelegramAdapter:
         bot = self.bot(resource.channel_config["token"])
         chat_id = int(client.external_id.removeprefix("tg:"))
         try:
+            if message.meta.get("transition") == rating_actions.TRANSITION_ASKED:
+                await bot.send_message(
+                    chat_id, message.body, reply_markup=_score_buttons(message.meta["request_id"])
+                )
+                return
             text = message.body
             if message.author.kind == "employee" and message.author.name and message.kind == "text":
                 text = f"{message.author.name}:\n{text}" if text else message.author.name
@@ -216,6 +239,12 @@ class TelegramAdapter:
                 return
             await bot.send_message(message.chat.id, say["greeting"])
             await self._offer_topics(resource, bot, message.chat.id, client, force=False)
+            return
+        if message.text and await rating_actions.take_comment(
+            self.services, client.id, message.text
+        ):
+            language = "ru" if client.language.startswith("ru") else "en"
+            await bot.send_message(message.chat.id, rating_questions.THANKS_FOR_COMMENT[language])
             return
         body, attachment_ids = await self._content(bot, message, client, say)
         try:
@@ -295,7 +324,8 @@ class TelegramAdapter:
         assert query is not None
         await bot.answer_callback_query(query.id)
         data = query.data or ""
-        if not data.startswith("topic:") or not data[6:].isdigit():
+        score = _SCORE.fullmatch(data)
+        if not score and (not data.startswith("topic:") or not data[6:].isdigit()):
             return
         async with self.services.db.read() as session:
             client = await session.scalar(
@@ -306,6 +336,9 @@ class TelegramAdapter:
         if client is None:
             return
         say = words(client.language)
+        if score:
+            await self._on_score(bot, query.from_user.id, client, score)
+            return
         try:
             await request_actions.client_picks_topic(self.services, client.id, int(data[6:]))
         except Forbidden:
@@ -319,6 +352,23 @@ class TelegramAdapter:
         await bot.send_message(
             query.from_user.id, say["chosen"].format(name=names.get(int(data[6:]), ""))
         )
+
+    async def _on_score(self, bot: Bot, chat_id: int, client: Client, score: re.Match[str]) -> None:
+        """A score button under the rating question: taken once; then the client's next
+        message, within a few minutes, is their comment."""
+        language = "ru" if client.language.startswith("ru") else "en"
+        try:
+            outcome = await rating_actions.rate(
+                self.services, client.id, int(score["request"]), int(score["score"])
+            )
+        except DomainError:
+            return
+        thanks = (
+            rating_questions.THANKS_ASK_COMMENT
+            if outcome.accepted
+            else rating_questions.ALREADY_RATED
+        )
+        await bot.send_message(chat_id, thanks[language])
 
     @staticmethod
     def parse_update(body: bytes) -> Update:

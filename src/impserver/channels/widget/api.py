@@ -33,6 +33,9 @@ from impserver.domains.blocking import actions as blocking_actions
 from impserver.domains.blocking import queries as blocking_queries
 from impserver.domains.clients import actions as client_actions
 from impserver.domains.clients.schemas import ContactWrite
+from impserver.domains.ratings import actions as rating_actions
+from impserver.domains.ratings import queries as rating_queries
+from impserver.domains.ratings.schemas import RatingCreate, RatingOutcome
 from impserver.domains.requests import actions, queries
 from impserver.domains.requests.models import ClientRequest
 from impserver.domains.requests.schemas import NamedRef, VisitorRequestState
@@ -98,6 +101,8 @@ class Conversation(BaseModel):
     request: VisitorRequestState | None
     messages: list[MessageRead]
     has_older: bool = Field(default=False)
+    # The scores the client gave, by request (a question already answered shows no stars).
+    ratings: dict[int, int] = Field(default_factory=dict)
 
 
 async def _session_payload(services: Services, visitor: Visitor, token: str) -> WidgetSession:
@@ -203,7 +208,23 @@ async def conversation(
         state = await queries.visitor_state(
             session, await actions.open_request_of(session, visitor.client.id)
         )
-    return Conversation(request=state, messages=visible, has_older=len(batch) == limit * 3)
+        ratings = await rating_queries.scores_of_client(session, visitor.client.id)
+    return Conversation(
+        request=state, messages=visible, has_older=len(batch) == limit * 3, ratings=ratings
+    )
+
+
+@router.post("/ratings", response_model=RatingOutcome)
+async def rate(
+    data: RatingCreate,
+    visitor: Visitor = Depends(current_visitor),
+    services: Services = Depends(get_services),
+) -> RatingOutcome:
+    """The client rates a closed request they were asked about: once; a second or late answer
+    is answered with ``accepted: false`` and changes nothing."""
+    return await rating_actions.rate(
+        services, visitor.client.id, data.request_id, data.score, data.comment
+    )
 
 
 class OfflineMessage(InputModel):

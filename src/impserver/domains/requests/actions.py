@@ -36,6 +36,8 @@ from impserver.domains.calls.actions import end_calls_of_request
 from impserver.domains.clients.models import Client, Contact
 from impserver.domains.mentions import actions as mention_actions
 from impserver.domains.mentions.schemas import MentionPlace
+from impserver.domains.ratings import actions as rating_actions
+from impserver.domains.ratings import questions as rating_questions
 from impserver.domains.requests import queries
 from impserver.domains.requests.events import (
     RequestMessageCreated,
@@ -818,8 +820,26 @@ async def close(services: Services, actor: Employee, request_id: int) -> None:
         request.status = STATUS_CLOSED
         request.closed_at = utcnow()
         await _record(uow, request, "closed", actor=actor)
+        await _ask_for_rating(uow, request)
         await _announce(uow, request, before)
         services.routing_may_move(uow)
+
+
+async def _ask_for_rating(uow: UnitOfWork, request: ClientRequest) -> None:
+    """Where the site asks for them, the client is asked to rate the request just closed."""
+    found = (
+        await uow.session.execute(
+            select(Resource, Client)
+            .join(Client, Client.resource_id == Resource.id)
+            .where(Resource.id == request.resource_id)
+            .where(Client.id == request.client_id)
+        )
+    ).first()
+    if found is None or not found[0].rating_enabled:
+        return
+    resource, client = found
+    words = rating_questions.question(resource.rating_question, client_language(client))
+    await _deliver_message(uow, request, await rating_actions.ask(uow, request, words))
 
 
 async def block(

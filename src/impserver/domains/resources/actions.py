@@ -135,6 +135,10 @@ async def update_resource(
             resource.name = data.name
         if data.topic_choice_seconds is not None:
             resource.topic_choice_seconds = data.topic_choice_seconds
+        if data.rating_enabled is not None:
+            resource.rating_enabled = data.rating_enabled
+        if data.rating_question is not None:
+            resource.rating_question = data.rating_question
         if data.site_origins is not None:
             resource.site_origins = data.site_origins
         if data.is_active is not None:

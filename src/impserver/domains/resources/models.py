@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from impserver.core.clock import utcnow
@@ -25,6 +25,10 @@ class Resource(Base):
     # Random public identifier the widget embed code carries.
     public_key: Mapped[str] = mapped_column(String(40), unique=True)
     topic_choice_seconds: Mapped[int] = mapped_column(default=60)
+    # Satisfaction: whether a client is asked to rate a request once it is closed, and in what
+    # words (empty: the standard question in the client's language).
+    rating_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    rating_question: Mapped[str] = mapped_column(String(300), default="", server_default="")
     site_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Channel-specific configuration (a bot's token and webhook secret, …).
     channel_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -37,6 +37,8 @@ async def resource_reads(
             name=r.name,
             is_active=r.is_active,
             topic_choice_seconds=r.topic_choice_seconds,
+            rating_enabled=r.rating_enabled,
+            rating_question=r.rating_question,
             site_origins=list(r.site_origins or []),
             public_key=r.public_key,
             bot_username=(r.channel_config or {}).get("bot_username"),

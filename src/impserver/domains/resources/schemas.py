@@ -99,6 +99,8 @@ class ResourceRead(BaseModel):
     name: str
     is_active: bool
     topic_choice_seconds: int
+    rating_enabled: bool = False
+    rating_question: str = ""
     site_origins: list[str]
     public_key: str
     # Telegram: the bot's @username (the token itself is never sent back).
@@ -123,10 +125,17 @@ class TelegramResourceCreate(StrictModel):
     topic_choice_seconds: TopicSeconds = 60
 
 
+RatingQuestion = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+
+
 class ResourceUpdate(OriginsMixin, StrictModel):
     name: Name | None = None
     topic_choice_seconds: TopicSeconds | None = None
     is_active: bool | None = None
+    # Ask clients to rate a request once it is closed, with this question (empty: the
+    # standard one in the client's language).
+    rating_enabled: bool | None = None
+    rating_question: RatingQuestion | None = None
 
 
 class GroupRead(BaseModel):

@@ -304,6 +304,13 @@ export default {
     auto_assigned: 'Assigned automatically to {target}',
     reassigned_silence: 'The client waited too long for a reply from {target}: the request went back to {queue}',
     returned_offline: '{target} went offline: the request went back to {queue}',
+    // Satisfaction (transition "rating.*").
+    rating: {
+      asked: 'The client was asked to rate the request',
+      received: 'Client’s rating: {score} out of 5',
+      received_with_comment: 'Client’s rating: {score} out of 5. Comment: “{comment}”',
+      commented: 'The client’s comment on the rating: “{comment}”',
+    },
     // Lines in an employees' room history (transition "room.*").
     room: {
       added: '{actor} added {member} to the room',
@@ -386,6 +393,12 @@ export default {
     editResource: 'Edit resource',
     kind: { website: 'Website', telegram: 'Telegram bot' },
     topicSeconds: 'Topic choice time, seconds',
+    rating: 'Rating after closing',
+    ratingOn: 'asked',
+    ratingOff: 'not asked',
+    ratingAsk: 'Ask the client to rate the request once it is closed',
+    ratingQuestion: 'Rating question',
+    ratingQuestionHint: 'Empty: the standard question in the client’s language',
     origins: 'Site origins allowed to embed the widget (one per line)',
     embedCode: 'Code for the website (before </body>)',
     connectTelegram: 'Connect a Telegram bot',

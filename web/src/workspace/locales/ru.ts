@@ -305,6 +305,13 @@ const ru: typeof en = {
     auto_assigned: 'Обращение назначено автоматически: {target}',
     reassigned_silence: 'Клиент долго ждал ответа от {target}: обращение вернулось в очередь «{queue}»',
     returned_offline: '{target} — не в сети: обращение вернулось в очередь «{queue}»',
+    // Satisfaction (transition "rating.*").
+    rating: {
+      asked: 'Клиенту предложено оценить обращение',
+      received: 'Оценка клиента: {score} из 5',
+      received_with_comment: 'Оценка клиента: {score} из 5. Комментарий: «{comment}»',
+      commented: 'Комментарий клиента к оценке: «{comment}»',
+    },
     // Lines in an employees' room history (transition "room.*").
     room: {
       added: '{actor} добавил(а) в комнату: {member}',
@@ -387,6 +394,12 @@ const ru: typeof en = {
     editResource: 'Изменить ресурс',
     kind: { website: 'Сайт', telegram: 'Бот Telegram' },
     topicSeconds: 'Время выбора тематики, секунд',
+    rating: 'Оценка после закрытия',
+    ratingOn: 'спрашивать',
+    ratingOff: 'не спрашивать',
+    ratingAsk: 'Просить клиента оценить обращение после закрытия',
+    ratingQuestion: 'Вопрос об оценке',
+    ratingQuestionHint: 'Пусто — стандартный вопрос на языке клиента',
     origins: 'Сайты, на которых разрешён виджет (по одному в строке)',
     embedCode: 'Код для сайта (перед </body>)',
     connectTelegram: 'Подключить бота Telegram',

@@ -1,0 +1,62 @@
+"""Quality in the Russian UI: the client rates a closed request, the team sees the rating."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.e2e.test_widget_requests import accept_from_queue, client_says, open_widget
+from tests.harness import LiveServer
+
+
+def test_a_client_rates_a_closed_request_and_the_rating_shows_in_its_history(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    admin = logged_in("admin")
+    admin.get_by_role("link", name="Администрирование").click()
+    admin.get_by_role("tab", name="Ресурсы").click()
+    site = admin.get_by_role("article", name="Demo website")
+    site.locator(".card-header").get_by_role("button", name="Изменить", exact=True).click()
+    dialog = admin.get_by_role("dialog", name="Изменить ресурс")
+    dialog.get_by_label("Просить клиента оценить обращение после закрытия").check()
+    dialog.get_by_label("Вопрос об оценке").fill("Как мы справились?")
+    dialog.get_by_role("button", name="Сохранить").click()
+    expect(dialog).to_have_count(0)
+    expect(site.get_by_text("спрашивать", exact=True)).to_be_visible()
+
+    anna = logged_in("anna")
+    page, frame = open_widget(app_server, new_context)
+    frame.get_by_role("button", name="Sales").click()
+    client_says(frame, "Не могу оплатить заказ")
+    accept_from_queue(anna, "Не могу оплатить заказ")
+    composer = anna.get_by_label("Сообщение", exact=True)
+    composer.fill("Попробуйте ещё раз, теперь всё работает")
+    composer.press("Enter")
+    anna.get_by_role("button", name="Закрыть заявку").click()
+    anna.wait_for_url("**/requests")
+
+    expect(frame.get_by_text("Как мы справились?")).to_be_visible()
+    stars = frame.get_by_role("radiogroup", name="Оценка")
+    send = frame.get_by_role("button", name="Оценить")
+    expect(send).to_be_disabled()
+    stars.get_by_role("radio", name="4 из 5").click()
+    expect(stars.get_by_role("radio", name="4 из 5")).to_have_attribute("aria-checked", "true")
+    frame.get_by_label("Комментарий (необязательно)").fill("Помогли быстро")
+    send.click()
+    expect(frame.get_by_text("Спасибо за оценку!")).to_be_visible()
+    # Once: after a reload the question shows as answered.
+    page.reload()
+    expect(frame.get_by_text("Спасибо за оценку!")).to_be_visible()
+    expect(frame.get_by_role("radiogroup", name="Оценка")).to_have_count(0)
+
+    # The employee finds the closed request and reads the rating in its history.
+    anna.get_by_label("Поиск по обращениям, людям и сообщениям").fill("Не могу оплатить")
+    anna.locator(".search-results .request-hit").first.click()
+    history = anna.get_by_role("log", name="История сообщений")
+    expect(history.get_by_text("Клиенту предложено оценить обращение")).to_be_visible()
+    expect(
+        history.get_by_text("Оценка клиента: 4 из 5. Комментарий: «Помогли быстро»")
+    ).to_be_visible()
