@@ -37,6 +37,7 @@ from impserver.domains.blocking import api as blocking_api
 from impserver.domains.calls import api as calls_api
 from impserver.domains.mentions import api as mentions_api
 from impserver.domains.replies import api as replies_api
+from impserver.domains.reports import api as reports_api
 from impserver.domains.requests import api as requests_api
 from impserver.domains.resources import api as resources_api
 from impserver.domains.resources.models import KIND_TELEGRAM
@@ -190,6 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         replies_api.router,
         tags_api.router,
         mentions_api.router,
+        reports_api.router,
         tags_api.admin_router,
         blocking_api.admin_router,
         routing_api.router,

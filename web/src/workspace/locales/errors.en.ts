@@ -125,6 +125,9 @@ const errors = {
   image_unreadable: 'The picture could not be read.',
   reply_target_unavailable: 'The message you are answering is not here (perhaps it was deleted).',
   mention_unknown: 'There is no such colleague: mention someone from the list.',
+  archive_filter_unknown: 'A filter names something that does not exist: {field}.',
+  archive_dates_inverted: 'The period starts after it ends.',
+  archive_range_too_long: 'The period is longer than {max_days} days; choose a shorter one.',
   rating_not_asked: 'This request was not offered for rating.',
   mention_in_reply: 'Mention colleagues in a note: the client reads every word of a reply.',
 }

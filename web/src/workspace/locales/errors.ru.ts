@@ -124,6 +124,9 @@ const errors: typeof errorsEn = {
   image_unreadable: 'Картинку не удалось прочитать.',
   reply_target_unavailable: 'Сообщения, на которое вы отвечаете, здесь нет (возможно, его удалили).',
   mention_unknown: 'Такого сотрудника нет: упомяните кого-то из списка.',
+  archive_filter_unknown: 'В фильтре указано то, чего нет: {field}.',
+  archive_dates_inverted: 'Начало периода позже его конца.',
+  archive_range_too_long: 'Период длиннее {max_days} дней; выберите покороче.',
   rating_not_asked: 'Это обращение не предлагали оценить.',
   mention_in_reply: 'Упоминайте коллег в заметке: ответ клиент читает целиком.',
 }

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Query
+
+from impserver.core.http import LARGEST_ID, api_router
+from impserver.domains.accounts.auth import current_employee
+from impserver.domains.accounts.models import Employee
+from impserver.domains.reports import archive
+from impserver.domains.reports.schemas import ArchiveDetail, ArchiveFilters, ArchivePage
+from impserver.domains.rooms.messaging import history_page
+from impserver.domains.rooms.schemas import MessageRead
+from impserver.services import Services, get_services
+
+router = api_router("/api", "archive")
+
+RequestId = Path(ge=1, le=LARGEST_ID)
+
+
+@router.get("/archive", response_model=ArchivePage)
+async def list_archive(
+    filters: Annotated[ArchiveFilters, Query()],
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> ArchivePage:
+    """Every request the viewer may see (administrators: all; employees: those they took part
+    in), newest first, narrowed by the filters and paged."""
+    async with services.db.read() as session:
+        return await archive.archive_page(session, employee, filters)
+
+
+@router.get("/archive/{request_id}", response_model=ArchiveDetail)
+async def read_archived(
+    request_id: int = RequestId,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> ArchiveDetail:
+    """One request, read only: its facts, its rating and its newest history."""
+    async with services.db.read() as session:
+        return await archive.archive_detail(session, employee, request_id)
+
+
+@router.get("/archive/{request_id}/messages", response_model=list[MessageRead])
+async def archived_history(
+    request_id: int = RequestId,
+    before_id: int | None = Query(default=None, ge=1),
+    limit: int = Query(default=100, ge=1, le=100),
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> list[MessageRead]:
+    """Older pages of an archived request's history."""
+    async with services.db.read() as session:
+        request = await archive.archived_request(session, employee, request_id)
+        return await history_page(session, request.room_id, before_id=before_id, limit=limit)

@@ -1,0 +1,253 @@
+"""The request archive: every request its reader may see, filtered and paged on the server,
+and any one of them read whole.
+
+Administrators see every request; an employee sees those they took part in: held, were
+handed, acted on, or wrote in.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from impserver.core.errors import InvalidInput, NotFound
+from impserver.domains.accounts.models import Employee
+from impserver.domains.clients.models import Client, Contact
+from impserver.domains.ratings.models import Rating
+from impserver.domains.reports.schemas import (
+    MAX_RANGE_DAYS,
+    ArchiveDetail,
+    ArchiveFilters,
+    ArchivePage,
+    ArchiveRating,
+    ArchiveRow,
+)
+from impserver.domains.requests.models import ClientRequest, RequestTransition
+from impserver.domains.requests.queries import client_brief
+from impserver.domains.resources.models import Queue, Resource
+from impserver.domains.rooms.messaging import history_page
+from impserver.domains.rooms.models import Message
+from impserver.domains.tags.models import RequestTag, Tag
+from impserver.domains.tags.queries import tags_of_requests
+
+REQUEST_NOT_FOUND = "Request not found."
+# A request's history as the archive first shows it; older pages on demand.
+HISTORY_PAGE = 100
+
+
+def took_part(employee_id: int) -> ColumnElement[bool]:
+    """The employee held the request, or was handed it, acted on it, or wrote in it."""
+    return or_(
+        ClientRequest.assignee_id == employee_id,
+        exists().where(
+            RequestTransition.request_id == ClientRequest.id,
+            or_(
+                RequestTransition.actor_employee_id == employee_id,
+                RequestTransition.target_employee_id == employee_id,
+            ),
+        ),
+        exists().where(
+            Message.room_id == ClientRequest.room_id, Message.author_employee_id == employee_id
+        ),
+    )
+
+
+def _visible_to(reader: Employee) -> ColumnElement[bool] | None:
+    return None if reader.is_admin else took_part(reader.id)
+
+
+async def _check_known(session: AsyncSession, filters: ArchiveFilters) -> None:
+    """A filter naming something that does not exist is a mistake to point out, not an
+    empty page."""
+    for field, model in (
+        ("resource_id", Resource),
+        ("queue_id", Queue),
+        ("employee_id", Employee),
+        ("tag_id", Tag),
+    ):
+        value = getattr(filters, field)
+        if value is not None and await session.get(model, value) is None:
+            raise InvalidInput(
+                f"{field}: there is no such {field.removesuffix('_id')}.",
+                code="archive_filter_unknown",
+                params={"field": field},
+            )
+
+
+def _day_bounds(filters: ArchiveFilters) -> tuple[datetime | None, datetime | None]:
+    start = datetime.combine(filters.date_from, time.min, UTC) if filters.date_from else None
+    end = (
+        datetime.combine(filters.date_to, time.min, UTC) + timedelta(days=1)
+        if filters.date_to
+        else None
+    )
+    if start and end and start >= end:
+        raise InvalidInput(
+            "date_from: the period starts after it ends.", code="archive_dates_inverted"
+        )
+    if start and end and end - start > timedelta(days=MAX_RANGE_DAYS):
+        raise InvalidInput(
+            f"The period is longer than {MAX_RANGE_DAYS} days; choose a shorter one.",
+            code="archive_range_too_long",
+            params={"max_days": MAX_RANGE_DAYS},
+        )
+    return start, end
+
+
+async def _clients_matching(session: AsyncSession, text: str) -> Select[Any] | list[int]:
+    """Clients whose name or a contact contains ``text``, in any letter case. PostgreSQL
+    compares case-insensitively in every alphabet; SQLite's LIKE folds ASCII only, so there the
+    (small, embedded) client list is compared in Python."""
+    if session.get_bind().dialect.name == "postgresql":
+        by_contact = select(Contact.client_id).where(Contact.value.icontains(text, autoescape=True))
+        return select(Client.id).where(
+            or_(Client.display_name.icontains(text, autoescape=True), Client.id.in_(by_contact))
+        )
+    needle = text.casefold()
+    found = {
+        client_id
+        for client_id, name in await session.execute(select(Client.id, Client.display_name))
+        if needle in (name or "").casefold()
+    }
+    found |= {
+        client_id
+        for client_id, value in await session.execute(
+            select(Contact.client_id, Contact.value).where(Contact.is_hidden.is_(False))
+        )
+        if needle in value.casefold()
+    }
+    return sorted(found)
+
+
+async def archive_page(
+    session: AsyncSession, reader: Employee, filters: ArchiveFilters
+) -> ArchivePage:
+    await _check_known(session, filters)
+    start, end = _day_bounds(filters)
+    conditions: list[ColumnElement[bool]] = []
+    if (visible := _visible_to(reader)) is not None:
+        conditions.append(visible)
+    if filters.status:
+        conditions.append(ClientRequest.status == filters.status)
+    if filters.resource_id:
+        conditions.append(ClientRequest.resource_id == filters.resource_id)
+    if filters.queue_id:
+        conditions.append(ClientRequest.queue_id == filters.queue_id)
+    if filters.employee_id:
+        conditions.append(took_part(filters.employee_id))
+    if filters.tag_id:
+        conditions.append(
+            exists().where(
+                RequestTag.request_id == ClientRequest.id, RequestTag.tag_id == filters.tag_id
+            )
+        )
+    if start:
+        conditions.append(ClientRequest.created_at >= start)
+    if end:
+        conditions.append(ClientRequest.created_at < end)
+    if filters.rating:
+        conditions.append(
+            exists().where(Rating.request_id == ClientRequest.id, Rating.score == filters.rating)
+        )
+    if filters.client:
+        conditions.append(
+            ClientRequest.client_id.in_(await _clients_matching(session, filters.client))
+        )
+    total = await session.scalar(select(func.count()).select_from(ClientRequest).where(*conditions))
+    ids = list(
+        await session.scalars(
+            select(ClientRequest.id)
+            .where(*conditions)
+            .order_by(ClientRequest.created_at.desc(), ClientRequest.id.desc())
+            .offset((filters.page - 1) * filters.page_size)
+            .limit(filters.page_size)
+        )
+    )
+    return ArchivePage(
+        total=total or 0,
+        page=filters.page,
+        page_size=filters.page_size,
+        items=await _rows(session, ids),
+    )
+
+
+async def _rows(session: AsyncSession, ids: list[int]) -> list[ArchiveRow]:
+    if not ids:
+        return []
+    found = (
+        await session.execute(
+            select(ClientRequest, Client, Resource, Rating.score)
+            .join(Client, Client.id == ClientRequest.client_id)
+            .join(Resource, Resource.id == ClientRequest.resource_id)
+            .outerjoin(Rating, Rating.request_id == ClientRequest.id)
+            .where(ClientRequest.id.in_(ids))
+        )
+    ).all()
+    queue_ids = {r.queue_id for r, *_ in found if r.queue_id}
+    queues = {
+        queue_id: name
+        for queue_id, name in await session.execute(
+            select(Queue.id, Queue.name).where(Queue.id.in_(queue_ids))
+        )
+    }
+    assignee_ids = {r.assignee_id for r, *_ in found if r.assignee_id}
+    assignees = {
+        employee_id: name
+        for employee_id, name in await session.execute(
+            select(Employee.id, Employee.name).where(Employee.id.in_(assignee_ids))
+        )
+    }
+    tags = await tags_of_requests(session, ids)
+    by_id = {
+        request.id: ArchiveRow(
+            id=request.id,
+            status=request.status,
+            client=client_brief(client, resource.kind),
+            resource=resource.name,
+            queue=queues.get(request.queue_id) if request.queue_id else None,
+            assignee=assignees.get(request.assignee_id) if request.assignee_id else None,
+            created_at=request.created_at,
+            closed_at=request.closed_at,
+            rating=score,
+            tags=tags.get(request.id, []),
+        )
+        for request, client, resource, score in found
+    }
+    return [by_id[i] for i in ids if i in by_id]
+
+
+async def archived_request(
+    session: AsyncSession, reader: Employee, request_id: int
+) -> ClientRequest:
+    """The request if the reader may see it in the archive; "not found" otherwise, so that
+    ids reveal nothing."""
+    query = select(ClientRequest).where(ClientRequest.id == request_id)
+    if (visible := _visible_to(reader)) is not None:
+        query = query.where(visible)
+    request = await session.scalar(query)
+    if request is None:
+        raise NotFound(REQUEST_NOT_FOUND, code="request_not_found")
+    return request
+
+
+async def archive_detail(session: AsyncSession, reader: Employee, request_id: int) -> ArchiveDetail:
+    request = await archived_request(session, reader, request_id)
+    (row,) = await _rows(session, [request.id])
+    rating = await session.scalar(
+        select(Rating).where(Rating.request_id == request.id).where(Rating.score.is_not(None))
+    )
+    messages = await history_page(session, request.room_id, limit=HISTORY_PAGE + 1)
+    return ArchiveDetail(
+        request=row,
+        rating=(
+            ArchiveRating(score=rating.score, comment=rating.comment, rated_at=rating.rated_at)
+            if rating is not None and rating.score is not None
+            else None
+        ),
+        messages=messages[-HISTORY_PAGE:],
+        has_older=len(messages) > HISTORY_PAGE,
+    )
