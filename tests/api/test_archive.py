@@ -109,3 +109,14 @@ def test_bad_archive_filters_are_refused_with_a_reason(server: LiveServer) -> No
         assert admin.http.get("/api/archive", params=filters).status_code == 422
     unknown = admin.http.get("/api/archive", params={"tag_id": 999_999}).json()
     assert unknown["params"] == {"field": "tag_id"}
+
+
+def test_the_filters_offer_what_the_viewer_may_choose(server: LiveServer) -> None:
+    admin = server.login("admin").http.get("/api/archive/choices").json()
+    emma = server.login("emma")
+    mine = emma.http.get("/api/archive/choices").json()
+    assert {e["name"] for e in mine["employees"]} == {"Emma Wilson"}
+    assert {q["name"] for q in mine["queues"]} == {"Technical support"}
+    assert len(admin["employees"]) > 1
+    assert {q["name"] for q in admin["queues"]} >= {"Sales", "Technical support"}
+    assert [r["name"] for r in mine["resources"]] == [r["name"] for r in admin["resources"]][:1]

@@ -1,7 +1,8 @@
-"""Quality in the Russian UI: the client rates a closed request, the team sees the rating."""
+"""Quality in the Russian UI: the client rates a closed request; the archive finds it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from playwright.sync_api import BrowserContext, Page, expect
@@ -52,11 +53,25 @@ def test_a_client_rates_a_closed_request_and_the_rating_shows_in_its_history(
     expect(frame.get_by_text("Спасибо за оценку!")).to_be_visible()
     expect(frame.get_by_role("radiogroup", name="Оценка")).to_have_count(0)
 
-    # The employee finds the closed request and reads the rating in its history.
-    anna.get_by_label("Поиск по обращениям, людям и сообщениям").fill("Не могу оплатить")
-    anna.locator(".search-results .request-hit").first.click()
-    history = anna.get_by_role("log", name="История сообщений")
+    # In the archive: filtered by the rating, opened, its history and rating read.
+    anna.get_by_role("link", name="Архив").click()
+    filters = anna.get_by_role("form", name="Фильтры архива")
+    filters.get_by_label("Оценка").select_option(label="4 из 5")
+    filters.get_by_label("Статус").select_option(label="закрыто")
+    filters.get_by_role("button", name="Найти").click()
+    results = anna.get_by_role("table", name="Найденные обращения")
+    expect(results.get_by_role("row")).to_have_count(2)  # the header and the one request
+    expect(results).to_contain_text("4 из 5")
+    results.get_by_role("button", name=re.compile(r"^Открыть обращение")).click()
+    detail = anna.get_by_role("region", name=re.compile(r"^Обращение №"))
+    expect(detail).to_contain_text("4 из 5 — «Помогли быстро»")
+    history = detail.get_by_role("log", name="История сообщений")
+    expect(history.get_by_text("Попробуйте ещё раз, теперь всё работает")).to_be_visible()
     expect(history.get_by_text("Клиенту предложено оценить обращение")).to_be_visible()
     expect(
         history.get_by_text("Оценка клиента: 4 из 5. Комментарий: «Помогли быстро»")
     ).to_be_visible()
+    # Another rating finds nothing.
+    filters.get_by_label("Оценка").select_option(label="1 из 5")
+    filters.get_by_role("button", name="Найти").click()
+    expect(anna.get_by_text("Обращений не найдено.")).to_be_visible()

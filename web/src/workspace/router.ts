@@ -12,6 +12,7 @@ export const router = createRouter({
       meta: { admin: true },
     },
     { path: '/replies', component: () => import('./features/replies/RepliesPage.vue') },
+    { path: '/archive', component: () => import('./features/archive/ArchivePage.vue') },
     {
       path: '/',
       component: () => import('./features/shell/WorkspacePage.vue'),

@@ -8,7 +8,12 @@ from impserver.core.http import LARGEST_ID, api_router
 from impserver.domains.accounts.auth import current_employee
 from impserver.domains.accounts.models import Employee
 from impserver.domains.reports import archive
-from impserver.domains.reports.schemas import ArchiveDetail, ArchiveFilters, ArchivePage
+from impserver.domains.reports.schemas import (
+    ArchiveChoices,
+    ArchiveDetail,
+    ArchiveFilters,
+    ArchivePage,
+)
 from impserver.domains.rooms.messaging import history_page
 from impserver.domains.rooms.schemas import MessageRead
 from impserver.services import Services, get_services
@@ -28,6 +33,15 @@ async def list_archive(
     in), newest first, narrowed by the filters and paged."""
     async with services.db.read() as session:
         return await archive.archive_page(session, employee, filters)
+
+
+@router.get("/archive/choices", response_model=ArchiveChoices)
+async def archive_choices(
+    employee: Employee = Depends(current_employee), services: Services = Depends(get_services)
+) -> ArchiveChoices:
+    """What the archive's filters offer the viewer."""
+    async with services.db.read() as session:
+        return await archive.archive_choices(session, employee)
 
 
 @router.get("/archive/{request_id}", response_model=ArchiveDetail)

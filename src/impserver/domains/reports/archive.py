@@ -20,15 +20,18 @@ from impserver.domains.clients.models import Client, Contact
 from impserver.domains.ratings.models import Rating
 from impserver.domains.reports.schemas import (
     MAX_RANGE_DAYS,
+    ArchiveChoices,
     ArchiveDetail,
     ArchiveFilters,
     ArchivePage,
     ArchiveRating,
     ArchiveRow,
+    NamedOption,
+    QueueOption,
 )
 from impserver.domains.requests.models import ClientRequest, RequestTransition
 from impserver.domains.requests.queries import client_brief
-from impserver.domains.resources.models import Queue, Resource
+from impserver.domains.resources.models import Queue, QueueAccess, Resource
 from impserver.domains.rooms.messaging import history_page
 from impserver.domains.rooms.models import Message
 from impserver.domains.tags.models import RequestTag, Tag
@@ -218,6 +221,29 @@ async def _rows(session: AsyncSession, ids: list[int]) -> list[ArchiveRow]:
         for request, client, resource, score in found
     }
     return [by_id[i] for i in ids if i in by_id]
+
+
+async def archive_choices(session: AsyncSession, reader: Employee) -> ArchiveChoices:
+    queues = select(Queue).where(Queue.archived_at.is_(None)).order_by(Queue.position, Queue.id)
+    resources = (
+        select(Resource).where(Resource.deleted_at.is_(None)).order_by(Resource.name, Resource.id)
+    )
+    employees = select(Employee).where(Employee.is_active.is_(True)).order_by(Employee.name)
+    if not reader.is_admin:
+        served = select(QueueAccess.queue_id).where(QueueAccess.employee_id == reader.id)
+        queues = queues.where(Queue.id.in_(served))
+        resources = resources.where(
+            Resource.id.in_(select(Queue.resource_id).where(Queue.id.in_(served)))
+        )
+        employees = employees.where(Employee.id == reader.id)
+    return ArchiveChoices(
+        resources=[NamedOption(id=r.id, name=r.name) for r in await session.scalars(resources)],
+        queues=[
+            QueueOption(id=q.id, name=q.name, resource_id=q.resource_id)
+            for q in await session.scalars(queues)
+        ],
+        employees=[NamedOption(id=e.id, name=e.name) for e in await session.scalars(employees)],
+    )
 
 
 async def archived_request(

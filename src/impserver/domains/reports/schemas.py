@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -68,4 +68,19 @@ class ArchiveDetail(BaseModel):
     has_older: bool
 
 
-ArchiveScope = Literal["all", "took_part"]
+class NamedOption(BaseModel):
+    id: int
+    name: str
+
+
+class QueueOption(NamedOption):
+    resource_id: int
+
+
+class ArchiveChoices(BaseModel):
+    """What the archive's filters offer the viewer: everything to an administrator; to an
+    employee, the resources and queues they serve, and themselves."""
+
+    resources: list[NamedOption]
+    queues: list[QueueOption]
+    employees: list[NamedOption]

@@ -1,0 +1,35 @@
+/** The archive's shapes, mirroring domains/reports/schemas.py. */
+import type { MessageRead, TagRead } from '@/shared/types'
+
+export interface ArchiveRow {
+  id: number
+  status: 'choosing' | 'waiting' | 'assigned' | 'closed'
+  client: { id: number; name: string; is_blocked: boolean; channel: string }
+  resource: string
+  queue: string | null
+  assignee: string | null
+  created_at: string
+  closed_at: string | null
+  rating: number | null
+  tags: TagRead[]
+}
+
+export interface ArchivePage {
+  total: number
+  page: number
+  page_size: number
+  items: ArchiveRow[]
+}
+
+export interface ArchiveDetail {
+  request: ArchiveRow
+  rating: { score: number; comment: string; rated_at: string | null } | null
+  messages: MessageRead[]
+  has_older: boolean
+}
+
+export interface ArchiveChoices {
+  resources: { id: number; name: string }[]
+  queues: { id: number; name: string; resource_id: number }[]
+  employees: { id: number; name: string }[]
+}
