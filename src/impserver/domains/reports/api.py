@@ -5,14 +5,16 @@ from typing import Annotated
 from fastapi import Depends, Path, Query
 
 from impserver.core.http import LARGEST_ID, api_router
-from impserver.domains.accounts.auth import current_employee
+from impserver.domains.accounts.auth import current_admin, current_employee
 from impserver.domains.accounts.models import Employee
-from impserver.domains.reports import archive
+from impserver.domains.reports import archive, figures
 from impserver.domains.reports.schemas import (
     ArchiveChoices,
     ArchiveDetail,
     ArchiveFilters,
     ArchivePage,
+    ReportFilters,
+    TeamReport,
 )
 from impserver.domains.rooms.messaging import history_page
 from impserver.domains.rooms.schemas import MessageRead
@@ -33,6 +35,19 @@ async def list_archive(
     in), newest first, narrowed by the filters and paged."""
     async with services.db.read() as session:
         return await archive.archive_page(session, employee, filters)
+
+
+@router.get("/reports/team", response_model=TeamReport)
+async def team_report(
+    filters: Annotated[ReportFilters, Query()],
+    admin: Employee = Depends(current_admin),
+    services: Services = Depends(get_services),
+) -> TeamReport:
+    """The team's figures for a period (whole days in ``tz``), optionally for one resource,
+    queue or employee: volume, first response, resolution, time in the queue, ratings, each
+    employee's share, and requests by hour and day of week. Administrators only."""
+    async with services.db.read() as session:
+        return await figures.team_report(session, filters)
 
 
 @router.get("/archive/choices", response_model=ArchiveChoices)

@@ -84,3 +84,53 @@ class ArchiveChoices(BaseModel):
     resources: list[NamedOption]
     queues: list[QueueOption]
     employees: list[NamedOption]
+
+
+class ReportFilters(BaseModel):
+    """The period (whole days in ``tz``) and, optionally, one resource, queue or employee."""
+
+    date_from: date
+    date_to: date
+    tz: Annotated[str, StringConstraints(max_length=64)] = "UTC"
+    resource_id: int | None = Field(default=None, ge=1)
+    queue_id: int | None = Field(default=None, ge=1)
+    employee_id: int | None = Field(default=None, ge=1)
+
+
+class Durations(BaseModel):
+    count: int
+    median_seconds: float | None
+    p90_seconds: float | None
+
+
+class RatingFigures(BaseModel):
+    count: int
+    average: float | None
+    # How many of each score, 1 to 5.
+    distribution: list[int]
+    # The share of 4s and 5s.
+    satisfied_share: float | None
+
+
+class EmployeeFigures(BaseModel):
+    id: int
+    name: str
+    handled: int
+    first_response: Durations
+    resolution: Durations
+    rating_average: float | None
+    ratings: int
+
+
+class TeamReport(BaseModel):
+    created: int
+    closed: int
+    missed: int
+    first_response: Durations
+    resolution: Durations
+    queue_wait: Durations
+    ratings: RatingFigures
+    employees: list[EmployeeFigures]
+    # Requests created, by hour of the day (0–23) and by day of the week (Monday first).
+    by_hour: list[int]
+    by_weekday: list[int]

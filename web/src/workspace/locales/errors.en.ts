@@ -128,6 +128,10 @@ const errors = {
   archive_filter_unknown: 'A filter names something that does not exist: {field}.',
   archive_dates_inverted: 'The period starts after it ends.',
   archive_range_too_long: 'The period is longer than {max_days} days; choose a shorter one.',
+  report_filter_unknown: 'The report names something that does not exist: {field}.',
+  report_dates_inverted: 'The period starts after it ends.',
+  report_range_too_long: 'The period is longer than {max_days} days; choose a shorter one.',
+  report_timezone_unknown: 'There is no such time zone.',
   rating_not_asked: 'This request was not offered for rating.',
   mention_in_reply: 'Mention colleagues in a note: the client reads every word of a reply.',
 }

@@ -127,6 +127,10 @@ const errors: typeof errorsEn = {
   archive_filter_unknown: 'В фильтре указано то, чего нет: {field}.',
   archive_dates_inverted: 'Начало периода позже его конца.',
   archive_range_too_long: 'Период длиннее {max_days} дней; выберите покороче.',
+  report_filter_unknown: 'В отчёте указано то, чего нет: {field}.',
+  report_dates_inverted: 'Начало периода позже его конца.',
+  report_range_too_long: 'Период длиннее {max_days} дней; выберите покороче.',
+  report_timezone_unknown: 'Такого часового пояса нет.',
   rating_not_asked: 'Это обращение не предлагали оценить.',
   mention_in_reply: 'Упоминайте коллег в заметке: ответ клиент читает целиком.',
 }

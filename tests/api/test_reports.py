@@ -1,0 +1,244 @@
+"""The team's figures, checked against values worked out by hand on a small fixed dataset."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from impserver.domains.accounts.models import Employee
+from impserver.domains.clients.models import Client
+from impserver.domains.ratings.models import Rating
+from impserver.domains.requests.models import ClientRequest, RequestTransition
+from impserver.domains.resources.models import Queue, Resource
+from impserver.domains.rooms.models import Message, Room
+from tests.harness import LiveServer
+
+
+def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(2026, 1, day, hour, minute, second, tzinfo=UTC)
+
+
+# Each request: created, entered a queue, assigned (who, how), first reply (who, when), closed
+# (who, when), score.
+REQUESTS = [
+    # R1: waits 120 s, answered in 180 s, resolved in 3,600 s, rated 5, all by Anna.
+    dict(
+        created=at(5, 10),
+        entered=at(5, 10, 0, 30),
+        assigned=("accepted", "anna", at(5, 10, 2, 30)),
+        reply=("anna", at(5, 10, 3)),
+        closed=("anna", at(5, 11)),
+        score=5,
+    ),
+    # R2: waits 600 s, answered in 900 s, resolved in 7,200 s, rated 3, by Boris.
+    dict(
+        created=at(5, 10, 30),
+        entered=at(5, 10, 31),
+        assigned=("auto_assigned", "boris", at(5, 10, 41)),
+        reply=("boris", at(5, 10, 45)),
+        closed=("boris", at(5, 12, 30)),
+        score=3,
+    ),
+    # R3: never answered, closed by the administrator after 1,200 s: missed.
+    dict(
+        created=at(5, 14),
+        entered=at(5, 14, 0, 10),
+        assigned=None,
+        reply=None,
+        closed=("admin", at(5, 14, 20)),
+        score=None,
+    ),
+    # R4 (Tuesday): waits 300 s, answered in 360 s, still open.
+    dict(
+        created=at(6, 9),
+        entered=at(6, 9),
+        assigned=("accepted", "anna", at(6, 9, 5)),
+        reply=("anna", at(6, 9, 6)),
+        closed=None,
+        score=None,
+    ),
+    # R5: outside the period.
+    dict(
+        created=at(9, 9),
+        entered=at(9, 9),
+        assigned=None,
+        reply=None,
+        closed=("anna", at(9, 10)),
+        score=1,
+    ),
+]
+
+
+def seed(server: LiveServer) -> dict[str, int]:
+    async def write() -> dict[str, int]:
+        async with server.services.db.transaction() as uow:
+            session = uow.session
+            people = {e.login: e.id for e in await session.scalars(select(Employee))}
+            resource = await session.scalar(select(Resource).where(Resource.kind == "website"))
+            assert resource is not None
+            queue = await session.scalar(select(Queue).where(Queue.name == "Sales"))
+            assert queue is not None
+            for number, spec in enumerate(REQUESTS, start=1):
+                client = Client(
+                    resource_id=resource.id, external_id=f"r{number}", display_name=f"R{number}"
+                )
+                room = Room(kind="request", created_at=spec["created"])
+                session.add_all([client, room])
+                await session.flush()
+                closed = spec["closed"]
+                request = ClientRequest(
+                    resource_id=resource.id,
+                    client_id=client.id,
+                    room_id=room.id,
+                    status="closed" if closed else "assigned",
+                    queue_id=queue.id,
+                    created_at=spec["created"],
+                    closed_at=closed[1] if closed else None,
+                    assignee_id=None if closed else people[spec["assigned"][1]],
+                )
+                session.add(request)
+                await session.flush()
+                steps = [
+                    ("created", None, spec["created"]),
+                    ("topic_chosen", None, spec["entered"]),
+                ]
+                if spec["assigned"]:
+                    kind, who, when = spec["assigned"]
+                    steps.append((kind, people[who] if kind == "accepted" else None, when))
+                if closed:
+                    steps.append(("closed", people[closed[0]], closed[1]))
+                session.add_all(
+                    RequestTransition(
+                        request_id=request.id, kind=kind, actor_employee_id=actor, created_at=when
+                    )
+                    for kind, actor, when in steps
+                )
+                session.add(
+                    Message(
+                        room_id=room.id,
+                        author_client_id=client.id,
+                        body="?",
+                        created_at=spec["created"],
+                    )
+                )
+                if spec["reply"]:
+                    who, when = spec["reply"]
+                    session.add_all(
+                        Message(
+                            room_id=room.id,
+                            author_employee_id=people[who],
+                            body=text,
+                            created_at=moment,
+                        )
+                        for text, moment in (("ответ", when), ("ещё", when.replace(minute=59)))
+                    )
+                    # A note before the reply is no answer to the client.
+                    session.add(
+                        Message(
+                            room_id=room.id,
+                            author_employee_id=people["olga"],
+                            kind="note",
+                            body="заметка",
+                            created_at=spec["created"],
+                        )
+                    )
+                if spec["score"]:
+                    session.add(
+                        Rating(
+                            request_id=request.id,
+                            client_id=client.id,
+                            score=spec["score"],
+                            asked_at=closed[1],
+                            rated_at=closed[1],
+                        )
+                    )
+            return people
+
+    return server.run(write())
+
+
+def report(server: LiveServer, **params: object) -> dict:
+    response = server.login("admin").http.get(
+        "/api/reports/team", params={"date_from": "2026-01-05", "date_to": "2026-01-06", **params}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_the_figures_match_the_ones_worked_out_by_hand(server: LiveServer) -> None:
+    people = seed(server)
+    figures = report(server)
+    assert (figures["created"], figures["closed"], figures["missed"]) == (4, 3, 1)
+    # First responses 180, 900, 360 s; resolutions 3,600, 7,200, 1,200 s; waits 120, 600, 300 s.
+    assert figures["first_response"] == {"count": 3, "median_seconds": 360.0, "p90_seconds": 900.0}
+    assert figures["resolution"] == {"count": 3, "median_seconds": 3600.0, "p90_seconds": 7200.0}
+    assert figures["queue_wait"] == {"count": 3, "median_seconds": 300.0, "p90_seconds": 600.0}
+    assert figures["ratings"] == {
+        "count": 2,
+        "average": 4.0,
+        "distribution": [0, 0, 1, 0, 1],
+        "satisfied_share": 0.5,
+    }
+    assert (
+        figures["by_hour"][10] == 2 and figures["by_hour"][14] == 1 and figures["by_hour"][9] == 1
+    )
+    assert sum(figures["by_hour"]) == 4
+    assert figures["by_weekday"] == [3, 1, 0, 0, 0, 0, 0]
+    table = {row["name"]: row for row in figures["employees"]}
+    assert [row["name"] for row in figures["employees"]] == [
+        "Алексей Админов",
+        "Анна Смирнова",
+        "Борис Петров",
+    ]
+    assert table["Анна Смирнова"]["handled"] == 1
+    assert table["Анна Смирнова"]["first_response"]["median_seconds"] == 180.0
+    assert table["Анна Смирнова"]["resolution"]["median_seconds"] == 3600.0
+    assert table["Анна Смирнова"]["rating_average"] == 5.0
+    assert table["Борис Петров"]["first_response"]["median_seconds"] == 900.0
+    assert table["Алексей Админов"]["first_response"]["count"] == 0
+    assert table["Алексей Админов"]["rating_average"] is None
+
+    # One person's share: Anna answered R1 and R4, and closed R1.
+    hers = report(server, employee_id=people["anna"])
+    assert (hers["created"], hers["closed"], hers["missed"]) == (2, 1, 0)
+    assert hers["first_response"]["median_seconds"] == 270.0
+    assert hers["ratings"]["distribution"] == [0, 0, 0, 0, 1]
+
+
+def test_hours_and_days_are_counted_in_the_time_zone_asked_for(server: LiveServer) -> None:
+    seed(server)
+    moscow = report(server, tz="Europe/Moscow")
+    assert moscow["created"] == 4
+    assert moscow["by_hour"][13] == 2 and moscow["by_hour"][17] == 1 and moscow["by_hour"][12] == 1
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"date_from": "2026-02-01", "date_to": "2026-01-01"}, "report_dates_inverted"),
+        ({"date_from": "2024-01-01", "date_to": "2026-01-01"}, "report_range_too_long"),
+        (
+            {"date_from": "2026-01-01", "date_to": "2026-01-02", "tz": "Mars/Olympus"},
+            "report_timezone_unknown",
+        ),
+        (
+            {"date_from": "2026-01-01", "date_to": "2026-01-02", "queue_id": 999_999},
+            "report_filter_unknown",
+        ),
+    ],
+)
+def test_bad_report_periods_and_filters_are_refused(
+    server: LiveServer, params: dict, code: str
+) -> None:
+    refused = server.login("admin").http.get("/api/reports/team", params=params)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == code
+
+
+def test_reports_are_for_administrators(server: LiveServer) -> None:
+    refused = server.login("anna").http.get(
+        "/api/reports/team", params={"date_from": "2026-01-05", "date_to": "2026-01-06"}
+    )
+    assert refused.status_code == 403
