@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page, expect
 
@@ -75,3 +76,17 @@ def test_a_client_rates_a_closed_request_and_the_rating_shows_in_its_history(
     filters.get_by_label("Оценка").select_option(label="1 из 5")
     filters.get_by_role("button", name="Найти").click()
     expect(anna.get_by_text("Обращений не найдено.")).to_be_visible()
+
+    # The reports page counts it: the rating in the chart, Anna in the table, the table as CSV.
+    admin.get_by_role("link", name="Отчёты").click()
+    admin.wait_for_url("**/reports")
+    expect(admin.get_by_text("Распределение оценок")).to_be_visible()
+    ratings_chart = admin.get_by_role("img", name=re.compile(r"^Распределение оценок"))
+    expect(ratings_chart).to_have_attribute("aria-label", re.compile(r"4 — 1"))
+    table = admin.get_by_role("table", name="Сотрудники")
+    expect(table.get_by_role("row").filter(has_text="Анна Смирнова")).to_contain_text("4")
+    with admin.expect_download() as downloading:
+        admin.get_by_role("button", name="Таблицу в CSV").click()
+    csv = Path(downloading.value.path()).read_bytes().decode("utf-8")
+    assert csv.startswith("\ufeffСотрудник;Закрыто обращений;")
+    assert "Анна Смирнова;1;" in csv

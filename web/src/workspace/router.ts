@@ -14,6 +14,11 @@ export const router = createRouter({
     { path: '/replies', component: () => import('./features/replies/RepliesPage.vue') },
     { path: '/archive', component: () => import('./features/archive/ArchivePage.vue') },
     {
+      path: '/reports',
+      component: () => import('./features/reports/ReportsPage.vue'),
+      meta: { admin: true },
+    },
+    {
       path: '/',
       component: () => import('./features/shell/WorkspacePage.vue'),
       children: [
