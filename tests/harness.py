@@ -212,6 +212,12 @@ class LiveServer(Endpoint):
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=15)
+            if self._thread.is_alive():
+                # Its loop cannot be closed while it runs; say what holds it instead.
+                raise AssertionError(
+                    "The test server did not stop within 15 s: a client (a browser tab left "
+                    "open?) still holds a connection to it."
+                )
         if self._loop is not None and not self._loop.is_closed():
             self._loop.close()
 

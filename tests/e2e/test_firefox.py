@@ -36,20 +36,36 @@ def wait_until(condition: Callable[[], object], timeout: float = 15) -> None:
 
 
 @pytest.fixture(scope="module")
-def firefox() -> Iterator[Firefox]:
+def firefox_browser() -> Iterator[Firefox]:
     browser = Firefox()
     yield browser
     browser.close()
 
 
 @pytest.fixture(scope="module")
-def firefox_on_a_display() -> Iterator[Firefox]:
-    """Firefox on a virtual display: headless Firefox has no screen, so nothing to share."""
+def firefox_browser_on_a_display() -> Iterator[Firefox]:
     display = VirtualDisplay()
     browser = Firefox(display)
     yield browser
     browser.close()
     display.stop()
+
+
+@pytest.fixture
+def firefox(app_server: LiveServer, firefox_browser: Firefox) -> Iterator[Firefox]:
+    """The module's Firefox for one test: its tabs are closed when the test ends, before the
+    test's server stops (an open tab's socket would hold the server's shutdown)."""
+    yield firefox_browser
+    firefox_browser.close_pages()
+
+
+@pytest.fixture
+def firefox_on_a_display(
+    app_server: LiveServer, firefox_browser_on_a_display: Firefox
+) -> Iterator[Firefox]:
+    """Firefox on a virtual display: headless Firefox has no screen, so nothing to share."""
+    yield firefox_browser_on_a_display
+    firefox_browser_on_a_display.close_pages()
 
 
 def open_widget(

@@ -185,6 +185,19 @@ const COMMANDS = {
     for (const page of open) if (!known.has(page)) remember(page)
     return [...pages.entries()].map(([id, page]) => ({ id, url: page.url() }))
   },
+  /** Close every tab of the people opened so far (their sockets with them). */
+  async closeContexts() {
+    // Leaving each page first closes its sockets the way a person leaving does, at once;
+    // a discarded context may leave the server waiting for them.
+    for (const page of await browser.pages()) {
+      await page.goto('about:blank', { timeout: 5000 }).catch(() => undefined)
+    }
+    for (const context of browser.browserContexts()) {
+      if (context !== browser.defaultBrowserContext()) await context.close()
+    }
+    pages.clear()
+    return true
+  },
   async closePage({ page }) {
     await pageOf(page).close()
     return true
@@ -212,3 +225,5 @@ for await (const line of lines) {
   if (command.command === 'close') break
 }
 await browser?.close().catch(() => undefined)
+// Nothing is left to do: exit now rather than when every handle the library opened is gone.
+process.exit(0)
