@@ -1,31 +1,10 @@
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { notificationLog, setQuietUntil } from '@/shared/notifications'
-import type { MentionRead } from '@/shared/types'
+import { mention } from '@/test/mention'
 import { dispatch } from './dispatcher'
 import { useMentionsStore } from './features/mentions/store'
 
-function mention(id: number): MentionRead {
-  return {
-    id,
-    read: false,
-    created_at: '2026-12-04T10:00:00Z',
-    place: { kind: 'team', id: 3, name: 'Склад' },
-    message: {
-      id: 100 + id,
-      room_id: 3,
-      kind: 'text',
-      body: '@Борис глянь накладную',
-      author: { kind: 'employee', id: 1, name: 'Анна Смирнова' },
-      attachments: [],
-      client_message_id: null,
-      meta: { mentions: [{ id: 2, name: 'Борис Петров' }] },
-      created_at: '2026-12-04T10:00:00Z',
-      edited_at: null,
-      deleted: false,
-    },
-  }
-}
 
 describe('a mention told by the server', () => {
   beforeEach(() => {
@@ -36,12 +15,12 @@ describe('a mention told by the server', () => {
 
   it('lights the badge even under do-not-disturb, and rings and notifies only without it', () => {
     setQuietUntil(new Date(Date.now() + 3_600_000).toISOString())
-    dispatch({ id: 1, type: 'mention.created', mention: mention(1) })
+    dispatch({ id: 1, type: 'mention.created', mention: mention(1, '@Борис глянь накладную') })
     expect(useMentionsStore().unread).toBe(1)
     expect(notificationLog).toHaveLength(0)
 
     setQuietUntil(null)
-    dispatch({ id: 2, type: 'mention.created', mention: mention(2) })
+    dispatch({ id: 2, type: 'mention.created', mention: mention(2, '@Борис глянь накладную') })
     expect(useMentionsStore().unread).toBe(2)
     expect(notificationLog.map((n) => n.tag)).toEqual(['mention-2'])
     expect(notificationLog[0].body).toBe('@Борис глянь накладную')

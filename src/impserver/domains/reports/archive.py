@@ -18,6 +18,7 @@ from impserver.core.errors import InvalidInput, NotFound
 from impserver.domains.accounts.models import Employee
 from impserver.domains.clients.models import Client, Contact
 from impserver.domains.ratings.models import Rating
+from impserver.domains.reports.checks import check_known
 from impserver.domains.reports.schemas import (
     MAX_RANGE_DAYS,
     ArchiveChoices,
@@ -30,7 +31,7 @@ from impserver.domains.reports.schemas import (
     QueueOption,
 )
 from impserver.domains.requests.models import ClientRequest, RequestTransition
-from impserver.domains.requests.queries import client_brief
+from impserver.domains.requests.queries import client_brief, queue_and_assignee_names
 from impserver.domains.resources.models import Queue, QueueAccess, Resource
 from impserver.domains.rooms.messaging import history_page
 from impserver.domains.rooms.models import Message
@@ -61,24 +62,6 @@ def took_part(employee_id: int) -> ColumnElement[bool]:
 
 def _visible_to(reader: Employee) -> ColumnElement[bool] | None:
     return None if reader.is_admin else took_part(reader.id)
-
-
-async def _check_known(session: AsyncSession, filters: ArchiveFilters) -> None:
-    """A filter naming something that does not exist is a mistake to point out, not an
-    empty page."""
-    for field, model in (
-        ("resource_id", Resource),
-        ("queue_id", Queue),
-        ("employee_id", Employee),
-        ("tag_id", Tag),
-    ):
-        value = getattr(filters, field)
-        if value is not None and await session.get(model, value) is None:
-            raise InvalidInput(
-                f"{field}: there is no such {field.removesuffix('_id')}.",
-                code="archive_filter_unknown",
-                params={"field": field},
-            )
 
 
 def _day_bounds(filters: ArchiveFilters) -> tuple[datetime | None, datetime | None]:
@@ -129,7 +112,12 @@ async def _clients_matching(session: AsyncSession, text: str) -> Select[Any] | l
 async def archive_page(
     session: AsyncSession, reader: Employee, filters: ArchiveFilters
 ) -> ArchivePage:
-    await _check_known(session, filters)
+    await check_known(
+        session,
+        filters,
+        {"resource_id": Resource, "queue_id": Queue, "employee_id": Employee, "tag_id": Tag},
+        code="archive_filter_unknown",
+    )
     start, end = _day_bounds(filters)
     conditions: list[ColumnElement[bool]] = []
     if (visible := _visible_to(reader)) is not None:
@@ -190,20 +178,7 @@ async def _rows(session: AsyncSession, ids: list[int]) -> list[ArchiveRow]:
             .where(ClientRequest.id.in_(ids))
         )
     ).all()
-    queue_ids = {r.queue_id for r, *_ in found if r.queue_id}
-    queues = {
-        queue_id: name
-        for queue_id, name in await session.execute(
-            select(Queue.id, Queue.name).where(Queue.id.in_(queue_ids))
-        )
-    }
-    assignee_ids = {r.assignee_id for r, *_ in found if r.assignee_id}
-    assignees = {
-        employee_id: name
-        for employee_id, name in await session.execute(
-            select(Employee.id, Employee.name).where(Employee.id.in_(assignee_ids))
-        )
-    }
+    queues, assignees = await queue_and_assignee_names(session, (r for r, *_ in found))
     tags = await tags_of_requests(session, ids)
     by_id = {
         request.id: ArchiveRow(

@@ -27,6 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from impserver.core.errors import InvalidInput
 from impserver.domains.accounts.models import Employee
 from impserver.domains.ratings.models import Rating
+from impserver.domains.reports.checks import check_known
 from impserver.domains.reports.schemas import (
     MAX_RANGE_DAYS,
     Durations,
@@ -93,14 +94,12 @@ async def _check(session: AsyncSession, filters: ReportFilters) -> None:
         raise InvalidInput(
             f"tz: {filters.tz!r} is not a time zone.", code="report_timezone_unknown"
         ) from exc
-    for field, model in (("resource_id", Resource), ("queue_id", Queue), ("employee_id", Employee)):
-        value = getattr(filters, field)
-        if value is not None and await session.get(model, value) is None:
-            raise InvalidInput(
-                f"{field}: there is no such {field.removesuffix('_id')}.",
-                code="report_filter_unknown",
-                params={"field": field},
-            )
+    await check_known(
+        session,
+        filters,
+        {"resource_id": Resource, "queue_id": Queue, "employee_id": Employee},
+        code="report_filter_unknown",
+    )
 
 
 async def team_report(session: AsyncSession, filters: ReportFilters) -> TeamReport:

@@ -36,6 +36,28 @@ from impserver.domains.tags.queries import tags_of_requests
 _Model = TypeVar("_Model", Client, Resource, Queue, Room)
 
 
+async def queue_and_assignee_names(
+    session: AsyncSession, requests: Iterable[ClientRequest]
+) -> tuple[dict[int, str], dict[int, str]]:
+    """The names of the requests' queues and assignees, by id: two queries for any number."""
+    requests = list(requests)
+    queue_ids = {r.queue_id for r in requests if r.queue_id}
+    assignee_ids = {r.assignee_id for r in requests if r.assignee_id}
+    queues = {
+        queue_id: name
+        for queue_id, name in await session.execute(
+            select(Queue.id, Queue.name).where(Queue.id.in_(queue_ids))
+        )
+    }
+    assignees = {
+        employee_id: name
+        for employee_id, name in await session.execute(
+            select(Employee.id, Employee.name).where(Employee.id.in_(assignee_ids))
+        )
+    }
+    return queues, assignees
+
+
 def client_brief(client: Client, channel: str) -> ClientBrief:
     """The client as a card or a search hit names them."""
     return ClientBrief(

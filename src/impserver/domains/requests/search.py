@@ -20,12 +20,11 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impserver.core.errors import NotFound
-from impserver.domains.accounts.models import Employee
 from impserver.domains.clients.models import Client, Contact
 from impserver.domains.requests.models import ClientRequest
-from impserver.domains.requests.queries import client_brief
+from impserver.domains.requests.queries import client_brief, queue_and_assignee_names
 from impserver.domains.requests.schemas import ClientBrief, RequestStatus
-from impserver.domains.resources.models import Queue, QueueAccess, Resource
+from impserver.domains.resources.models import QueueAccess, Resource
 from impserver.domains.rooms.models import WRITTEN_KINDS, Message, Room
 from impserver.domains.tags.models import RequestTag, Tag
 from impserver.domains.tags.queries import tags_of_requests
@@ -155,20 +154,7 @@ async def find_requests(session: AsyncSession, employee_id: int, text: str) -> l
             .limit(REQUEST_LIMIT)
         )
     ).all()
-    queue_ids = {r.queue_id for r, *_ in rows if r.queue_id}
-    queues = {
-        queue_id: name
-        for queue_id, name in await session.execute(
-            select(Queue.id, Queue.name).where(Queue.id.in_(queue_ids))
-        )
-    }
-    assignee_ids = {r.assignee_id for r, *_ in rows if r.assignee_id}
-    assignees = {
-        employee: name
-        for employee, name in await session.execute(
-            select(Employee.id, Employee.name).where(Employee.id.in_(assignee_ids))
-        )
-    }
+    queues, assignees = await queue_and_assignee_names(session, (r for r, *_ in rows))
     tags = await tags_of_requests(session, (request.id for request, *_ in rows))
     hits = []
     for request, client, resource, room in rows:

@@ -1,10 +1,10 @@
 /** The archive's shapes, mirroring domains/reports/schemas.py. */
-import type { MessageRead, TagRead } from '@/shared/types'
+import type { MessageRead, RequestHit, TagRead } from '@/shared/types'
 
 export interface ArchiveRow {
   id: number
-  status: 'choosing' | 'waiting' | 'assigned' | 'closed'
-  client: { id: number; name: string; is_blocked: boolean; channel: string }
+  status: RequestHit['status']
+  client: RequestHit['client']
   resource: string
   queue: string | null
   assignee: string | null

@@ -1,30 +1,9 @@
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { MentionRead } from '@/shared/types'
 import { heldServer } from '@/test/heldServer'
+import { mention } from '@/test/mention'
 import { useMentionsStore } from './store'
 
-function mention(id: number, read = false): MentionRead {
-  return {
-    id,
-    read,
-    created_at: '2026-12-04T10:00:00Z',
-    place: { kind: 'team', id: 3, name: 'Склад' },
-    message: {
-      id: 100 + id,
-      room_id: 3,
-      kind: 'text',
-      body: `@Борис ${id}`,
-      author: { kind: 'employee', id: 1, name: 'Анна' },
-      attachments: [],
-      client_message_id: null,
-      meta: {},
-      created_at: '2026-12-04T10:00:00Z',
-      edited_at: null,
-      deleted: false,
-    },
-  }
-}
 
 describe('mentions store', () => {
   beforeEach(() => setActivePinia(createPinia()))
