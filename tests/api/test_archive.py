@@ -111,6 +111,24 @@ def test_bad_archive_filters_are_refused_with_a_reason(server: LiveServer) -> No
     assert unknown["params"] == {"field": "tag_id"}
 
 
+def test_a_supervisor_sees_the_archive_of_their_teams_resources(server: LiveServer) -> None:
+    _, _, request_id = taken(server, "anna")
+    admin = server.login("admin")
+    olga_id = next(
+        e["id"] for e in admin.http.get("/api/admin/employees").json() if e["login"] == "olga"
+    )
+    emma = server.login("emma")
+    assert request_id not in ids(archive(emma))
+    admin.http.patch(f"/api/admin/employees/{olga_id}", json={"role": "supervisor"})
+    olga = server.login("olga")
+    # Anna's request in Sales is of the website whose queues Olga serves: her team's.
+    assert request_id in ids(archive(olga))
+    assert olga.http.get(f"/api/archive/{request_id}").status_code == 200
+    choices = olga.http.get("/api/archive/choices").json()
+    assert "Анна Смирнова" in {e["name"] for e in choices["employees"]}
+    assert "Sales" in {q["name"] for q in choices["queues"]}
+
+
 def test_the_filters_offer_what_the_viewer_may_choose(server: LiveServer) -> None:
     admin = server.login("admin").http.get("/api/archive/choices").json()
     emma = server.login("emma")

@@ -18,6 +18,11 @@ def matrix_world(server: LiveServer) -> dict[str, Any]:
     anna = server.login("anna")  # room member, serves Sales
     emma = server.login("emma")  # serves Technical support only, not in the room
     admin = server.login("admin")
+    olga_id = next(
+        e["id"] for e in admin.http.get("/api/admin/employees").json() if e["login"] == "olga"
+    )
+    admin.http.patch(f"/api/admin/employees/{olga_id}", json={"role": "supervisor"})
+    supervisor = server.login("olga")  # serves the demo website's queues: her team's
     room = new_room(anna, "boris", name="Matrix")
     visitor_a, visitor_b = visit(server), visit(server)
     visitor_a.pick(queue_ids(server)["Sales"])
@@ -27,6 +32,7 @@ def matrix_world(server: LiveServer) -> dict[str, Any]:
     anonymous_widget = server.client()
     return {
         "admin": admin.http,
+        "supervisor": supervisor.http,
         "serving employee": anna.http,
         "employee not serving": emma.http,
         "room member": anna.http,
@@ -52,7 +58,37 @@ def test_authorization_matrix(server: LiveServer) -> None:
             "GET",
             "/api/admin/employees",
             None,
-            {"admin": True, "serving employee": False, "anonymous": False, "visitor A": False},
+            {
+                "admin": True,
+                "supervisor": False,
+                "serving employee": False,
+                "anonymous": False,
+                "visitor A": False,
+            },
+        ),
+        (
+            "GET",
+            "/api/reports/team?date_from=2026-01-01&date_to=2026-01-31",
+            None,
+            {
+                "admin": True,
+                "supervisor": True,
+                "serving employee": False,
+                "anonymous": False,
+                "visitor A": False,
+            },
+        ),
+        (
+            "GET",
+            f"/api/archive/{request}",
+            None,
+            {
+                "admin": True,
+                "supervisor": True,
+                "employee not serving": False,
+                "anonymous": False,
+                "visitor A": False,
+            },
         ),
         (
             "GET",

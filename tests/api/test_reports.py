@@ -237,8 +237,28 @@ def test_bad_report_periods_and_filters_are_refused(
     assert refused.json()["code"] == code
 
 
-def test_reports_are_for_administrators(server: LiveServer) -> None:
-    refused = server.login("anna").http.get(
-        "/api/reports/team", params={"date_from": "2026-01-05", "date_to": "2026-01-06"}
+def test_reports_are_for_administrators_and_supervisors_of_their_resources(
+    server: LiveServer,
+) -> None:
+    period = {"date_from": "2026-01-05", "date_to": "2026-01-06"}
+    refused = server.login("anna").http.get("/api/reports/team", params=period)
+    assert refused.status_code == 403 and refused.json()["code"] == "reports_not_allowed"
+
+    seed(server)
+    admin = server.login("admin")
+    olga_id = next(
+        e["id"] for e in admin.http.get("/api/admin/employees").json() if e["login"] == "olga"
     )
-    assert refused.status_code == 403
+    assert (
+        admin.http.patch(f"/api/admin/employees/{olga_id}", json={"role": "supervisor"}).status_code
+        == 200
+    )
+    other = admin.http.post("/api/admin/resources", json={"name": "Второй сайт"}).json()
+    olga = server.login("olga")
+    # Her team's resource (she serves its queues): the same figures as the administrator's.
+    assert olga.http.get("/api/reports/team", params=period).json()["created"] == 4
+    # Another team's: refused, not emptied.
+    forbidden = olga.http.get("/api/reports/team", params={**period, "resource_id": other["id"]})
+    assert forbidden.status_code == 403 and forbidden.json()["code"] == "report_resource_forbidden"
+    # Administration stays the administrators'.
+    assert olga.http.get("/api/admin/employees").status_code == 403

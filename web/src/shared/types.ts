@@ -1,6 +1,6 @@
 /** Shapes of the server's JSON, mirroring the Pydantic schemas. */
 
-export type Role = 'admin' | 'employee'
+export type Role = 'admin' | 'supervisor' | 'employee'
 export type Language = 'ru' | 'en'
 export type Theme = 'light' | 'dark'
 

@@ -16,7 +16,7 @@ export const router = createRouter({
     {
       path: '/reports',
       component: () => import('./features/reports/ReportsPage.vue'),
-      meta: { admin: true },
+      meta: { overseers: true },
     },
     {
       path: '/',
@@ -43,5 +43,7 @@ router.beforeEach(async (to) => {
     }
   }
   if (to.meta.admin && me.me?.role !== 'admin') return '/'
+  // Reports: administrators and supervisors.
+  if (to.meta.overseers && me.me?.role !== 'admin' && me.me?.role !== 'supervisor') return '/'
   return true
 })

@@ -10,6 +10,7 @@ from impserver.core.db import Base
 
 ROLE_ADMIN = "admin"
 ROLE_EMPLOYEE = "employee"
+ROLE_SUPERVISOR = "supervisor"
 
 
 class Employee(Base):
@@ -30,6 +31,10 @@ class Employee(Base):
     @property
     def is_admin(self) -> bool:
         return self.role == ROLE_ADMIN
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == ROLE_SUPERVISOR
 
 
 class EmployeeSession(Base):

@@ -8,7 +8,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from impserver.core.http import InputModel
 
-Role = Literal["admin", "employee"]
+# A supervisor sees the reports, the archive and the live view of the resources whose queues
+# they serve; administration stays the administrators'.
+Role = Literal["admin", "supervisor", "employee"]
 Language = Literal["ru", "en"]
 Theme = Literal["light", "dark"]
 

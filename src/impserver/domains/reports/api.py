@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query
 
 from impserver.core.http import LARGEST_ID, api_router
-from impserver.domains.accounts.auth import current_admin, current_employee
+from impserver.domains.accounts.auth import current_employee
 from impserver.domains.accounts.models import Employee
 from impserver.domains.reports import archive, figures
 from impserver.domains.reports.schemas import (
@@ -16,6 +16,7 @@ from impserver.domains.reports.schemas import (
     ReportFilters,
     TeamReport,
 )
+from impserver.domains.reports.scope import ensure_oversees, supervised_resources
 from impserver.domains.rooms.messaging import history_page
 from impserver.domains.rooms.schemas import MessageRead
 from impserver.services import Services, get_services
@@ -40,14 +41,17 @@ async def list_archive(
 @router.get("/reports/team", response_model=TeamReport)
 async def team_report(
     filters: Annotated[ReportFilters, Query()],
-    admin: Employee = Depends(current_admin),
+    employee: Employee = Depends(current_employee),
     services: Services = Depends(get_services),
 ) -> TeamReport:
     """The team's figures for a period (whole days in ``tz``), optionally for one resource,
     queue or employee: volume, first response, resolution, time in the queue, ratings, each
-    employee's share, and requests by hour and day of week. Administrators only."""
+    employee's share, and requests by hour and day of week. Administrators: of every
+    resource; supervisors: of the resources whose queues they serve (403 for another)."""
+    ensure_oversees(employee)
     async with services.db.read() as session:
-        return await figures.team_report(session, filters)
+        allowed = await supervised_resources(session, employee)
+        return await figures.team_report(session, filters, allowed)
 
 
 @router.get("/archive/choices", response_model=ArchiveChoices)

@@ -30,6 +30,7 @@ from impserver.domains.reports.schemas import (
     NamedOption,
     QueueOption,
 )
+from impserver.domains.reports.scope import supervised_resources
 from impserver.domains.requests.models import ClientRequest, RequestTransition
 from impserver.domains.requests.queries import client_brief, queue_and_assignee_names
 from impserver.domains.resources.models import Queue, QueueAccess, Resource
@@ -60,8 +61,13 @@ def took_part(employee_id: int) -> ColumnElement[bool]:
     )
 
 
-def _visible_to(reader: Employee) -> ColumnElement[bool] | None:
-    return None if reader.is_admin else took_part(reader.id)
+async def _visible_to(session: AsyncSession, reader: Employee) -> ColumnElement[bool] | None:
+    allowed = await supervised_resources(session, reader)
+    if allowed is None:
+        return None
+    if allowed:
+        return or_(ClientRequest.resource_id.in_(allowed), took_part(reader.id))
+    return took_part(reader.id)
 
 
 def _day_bounds(filters: ArchiveFilters) -> tuple[datetime | None, datetime | None]:
@@ -120,7 +126,7 @@ async def archive_page(
     )
     start, end = _day_bounds(filters)
     conditions: list[ColumnElement[bool]] = []
-    if (visible := _visible_to(reader)) is not None:
+    if (visible := await _visible_to(session, reader)) is not None:
         conditions.append(visible)
     if filters.status:
         conditions.append(ClientRequest.status == filters.status)
@@ -204,7 +210,14 @@ async def archive_choices(session: AsyncSession, reader: Employee) -> ArchiveCho
         select(Resource).where(Resource.deleted_at.is_(None)).order_by(Resource.name, Resource.id)
     )
     employees = select(Employee).where(Employee.is_active.is_(True)).order_by(Employee.name)
-    if not reader.is_admin:
+    allowed = await supervised_resources(session, reader)
+    if allowed:
+        # A supervisor: their team's resources, all their queues, everyone serving them.
+        queues = queues.where(Queue.resource_id.in_(allowed))
+        resources = resources.where(Resource.id.in_(allowed))
+        team = select(QueueAccess.employee_id).join(Queue, Queue.id == QueueAccess.queue_id)
+        employees = employees.where(Employee.id.in_(team.where(Queue.resource_id.in_(allowed))))
+    elif allowed is not None:
         served = select(QueueAccess.queue_id).where(QueueAccess.employee_id == reader.id)
         queues = queues.where(Queue.id.in_(served))
         resources = resources.where(
@@ -227,7 +240,7 @@ async def archived_request(
     """The request if the reader may see it in the archive; "not found" otherwise, so that
     ids reveal nothing."""
     query = select(ClientRequest).where(ClientRequest.id == request_id)
-    if (visible := _visible_to(reader)) is not None:
+    if (visible := await _visible_to(session, reader)) is not None:
         query = query.where(visible)
     request = await session.scalar(query)
     if request is None:

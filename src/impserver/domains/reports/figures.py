@@ -36,6 +36,7 @@ from impserver.domains.reports.schemas import (
     ReportFilters,
     TeamReport,
 )
+from impserver.domains.reports.scope import ensure_resource_overseen
 from impserver.domains.requests.models import ClientRequest, RequestTransition
 from impserver.domains.resources.models import Queue, Resource
 from impserver.domains.rooms.models import KIND_TEXT, Message
@@ -102,10 +103,16 @@ async def _check(session: AsyncSession, filters: ReportFilters) -> None:
     )
 
 
-async def team_report(session: AsyncSession, filters: ReportFilters) -> TeamReport:
+async def team_report(
+    session: AsyncSession, filters: ReportFilters, allowed: set[int] | None = None
+) -> TeamReport:
+    """The figures, of the resources in ``allowed`` only when it is given (a supervisor's)."""
     await _check(session, filters)
+    await ensure_resource_overseen(session, allowed, filters.resource_id, filters.queue_id)
     start, end, zone = _period(filters)
     scope = _scope(filters)
+    if allowed is not None:
+        scope.append(ClientRequest.resource_id.in_(allowed))
     created = list(
         await session.scalars(
             select(ClientRequest)

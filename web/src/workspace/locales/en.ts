@@ -436,7 +436,7 @@ export default {
     login: 'Login',
     name: 'Name',
     role: 'Role',
-    roles: { admin: 'Administrator', employee: 'Employee' },
+    roles: { admin: 'Administrator', supervisor: 'Supervisor', employee: 'Employee' },
     active: 'Active',
     inactive: 'Deactivated',
     queuesServed: 'Queues served',

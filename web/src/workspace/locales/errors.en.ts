@@ -132,6 +132,8 @@ const errors = {
   report_dates_inverted: 'The period starts after it ends.',
   report_range_too_long: 'The period is longer than {max_days} days; choose a shorter one.',
   report_timezone_unknown: 'There is no such time zone.',
+  reports_not_allowed: 'Reports are for administrators and supervisors.',
+  report_resource_forbidden: 'This resource is not one you supervise.',
   rating_not_asked: 'This request was not offered for rating.',
   mention_in_reply: 'Mention colleagues in a note: the client reads every word of a reply.',
 }

@@ -131,6 +131,8 @@ const errors: typeof errorsEn = {
   report_dates_inverted: 'Начало периода позже его конца.',
   report_range_too_long: 'Период длиннее {max_days} дней; выберите покороче.',
   report_timezone_unknown: 'Такого часового пояса нет.',
+  reports_not_allowed: 'Отчёты доступны администраторам и руководителям.',
+  report_resource_forbidden: 'Этот ресурс вам не подчинён.',
   rating_not_asked: 'Это обращение не предлагали оценить.',
   mention_in_reply: 'Упоминайте коллег в заметке: ответ клиент читает целиком.',
 }

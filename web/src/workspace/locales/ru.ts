@@ -437,7 +437,7 @@ const ru: typeof en = {
     login: 'Логин',
     name: 'Имя',
     role: 'Роль',
-    roles: { admin: 'Администратор', employee: 'Сотрудник' },
+    roles: { admin: 'Администратор', supervisor: 'Руководитель', employee: 'Сотрудник' },
     active: 'Активен',
     inactive: 'Отключён',
     queuesServed: 'Обслуживает очереди',
