@@ -73,6 +73,31 @@ function call(frame, source, args) {
   )
 }
 
+/**
+ * Mark the element a command's function finds, then act on it by the mark. A page may render
+ * the element anew between the two (a list redrawn as data arrives): the new one has no mark,
+ * so it is found and marked again, as a person would look again, until the deadline.
+ */
+async function onMarked(command, act) {
+  const deadline = Date.now() + (command.timeout ?? 15000)
+  for (;;) {
+    const frame = await frameOf(command)
+    const marker = `ff-${Math.random().toString(36).slice(2)}`
+    const found = await call(frame, command.source, [...(command.args ?? []), marker])
+    if (found) {
+      try {
+        await act(frame, `[data-ff="${marker}"]`)
+        return
+      } catch (error) {
+        if (!String(error).includes('No element found') || Date.now() > deadline) throw error
+      }
+    } else if (Date.now() > deadline) {
+      throw new Error(`nothing to act on (${command.what ?? 'element'})`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
 const COMMANDS = {
   async launch() {
     browser = await puppeteer.launch({
@@ -132,20 +157,12 @@ const COMMANDS = {
   /** A real click (a user gesture: pop-ups and media may need one) on the element a function
    * finds; the function marks it with a data attribute, which the click then uses. */
   async click(command) {
-    const frame = await frameOf(command)
-    const marker = `ff-${Math.random().toString(36).slice(2)}`
-    const found = await call(frame, command.source, [...(command.args ?? []), marker])
-    if (!found) throw new Error(`nothing to click (${command.what ?? 'element'})`)
-    await frame.click(`[data-ff="${marker}"]`)
+    await onMarked(command, (frame, selector) => frame.click(selector))
     return true
   },
   /** Type text with the keyboard into the element a function finds (marked as for click). */
   async type(command) {
-    const frame = await frameOf(command)
-    const marker = `ff-${Math.random().toString(36).slice(2)}`
-    const found = await call(frame, command.source, [...(command.args ?? []), marker])
-    if (!found) throw new Error(`nothing to type into (${command.what ?? 'element'})`)
-    await frame.type(`[data-ff="${marker}"]`, command.text)
+    await onMarked(command, (frame, selector) => frame.type(selector, command.text))
     if (command.press) await pageOf(command.page).keyboard.press(command.press)
     return true
   },
