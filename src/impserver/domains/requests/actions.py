@@ -505,6 +505,11 @@ async def _client_sends_once(
             if refusing is not None:
                 raise blocking_actions.BlockedBy(refusing.id, BLOCKED_NOTICE)
             request = await _start_request(uow, client, resource)
+            # The client may be choosing a topic at this very moment (the widget sends the
+            # choice and the first message together; client_picks_topic writes the client's
+            # row). Read the choice again now that this transaction writes, under the row's
+            # lock: either the choice is seen here, or the choice sees this request.
+            await uow.session.refresh(client, ["preferred_queue_id"], with_for_update=True)
         before = snapshot(request)
         message, created = await append_message(
             uow,
