@@ -384,3 +384,33 @@ def test_topic_timer_fires_after_a_restart(server: LiveServer) -> None:
             time.sleep(0.2)
     finally:
         restarted.stop()
+
+
+def test_a_topic_chosen_while_the_first_message_is_on_its_way_is_never_lost(
+    server: LiveServer,
+) -> None:
+    """The widget sends the topic choice and the first message at once: whichever the server
+    takes first, the request ends up waiting in the chosen queue, not for the topic timer."""
+    sales = queue_ids(server)["Sales"]
+    visitors = [visit(server) for _ in range(12)]
+    assert all(v.session["request"] is None for v in visitors)
+    start = threading.Barrier(len(visitors) * 2)
+
+    def pick(visitor: Visitor) -> None:
+        start.wait()
+        visitor.pick(sales)
+
+    def write(visitor: Visitor) -> None:
+        start.wait()
+        assert visitor.send("Здравствуйте").status_code == 201
+
+    threads = [threading.Thread(target=pick, args=(v,)) for v in visitors]
+    threads += [threading.Thread(target=write, args=(v,)) for v in visitors]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    states = [v.conversation()["request"] for v in visitors]
+    assert [(s["status"], s["queue_name"]) for s in states] == [("waiting", "Sales")] * len(
+        visitors
+    )
