@@ -243,7 +243,7 @@ class TelegramAdapter:
         if message.text and await rating_actions.take_comment(
             self.services, client.id, message.text
         ):
-            language = "ru" if client.language.startswith("ru") else "en"
+            language = request_actions.client_language(client)
             await bot.send_message(message.chat.id, rating_questions.THANKS_FOR_COMMENT[language])
             return
         body, attachment_ids = await self._content(bot, message, client, say)
@@ -356,7 +356,7 @@ class TelegramAdapter:
     async def _on_score(self, bot: Bot, chat_id: int, client: Client, score: re.Match[str]) -> None:
         """A score button under the rating question: taken once; then the client's next
         message, within a few minutes, is their comment."""
-        language = "ru" if client.language.startswith("ru") else "en"
+        language = request_actions.client_language(client)
         try:
             outcome = await rating_actions.rate(
                 self.services, client.id, int(score["request"]), int(score["score"])

@@ -53,8 +53,7 @@ async def mentions_of(
         if request_id is not None:
             place = MentionPlace(kind="request", id=request_id, name=client_name or "")
         else:
-            kind = "direct" if room.kind == "direct" else "team"
-            place = MentionPlace(kind=kind, id=room.id, name=room.name)
+            place = MentionPlace.of_room(room)
         mentions.append(
             MentionRead(
                 id=mention.id,

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from impserver.core.http import InputModel
+from impserver.domains.rooms.models import ROOM_DIRECT, Room
 from impserver.domains.rooms.schemas import MessageRead
 
 
@@ -17,6 +18,13 @@ class MentionPlace(BaseModel):
     # The room's name; the client's name for a request; empty for a direct conversation (the
     # message's author is the other person).
     name: str
+
+    @classmethod
+    def of_room(cls, room: Room) -> MentionPlace:
+        """An employees' room as a place of mentions."""
+        return cls(
+            kind="direct" if room.kind == ROOM_DIRECT else "team", id=room.id, name=room.name
+        )
 
 
 class MentionRead(BaseModel):

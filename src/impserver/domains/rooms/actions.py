@@ -270,8 +270,7 @@ async def _post_message_once(
             if mentions.reachable:
                 where = await uow.session.get(Room, room)
                 assert where is not None
-                kind = "direct" if where.kind == ROOM_DIRECT else "team"
-                place = MentionPlace(kind=kind, id=where.id, name=where.name)
+                place = MentionPlace.of_room(where)
                 await mention_actions.record_mentions(uow, mentions, message, place)
     return message, created
 
