@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic import command
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from impserver.core.migrations import alembic_config
 from impserver.domains.accounts.models import Employee
 from impserver.domains.clients.models import Client
 from impserver.domains.ratings.models import Rating
 from impserver.domains.requests.models import ClientRequest, RequestTransition
 from impserver.domains.resources.models import Queue, Resource
 from impserver.domains.rooms.models import Message, Room
+from tests.api.test_requests import taken
 from tests.harness import LiveServer
 
 
@@ -97,6 +101,12 @@ def seed(server: LiveServer) -> dict[str, int]:
                     created_at=spec["created"],
                     closed_at=closed[1] if closed else None,
                     assignee_id=None if closed else people[spec["assigned"][1]],
+                    # The milestones the request actions keep as it moves.
+                    queued_at=spec["entered"],
+                    first_assigned_at=spec["assigned"][2] if spec["assigned"] else None,
+                    first_response_at=spec["reply"][1] if spec["reply"] else None,
+                    first_responder_id=people[spec["reply"][0]] if spec["reply"] else None,
+                    closed_by_id=people[closed[0]] if closed else None,
                 )
                 session.add(request)
                 await session.flush()
@@ -212,6 +222,70 @@ def test_hours_and_days_are_counted_in_the_time_zone_asked_for(server: LiveServe
     moscow = report(server, tz="Europe/Moscow")
     assert moscow["created"] == 4
     assert moscow["by_hour"][13] == 2 and moscow["by_hour"][17] == 1 and moscow["by_hour"][12] == 1
+
+
+MILESTONES = (
+    "queued_at",
+    "first_assigned_at",
+    "first_response_at",
+    "first_responder_id",
+    "closed_by_id",
+)
+
+
+def milestones(server: LiveServer, request_id: int) -> dict[str, object]:
+    """The request's milestones, read through a connection of their own (the schema may have
+    changed under the server's)."""
+
+    async def read() -> dict[str, object]:
+        engine = create_async_engine(server.settings.resolved_database_url)
+        try:
+            async with engine.connect() as connection:
+                row = (
+                    await connection.execute(
+                        select(*(getattr(ClientRequest, name) for name in MILESTONES)).where(
+                            ClientRequest.id == request_id
+                        )
+                    )
+                ).one()
+        finally:
+            await engine.dispose()
+        return dict(zip(MILESTONES, row, strict=True))
+
+    return server.run(read())
+
+
+def test_a_request_keeps_its_milestones_as_it_moves_and_the_migration_finds_the_same(
+    server: LiveServer,
+) -> None:
+    anna, _, request_id = taken(server, "anna")
+    anna_id = anna.http.get("/api/me").json()["id"]
+    kept = milestones(server, request_id)
+    assert kept["queued_at"] is not None and kept["first_assigned_at"] is not None
+    assert kept["first_response_at"] is None and kept["closed_by_id"] is None
+
+    # A note is no answer to the client; the first reply is, and later ones change nothing.
+    note = anna.http.post(f"/api/requests/{request_id}/notes", json={"body": "проверю"})
+    assert note.status_code == 201, note.text
+    assert milestones(server, request_id)["first_response_at"] is None
+    first = anna.http.post(f"/api/requests/{request_id}/messages", json={"body": "Здравствуйте"})
+    anna.http.post(f"/api/requests/{request_id}/messages", json={"body": "Готово"})
+    assert anna.http.post(f"/api/requests/{request_id}/close").status_code == 204
+    kept = milestones(server, request_id)
+    assert kept["first_response_at"] == datetime.fromisoformat(first.json()["created_at"])
+    assert (kept["first_responder_id"], kept["closed_by_id"]) == (anna_id, anna_id)
+
+    # Databases from before the milestones get them from the requests' history.
+    config = alembic_config(server.settings)
+    command.downgrade(config, "0011_ratings")
+    command.upgrade(config, "heads")
+    found = milestones(server, request_id)
+    # The same moments, give or take the instant between a row and its history line.
+    for name, value in kept.items():
+        if isinstance(value, datetime):
+            assert abs(found[name] - value) < timedelta(seconds=1), name  # type: ignore[operator]
+        else:
+            assert found[name] == value, name
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, Index, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -49,6 +49,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def postgres_only(index: Index) -> Index:
+    """An index that exists on PostgreSQL only (one SQLite has no kind for, such as a trigram
+    index); the migrations' comparison with the models skips it elsewhere."""
+    index.info["postgresql_only"] = True
+    return index.ddl_if(dialect="postgresql")
 
 
 class Base(DeclarativeBase):

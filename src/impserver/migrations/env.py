@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.schema import SchemaItem
 
 from impserver.models import Base
 
@@ -15,10 +17,22 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def _exists_on(dialect: str) -> Callable[..., bool]:
+    """Indexes made for PostgreSQL only (core.db.postgres_only) are not expected elsewhere."""
+
+    def include_object(
+        obj: SchemaItem, _name: str | None, kind: str, _reflected: bool, _other: object
+    ) -> bool:
+        return not (kind == "index" and obj.info.get("postgresql_only") and dialect != "postgresql")
+
+    return include_object
+
+
 def run_with(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=_exists_on(connection.dialect.name),
         # SQLite cannot ALTER most things in place; batch mode rebuilds tables instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,

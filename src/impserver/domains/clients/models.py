@@ -3,18 +3,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from impserver.core.clock import utcnow
-from impserver.core.db import Base
+from impserver.core.db import Base, postgres_only
 
 
 class Client(Base):
     """A person writing from the widget (one per browser) or from a messenger account."""
 
     __tablename__ = "clients"
-    __table_args__ = (UniqueConstraint("resource_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("resource_id", "external_id"),
+        # The archive finds clients by any part of their name (trigrams, PostgreSQL only).
+        postgres_only(
+            Index(
+                "ix_clients_display_name_trgm",
+                "display_name",
+                postgresql_using="gin",
+                postgresql_ops={"display_name": "gin_trgm_ops"},
+            )
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id"), index=True)
@@ -42,6 +53,17 @@ class Client(Base):
 
 class Contact(Base):
     __tablename__ = "contacts"
+    __table_args__ = (
+        # … and by any part of a phone, address or e-mail.
+        postgres_only(
+            Index(
+                "ix_contacts_value_trgm",
+                "value",
+                postgresql_using="gin",
+                postgresql_ops={"value": "gin_trgm_ops"},
+            )
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)

@@ -14,15 +14,18 @@ Medians and 90th percentiles are of the requests that have the figure; durations
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
+from collections.abc import Hashable, Sequence
 from datetime import UTC, datetime, time, timedelta
-from statistics import median
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import Float, case, extract, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from impserver.core.errors import InvalidInput
 from impserver.domains.accounts.models import Employee
@@ -37,29 +40,82 @@ from impserver.domains.reports.schemas import (
     TeamReport,
 )
 from impserver.domains.reports.scope import ensure_resource_overseen
-from impserver.domains.requests.models import ClientRequest, RequestTransition
+from impserver.domains.requests.models import ClientRequest
 from impserver.domains.resources.models import Queue, Resource
-from impserver.domains.rooms.models import KIND_TEXT, Message
-
-ASSIGNED = ("accepted", "auto_assigned")
-ENTERED_QUEUE = ("topic_chosen", "default_queue")
 
 
-def _percentile(values: list[float], share: float) -> float:
-    """The nearest-rank percentile: the smallest value with at least ``share`` of them at or
-    below it."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+class seconds_between(FunctionElement[float]):
+    """Seconds from the second moment to the first, never below zero (clocks of different
+    servers may disagree by a little)."""
+
+    type = Float()
+    inherit_cache = True
+    name = "seconds_between"
 
 
-def durations(values: list[float]) -> Durations:
-    if not values:
-        return Durations(count=0, median_seconds=None, p90_seconds=None)
-    return Durations(
-        count=len(values),
-        median_seconds=round(median(values), 1),
-        p90_seconds=round(_percentile(values, 0.9), 1),
+@compiles(seconds_between, "postgresql")
+def _seconds_on_postgres(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    # Not GREATEST: it would turn a missing moment (NULL) into 0.
+    seconds = f"EXTRACT(EPOCH FROM ({later}) - ({earlier}))"
+    return f"CASE WHEN {seconds} < 0 THEN 0 ELSE {seconds} END"
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_on_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"MAX(0, (julianday({later}) - julianday({earlier})) * 86400.0)"
+
+
+async def durations_by(
+    session: AsyncSession,
+    seconds: ColumnElement[float],
+    where: Sequence[ColumnElement[bool]],
+    group: ColumnElement[Any] | QueryableAttribute[Any] | None = None,
+) -> dict[Hashable, Durations]:
+    """How many requests have the figure, its median and nearest-rank 90th percentile, per
+    ``group`` (or under the key None), worked out by the database: a year of requests never
+    travels to the server. Ranks are counted with window functions, which both SQLite and
+    PostgreSQL have: the median is the middle value (the mean of the two middle ones), the
+    90th percentile the value at rank ceil(0.9 n)."""
+    key = (group if group is not None else literal(None)).label("key")
+    values = (
+        select(key, seconds.label("value"))
+        .select_from(ClientRequest)
+        .where(*where, seconds.is_not(None))
+        .subquery()
     )
+    ranked = select(
+        values.c.key,
+        values.c.value,
+        func.row_number().over(partition_by=values.c.key, order_by=values.c.value).label("rank"),
+        func.count().over(partition_by=values.c.key).label("n"),
+    ).subquery()
+    rank, n, value = ranked.c.rank, ranked.c.n, ranked.c.value
+    middle = or_(rank == (n + 1) // 2, rank == (n + 2) // 2)
+    rows = await session.execute(
+        select(
+            ranked.c.key,
+            func.max(n),
+            func.avg(case((middle, value))),
+            func.max(case((rank == (9 * n + 9) // 10, value))),
+        ).group_by(ranked.c.key)
+    )
+    return {
+        group_key: Durations(
+            count=count, median_seconds=round(middle_value, 1), p90_seconds=round(p90, 1)
+        )
+        for group_key, count, middle_value, p90 in rows
+    }
+
+
+NO_DURATIONS = Durations(count=0, median_seconds=None, p90_seconds=None)
+
+
+async def durations(
+    session: AsyncSession, seconds: ColumnElement[float], where: Sequence[ColumnElement[bool]]
+) -> Durations:
+    return (await durations_by(session, seconds, where)).get(None, NO_DURATIONS)
 
 
 def _period(filters: ReportFilters) -> tuple[datetime, datetime, ZoneInfo]:
@@ -106,170 +162,157 @@ async def _check(session: AsyncSession, filters: ReportFilters) -> None:
 async def team_report(
     session: AsyncSession, filters: ReportFilters, allowed: set[int] | None = None
 ) -> TeamReport:
-    """The figures, of the resources in ``allowed`` only when it is given (a supervisor's)."""
+    """The figures, of the resources in ``allowed`` only when it is given (a supervisor's).
+
+    Each request carries its own milestones (queued, first assigned, first answered and by
+    whom, closed and by whom), so every figure is one aggregate over the requests of the
+    period, read through the period indexes."""
     await _check(session, filters)
     await ensure_resource_overseen(session, allowed, filters.resource_id, filters.queue_id)
     start, end, zone = _period(filters)
     scope = _scope(filters)
     if allowed is not None:
         scope.append(ClientRequest.resource_id.in_(allowed))
-    created = list(
-        await session.scalars(
-            select(ClientRequest)
-            .where(*scope)
-            .where(ClientRequest.created_at >= start, ClientRequest.created_at < end)
-        )
-    )
-    closed = list(
-        await session.scalars(
-            select(ClientRequest)
-            .where(*scope)
-            .where(ClientRequest.closed_at >= start, ClientRequest.closed_at < end)
-        )
-    )
-    involved = {r.id: r for r in [*created, *closed]}
-    by_room = {r.room_id: r.id for r in involved.values()}
-
-    # The first employee reply to the client in each request, and who wrote it.
-    first_reply: dict[int, tuple[datetime, int]] = {}
-    if by_room:
-        for room_id, at, author in await session.execute(
-            select(Message.room_id, func.min(Message.created_at), Message.author_employee_id)
-            .where(Message.room_id.in_(by_room))
-            .where(Message.kind == KIND_TEXT)
-            .where(Message.author_employee_id.is_not(None))
-            .group_by(Message.room_id, Message.author_employee_id)
-        ):
-            request_id = by_room[room_id]
-            known = first_reply.get(request_id)
-            if author is not None and (known is None or at < known[0]):
-                first_reply[request_id] = (at, author)
-
-    entered: dict[int, datetime] = {}
-    assigned: dict[int, datetime] = {}
-    closed_by: dict[int, int] = {}
-    if involved:
-        for request_id, kind, actor, at in await session.execute(
-            select(
-                RequestTransition.request_id,
-                RequestTransition.kind,
-                RequestTransition.actor_employee_id,
-                RequestTransition.created_at,
-            )
-            .where(RequestTransition.request_id.in_(involved))
-            .where(RequestTransition.kind.in_([*ASSIGNED, *ENTERED_QUEUE, "closed"]))
-            .order_by(RequestTransition.id)
-        ):
-            if kind in ENTERED_QUEUE:
-                entered.setdefault(request_id, at)
-            elif kind in ASSIGNED:
-                assigned.setdefault(request_id, at)
-            elif actor is not None:
-                closed_by[request_id] = actor
-
-    scores = {
-        request_id: score
-        for request_id, score in await session.execute(
-            select(Rating.request_id, Rating.score)
-            .where(Rating.request_id.in_([r.id for r in closed]))
-            .where(Rating.score.is_not(None))
-        )
-        if score is not None
-    }
-
     if filters.employee_id:
         # One person's share: the requests they closed, and those they answered first.
-        mine = {i for i, who in closed_by.items() if who == filters.employee_id}
-        mine |= {i for i, (_, who) in first_reply.items() if who == filters.employee_id}
-        created = [r for r in created if r.id in mine]
-        closed = [r for r in closed if r.id in mine]
-        scores = {i: s for i, s in scores.items() if i in mine}
+        scope.append(
+            or_(
+                ClientRequest.closed_by_id == filters.employee_id,
+                ClientRequest.first_responder_id == filters.employee_id,
+            )
+        )
+    created = [*scope, ClientRequest.created_at >= start, ClientRequest.created_at < end]
+    closed = [*scope, ClientRequest.closed_at >= start, ClientRequest.closed_at < end]
 
-    def seconds(later: datetime, earlier: datetime) -> float:
-        return max(0.0, (later - earlier).total_seconds())
-
-    first_responses = [
-        seconds(first_reply[r.id][0], r.created_at) for r in created if r.id in first_reply
-    ]
-    resolutions = [seconds(r.closed_at, r.created_at) for r in closed if r.closed_at]
-    waits = [
-        seconds(assigned[r.id], entered.get(r.id, r.created_at))
-        for r in created
-        if r.id in assigned
-    ]
-    missed = sum(1 for r in closed if r.id not in first_reply)
-    by_hour = [0] * 24
-    by_weekday = [0] * 7
-    for r in created:
-        local = r.created_at.astimezone(zone)
-        by_hour[local.hour] += 1
-        by_weekday[local.weekday()] += 1
-
+    created_count = await session.scalar(select(func.count()).where(*created)) or 0
+    closed_count, missed = (
+        await session.execute(
+            select(
+                func.count(),
+                func.count(case((ClientRequest.first_response_at.is_(None), 1))),
+            ).where(*closed)
+        )
+    ).one()
+    by_hour, by_weekday = await _by_hour_and_weekday(session, created, zone)
     return TeamReport(
-        created=len(created),
-        closed=len(closed),
+        created=created_count,
+        closed=closed_count,
         missed=missed,
-        first_response=durations(first_responses),
-        resolution=durations(resolutions),
-        queue_wait=durations(waits),
-        ratings=_ratings(list(scores.values())),
-        employees=await _per_employee(session, closed, closed_by, first_reply, scores),
+        first_response=await durations(
+            session,
+            seconds_between(ClientRequest.first_response_at, ClientRequest.created_at),
+            created,
+        ),
+        resolution=await durations(
+            session, seconds_between(ClientRequest.closed_at, ClientRequest.created_at), closed
+        ),
+        queue_wait=await durations(
+            session,
+            seconds_between(
+                ClientRequest.first_assigned_at,
+                func.coalesce(ClientRequest.queued_at, ClientRequest.created_at),
+            ),
+            created,
+        ),
+        ratings=await _ratings(session, closed),
+        employees=await _per_employee(session, closed),
         by_hour=by_hour,
         by_weekday=by_weekday,
     )
 
 
-def _ratings(scores: list[int]) -> RatingFigures:
-    distribution = [scores.count(n) for n in range(1, 6)]
+async def _ratings(session: AsyncSession, closed: list[ColumnElement[bool]]) -> RatingFigures:
+    """The scores given to the requests closed in the period."""
+    counts: dict[int, int] = {}
+    for score, count in await session.execute(
+        select(Rating.score, func.count())
+        .select_from(ClientRequest)
+        .join(Rating, Rating.request_id == ClientRequest.id)
+        .where(*closed, Rating.score.is_not(None))
+        .group_by(Rating.score)
+    ):
+        if score is not None:
+            counts[score] = count
+    distribution = [counts.get(n, 0) for n in range(1, 6)]
+    total = sum(distribution)
+    if not total:
+        return RatingFigures(count=0, average=None, distribution=distribution, satisfied_share=None)
     return RatingFigures(
-        count=len(scores),
-        average=round(sum(scores) / len(scores), 2) if scores else None,
+        count=total,
+        average=round(sum(score * count for score, count in counts.items()) / total, 2),
         distribution=distribution,
-        satisfied_share=round((distribution[3] + distribution[4]) / len(scores), 3)
-        if scores
-        else None,
+        satisfied_share=round((distribution[3] + distribution[4]) / total, 3),
     )
 
 
+async def _by_hour_and_weekday(
+    session: AsyncSession, created: list[ColumnElement[bool]], zone: ZoneInfo
+) -> tuple[list[int], list[int]]:
+    """Requests created, by hour of the day and day of the week (Monday first) in ``zone``.
+    PostgreSQL counts in the zone itself; SQLite knows no time zones, so there the (embedded,
+    small) period's creation times are counted here."""
+    by_hour = [0] * 24
+    by_weekday = [0] * 7
+    if session.get_bind().dialect.name == "postgresql":
+        local = func.timezone(zone.key, ClientRequest.created_at)
+        hour, weekday = extract("hour", local), extract("isodow", local)
+        for at_hour, on_day, count in await session.execute(
+            select(hour, weekday, func.count()).where(*created).group_by(hour, weekday)
+        ):
+            by_hour[int(at_hour)] += count
+            by_weekday[int(on_day) - 1] += count
+        return by_hour, by_weekday
+    for created_at in await session.scalars(select(ClientRequest.created_at).where(*created)):
+        local_time = created_at.astimezone(zone)
+        by_hour[local_time.hour] += 1
+        by_weekday[local_time.weekday()] += 1
+    return by_hour, by_weekday
+
+
 async def _per_employee(
-    session: AsyncSession,
-    closed: list[ClientRequest],
-    closed_by: dict[int, int],
-    first_reply: dict[int, tuple[datetime, int]],
-    scores: dict[int, int],
+    session: AsyncSession, closed: list[ColumnElement[bool]]
 ) -> list[EmployeeFigures]:
     """Each employee's requests closed in the period: how many, how fast they were answered
     (where this employee answered first) and resolved, and how they were rated."""
-    handled: dict[int, list[ClientRequest]] = defaultdict(list)
-    for request in closed:
-        if (who := closed_by.get(request.id)) is not None:
-            handled[who].append(request)
-    if not handled:
-        return []
-    names = {
-        employee_id: name
-        for employee_id, name in await session.execute(
-            select(Employee.id, Employee.name).where(Employee.id.in_(handled))
-        )
-    }
-    rows = []
-    for employee_id, requests in handled.items():
-        answered = [
-            (first_reply[r.id][0] - r.created_at).total_seconds()
-            for r in requests
-            if r.id in first_reply and first_reply[r.id][1] == employee_id
-        ]
-        resolved = [(r.closed_at - r.created_at).total_seconds() for r in requests if r.closed_at]
-        rated = [scores[r.id] for r in requests if r.id in scores]
-        rows.append(
-            EmployeeFigures(
-                id=employee_id,
-                name=names.get(employee_id, ""),
-                handled=len(requests),
-                first_response=durations([max(0.0, s) for s in answered]),
-                resolution=durations([max(0.0, s) for s in resolved]),
-                rating_average=round(sum(rated) / len(rated), 2) if rated else None,
-                ratings=len(rated),
+    closer = ClientRequest.closed_by_id
+    handled = [*closed, closer.is_not(None)]
+    rows = (
+        await session.execute(
+            select(
+                closer,
+                Employee.name,
+                func.count(),
+                func.avg(Rating.score),
+                func.count(Rating.score),
             )
+            .select_from(ClientRequest)
+            .join(Employee, Employee.id == closer)
+            .outerjoin(Rating, Rating.request_id == ClientRequest.id)
+            .where(*handled)
+            .group_by(closer, Employee.name)
         )
-    return sorted(rows, key=lambda row: (-row.handled, row.name))
+    ).all()
+    if not rows:
+        return []
+    answered = await durations_by(
+        session,
+        seconds_between(ClientRequest.first_response_at, ClientRequest.created_at),
+        [*handled, ClientRequest.first_responder_id == closer],
+        closer,
+    )
+    resolved = await durations_by(
+        session, seconds_between(ClientRequest.closed_at, ClientRequest.created_at), handled, closer
+    )
+    figures = [
+        EmployeeFigures(
+            id=employee_id,
+            name=name,
+            handled=count,
+            first_response=answered.get(employee_id, NO_DURATIONS),
+            resolution=resolved.get(employee_id, NO_DURATIONS),
+            rating_average=round(float(average), 2) if average is not None else None,
+            ratings=rated,
+        )
+        for employee_id, name, count, average, rated in rows
+    ]
+    return sorted(figures, key=lambda row: (-row.handled, row.name))

@@ -48,6 +48,7 @@ from impserver.domains.requests.events import (
     VisitorRequestChanged,
 )
 from impserver.domains.requests.models import (
+    FIRST_ASSIGNED,
     STATUS_ASSIGNED,
     STATUS_CHOOSING,
     STATUS_CLOSED,
@@ -235,6 +236,7 @@ async def _record(
             details=details or {},
         )
     )
+    _keep_milestone(request, kind, actor)
     queue_name = None
     if queue_id is not None:
         queue_name = await uow.session.scalar(select(Queue.name).where(Queue.id == queue_id))
@@ -257,6 +259,21 @@ async def _record(
     await _deliver_message(uow, request, message)
 
 
+def _keep_milestone(request: ClientRequest, kind: str, actor: Employee | None) -> None:
+    """The request's own record of when it first reached an employee, and who closed it: what
+    the reports read instead of the history (``_enter_queue`` keeps when it first queued)."""
+    if kind in FIRST_ASSIGNED and request.first_assigned_at is None:
+        request.first_assigned_at = utcnow()
+    elif kind == "closed":
+        request.closed_by_id = actor.id if actor else None
+
+
+def _first_response(request: ClientRequest, message: MessageRead, actor: Employee) -> None:
+    if request.first_response_at is None:
+        request.first_response_at = message.created_at
+        request.first_responder_id = actor.id
+
+
 async def _enter_queue(
     uow: UnitOfWork, request: ClientRequest, client: Client, queue_id: int, *, first_time: bool
 ) -> None:
@@ -264,6 +281,8 @@ async def _enter_queue(
     request.queue_id = queue_id
     request.topic_due_at = None
     request.waiting_since = utcnow()
+    if request.queued_at is None:
+        request.queued_at = request.waiting_since
     if first_time:
         # W-4: the client is told to wait for an employee (outside business hours: until when).
         room = await uow.session.get(Room, request.room_id)
@@ -1009,6 +1028,7 @@ async def _employee_replies_once(
         )
         if created:
             request.awaiting_reply_since = None
+            _first_response(request, message, actor)
             await _deliver_message(uow, request, message)
         return message, created
 
@@ -1020,11 +1040,17 @@ class _FullPathNeeded(Exception):
 
 _OWNED_REQUEST_DRIVER = """
     SELECT requests.status, requests.assignee_id, requests.client_id, requests.room_id,
-           requests.awaiting_reply_since IS NOT NULL AS awaiting, resources.kind
+           requests.awaiting_reply_since IS NOT NULL AS awaiting,
+           requests.first_response_at IS NULL AS unanswered, resources.kind
     FROM requests JOIN resources ON resources.id = requests.resource_id
     WHERE requests.id = $1
 """
-_ANSWERED_DRIVER = "UPDATE requests SET awaiting_reply_since = NULL WHERE id = $1"
+_ANSWERED_DRIVER = """
+    UPDATE requests SET awaiting_reply_since = NULL,
+        first_response_at = coalesce(first_response_at, $2),
+        first_responder_id = coalesce(first_responder_id, $3)
+    WHERE id = $1
+"""
 
 
 async def _employee_replies_on_driver(
@@ -1053,8 +1079,10 @@ async def _employee_replies_on_driver(
             client_message_id=client_message_id,
         )
         if created:
-            if request["awaiting"]:
-                await unit.connection.execute(_ANSWERED_DRIVER, request_id)
+            if request["awaiting"] or request["unanswered"]:
+                await unit.connection.execute(
+                    _ANSWERED_DRIVER, request_id, message.created_at, actor.id
+                )
             # As _deliver_message: the assignee, the client, and the messenger if there is one.
             unit.emit(
                 RequestMessageCreated(request_id=request_id, message=message),

@@ -16,6 +16,9 @@ STATUS_WAITING = "waiting"
 STATUS_ASSIGNED = "assigned"
 STATUS_CLOSED = "closed"
 
+# Transitions by which an employee first gets a request.
+FIRST_ASSIGNED = ("accepted", "auto_assigned")
+
 
 class ClientRequest(Base):
     """One client conversation from first message to closing ("обращение")."""
@@ -24,6 +27,11 @@ class ClientRequest(Base):
     __table_args__ = (
         Index("ix_requests_status_topic_due_at", "status", "topic_due_at"),
         Index("ix_requests_queue_id_status", "queue_id", "status"),
+        # The archive and the reports read a period of one queue or resource, or of everything.
+        Index("ix_requests_queue_id_created_at", "queue_id", "created_at"),
+        Index("ix_requests_resource_id_created_at", "resource_id", "created_at"),
+        Index("ix_requests_created_at", "created_at"),
+        Index("ix_requests_closed_at", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +60,16 @@ class ClientRequest(Base):
     awaiting_reply_since: Mapped[datetime | None] = mapped_column(default=None)
     # Written while the team was not at work (business hours): it waits for the morning.
     outside_hours: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+    # Milestones kept as the request moves, so that reports over a year of requests read one
+    # row per request instead of its whole history. Each is written once, when it first happens.
+    queued_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_assigned_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The first reply to the client (notes are no answer), and who wrote it.
+    first_response_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_responder_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), default=None)
+    # Who closed it ("Закрыть"); None when it ended otherwise or is still open.
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), default=None)
 
 
 class RequestTransition(Base):
