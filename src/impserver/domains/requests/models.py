@@ -82,9 +82,14 @@ class RequestTransition(Base):
         ForeignKey("requests.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(String(32))
-    actor_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), default=None)
+    # Indexed: the archive finds the requests an employee took part in through their history.
+    actor_employee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("employees.id"), default=None, index=True
+    )
     queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id"), default=None)
-    target_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), default=None)
+    target_employee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("employees.id"), default=None, index=True
+    )
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

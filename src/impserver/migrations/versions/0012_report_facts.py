@@ -1,4 +1,5 @@
-"""report facts: each request's milestones on its row, indexes for periods and client search
+"""report facts: each request's milestones on its row; indexes for periods, participants and
+client search
 
 Revision ID: 0012_report_facts
 Revises: 0011_ratings
@@ -21,6 +22,10 @@ PERIOD_INDEXES = {
     "ix_requests_resource_id_created_at": ["resource_id", "created_at"],
     "ix_requests_created_at": ["created_at"],
     "ix_requests_closed_at": ["closed_at"],
+}
+HISTORY_INDEXES = {
+    "ix_request_transitions_actor_employee_id": ["actor_employee_id"],
+    "ix_request_transitions_target_employee_id": ["target_employee_id"],
 }
 
 # The milestones of the requests already there, read from their history.
@@ -66,6 +71,8 @@ def upgrade() -> None:
     op.execute(BACKFILL)
     for name, columns in PERIOD_INDEXES.items():
         op.create_index(name, "requests", columns)
+    for name, columns in HISTORY_INDEXES.items():
+        op.create_index(name, "request_transitions", columns)
     if op.get_bind().dialect.name == "postgresql":
         # pg_trgm ships with PostgreSQL (contrib); it makes "any part of a name" searchable.
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
@@ -89,6 +96,8 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.drop_index("ix_contacts_value_trgm", "contacts")
         op.drop_index("ix_clients_display_name_trgm", "clients")
+    for name in HISTORY_INDEXES:
+        op.drop_index(name, "request_transitions")
     for name in PERIOD_INDEXES:
         op.drop_index(name, "requests")
     with op.batch_alter_table("requests") as batch:
