@@ -100,11 +100,9 @@ def fill_sql(requests: int, messages_per_request: int, clients: int) -> str:
     SELECT id, 'email', 'client' || substr(external_id, 7) || '@mail.example', false,
            created_at, created_at
     FROM clients WHERE external_id LIKE 'bench-%';
-    CREATE TEMP TABLE client_list AS
-      SELECT row_number() OVER (PARTITION BY resource_id ORDER BY id) - 1 AS c, id,
-             resource_id, count(*) OVER (PARTITION BY resource_id) AS of_resource
-      FROM clients WHERE external_id LIKE 'bench-%';
-    CREATE INDEX ON client_list (resource_id, c);
+    -- Client n (1, 2, …) has id first + n - 1: odd n on the demo website, even on the second.
+    CREATE TEMP TABLE client_base AS
+      SELECT min(id) AS first FROM clients WHERE external_id LIKE 'bench-%';
 
     CREATE TEMP TABLE plan AS
     SELECT n,
@@ -124,8 +122,10 @@ def fill_sql(requests: int, messages_per_request: int, clients: int) -> str:
                      ADD COLUMN client_id int, ADD COLUMN employee_id int;
     UPDATE plan SET resource_id = ql.resource_id, queue_id = ql.id
       FROM queue_list ql WHERE ql.q = plan.q;
-    UPDATE plan SET client_id = cl.id FROM client_list cl
-      WHERE cl.resource_id = plan.resource_id AND cl.c = plan.n % cl.of_resource;
+    ANALYZE plan;
+    UPDATE plan SET client_id = client_base.first + 2 * (plan.n % ({clients} / 2))
+                                + CASE WHEN plan.resource_id = 1 THEN 0 ELSE 1 END
+      FROM client_base;
     -- One of the ten employees serving the queue (q = e % 20 for e = q, q + 20, …).
     UPDATE plan SET employee_id = s.id FROM staff s
       WHERE s.e = (plan.q + {QUEUES} * plan.helper) % {EMPLOYEES};

@@ -16,8 +16,9 @@ from impserver.domains.ratings.models import Rating
 from impserver.domains.requests.models import ClientRequest, RequestTransition
 from impserver.domains.resources.models import Queue, Resource
 from impserver.domains.rooms.models import Message, Room
-from tests.api.test_requests import taken
-from tests.harness import LiveServer
+from tests.api.test_requests import taken, waiting_request
+from tests.harness import LiveServer, Session
+from tests.widget import demo_site, visit
 
 
 def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
@@ -336,3 +337,55 @@ def test_reports_are_for_administrators_and_supervisors_of_their_resources(
     assert forbidden.status_code == 403 and forbidden.json()["code"] == "report_resource_forbidden"
     # Administration stays the administrators'.
     assert olga.http.get("/api/admin/employees").status_code == 403
+
+
+def test_the_live_view_follows_queues_and_employees_and_only_overseers_are_told(
+    server: LiveServer,
+) -> None:
+    admin = server.login("admin")
+    anna = server.login("anna")
+    refused = anna.http.get("/api/reports/live")
+    assert refused.status_code == 403 and refused.json()["code"] == "reports_not_allowed"
+    olga_id = next(
+        e["id"] for e in admin.http.get("/api/admin/employees").json() if e["login"] == "olga"
+    )
+    assert (
+        admin.http.patch(f"/api/admin/employees/{olga_id}", json={"role": "supervisor"}).status_code
+        == 200
+    )
+    other = admin.http.post("/api/admin/resources", json={"name": "Второй сайт"}).json()
+    added = admin.http.post(f"/api/admin/resources/{other['id']}/queues", json={"name": "Опт"})
+    assert added.status_code == 201, added.text
+    olga = server.login("olga")
+
+    def live(session: Session) -> dict:
+        response = session.http.get("/api/reports/live")
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    def sales(view: dict) -> dict:
+        return next(q for q in view["queues"] if q["name"] == "Sales")
+
+    def held_by_anna(view: dict) -> int:
+        return next(e["holding"] for e in view["employees"] if e["name"] == "Анна Смирнова")
+
+    assert sales(live(admin))["waiting"] == 0 and sales(live(admin))["oldest_waiting_since"] is None
+    with admin.socket() as admin_socket, olga.socket() as olga_socket, anna.socket() as anna_socket:
+        visitor = visit(server)
+        request_id = waiting_request(visitor, "Sales", server)
+        for socket_ in (admin_socket, olga_socket):
+            assert socket_.event("queue.load")["resource_id"] == demo_site(server)["id"]
+        waiting = sales(live(admin))
+        assert waiting["waiting"] == 1 and waiting["oldest_waiting_since"] is not None
+        assert held_by_anna(live(admin)) == 0
+
+        assert anna.http.post(f"/api/requests/{request_id}/accept").status_code == 200
+        admin_socket.event("queue.load")
+        after = live(admin)
+        assert sales(after)["waiting"] == 0 and held_by_anna(after) == 1
+        # The supervisor sees her team (the demo website) and not the other website's queues;
+        # an employee is told nothing of the load.
+        assert sales(live(olga))["waiting"] == 0
+        assert not [q for q in live(olga)["queues"] if q["resource_id"] == other["id"]]
+        assert [q for q in after["queues"] if q["resource_id"] == other["id"]]
+        anna_socket.assert_silent("queue.load")

@@ -90,3 +90,35 @@ def test_a_client_rates_a_closed_request_and_the_rating_shows_in_its_history(
     csv = Path(downloading.value.path()).read_bytes().decode("utf-8")
     assert csv.startswith("\ufeffСотрудник;Закрыто обращений;")
     assert "Анна Смирнова;1;" in csv
+
+
+def test_the_live_view_shows_a_queue_filling_and_emptying_without_a_reload(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    admin = logged_in("admin")
+    admin.get_by_role("link", name="Отчёты").click()
+    admin.wait_for_url("**/reports")
+    live = admin.get_by_role("region", name="Сейчас")
+    queues = live.get_by_role("table", name="Очереди сейчас")
+    sales = queues.get_by_role("row").filter(has_text="Sales")
+    expect(sales.get_by_role("cell").nth(1)).to_have_text("0")
+    team = live.get_by_role("table", name="Команда сейчас")
+    anna_row = team.get_by_role("row").filter(has_text="Анна Смирнова")
+    expect(anna_row.get_by_role("cell").nth(2)).to_have_text(re.compile(r"^0"))
+
+    anna = logged_in("anna")
+    _, frame = open_widget(app_server, new_context)
+    frame.get_by_role("button", name="Sales").click()
+    client_says(frame, "Где мой заказ?")
+    # The queue fills on the supervisor's screen as it happens, and the wait counts up.
+    expect(sales.get_by_role("cell").nth(1)).to_have_text("1")
+    expect(sales.get_by_role("cell").nth(2)).to_have_text(re.compile(r"^\d+ с$"))
+    first = sales.get_by_role("cell").nth(2).inner_text()
+    expect(sales.get_by_role("cell").nth(2)).not_to_have_text(first)
+
+    accept_from_queue(anna, "Где мой заказ?")
+    expect(sales.get_by_role("cell").nth(1)).to_have_text("0")
+    expect(sales.get_by_role("cell").nth(2)).to_have_text("—")
+    expect(anna_row.get_by_role("cell").nth(2)).to_have_text(re.compile(r"^1"))

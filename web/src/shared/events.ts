@@ -147,6 +147,13 @@ export interface EmployeeStatusChanged {
   status: AvailabilityStatus
 }
 
+/** A request of the resource moved in or out of a queue or an employee's hands. */
+export interface QueueLoadChanged {
+  id: number
+  type: 'queue.load'
+  resource_id: number
+}
+
 export type WorkspaceEvent =
   | MeUpdated
   | AccessUpdated
@@ -170,6 +177,7 @@ export type WorkspaceEvent =
   | CallUpdated
   | CallSignalEvent
   | EmployeeStatusChanged
+  | QueueLoadChanged
 
 export function assertNever(value: never): never {
   throw new Error(`unhandled event ${JSON.stringify(value)}`)

@@ -7,6 +7,7 @@ import { useCallsStore } from './features/calls/store'
 import { useMeStore } from './features/me/store'
 import { mentionsMe, useMentionsStore } from './features/mentions/store'
 import { authorName } from './features/requests/naming'
+import { useLiveStore } from './features/reports/liveStore'
 import { useRequestsStore } from './features/requests/store'
 import { useRoomsStore } from './features/rooms/store'
 import { useAvailabilityStore } from './features/routing/store'
@@ -129,6 +130,10 @@ export function dispatch(event: WorkspaceEvent): void {
       return
     case 'employee.status':
       useAvailabilityStore().changed(event.employee_id, event.status, me.me?.id ?? 0)
+      useLiveStore().changed()
+      return
+    case 'queue.load':
+      useLiveStore().changed()
       return
     default:
       assertNever(event)
@@ -159,6 +164,8 @@ async function reloadLists(): Promise<void> {
     useMeStore().loadSummary(),
     rooms.loaded ? rooms.load() : undefined,
     useMentionsStore().load(),
+    // What changed while no socket listened came by no event.
+    useLiveStore().changed(),
     // Also while the first load is on its way: it may have been answered before the socket
     // was listening, and what changed in between came by no event.
     requests.load(),
@@ -175,6 +182,7 @@ async function reloadState(): Promise<void> {
     useRequestsStore().load(),
     useAvailabilityStore().load(),
     useMentionsStore().load(),
+    useLiveStore().changed(),
   ])
 }
 

@@ -7,12 +7,13 @@ from fastapi import Depends, Path, Query
 from impserver.core.http import LARGEST_ID, api_router
 from impserver.domains.accounts.auth import current_employee
 from impserver.domains.accounts.models import Employee
-from impserver.domains.reports import archive, figures
+from impserver.domains.reports import archive, figures, live
 from impserver.domains.reports.schemas import (
     ArchiveChoices,
     ArchiveDetail,
     ArchiveFilters,
     ArchivePage,
+    LiveView,
     ReportFilters,
     TeamReport,
 )
@@ -52,6 +53,19 @@ async def team_report(
     async with services.db.read() as session:
         allowed = await supervised_resources(session, employee)
         return await figures.team_report(session, filters, allowed)
+
+
+@router.get("/reports/live", response_model=LiveView)
+async def live_view(
+    employee: Employee = Depends(current_employee), services: Services = Depends(get_services)
+) -> LiveView:
+    """The team right now: per queue how many wait and since when the longest; per employee
+    their status and how many requests they hold. Administrators: every resource;
+    supervisors: theirs. ``queue.load`` and ``employee.status`` events say when to read it
+    again."""
+    ensure_oversees(employee)
+    async with services.db.read() as session:
+        return await live.live_view(session, await supervised_resources(session, employee))
 
 
 @router.get("/archive/choices", response_model=ArchiveChoices)

@@ -134,3 +134,29 @@ class TeamReport(BaseModel):
     # Requests created, by hour of the day (0–23) and by day of the week (Monday first).
     by_hour: list[int]
     by_weekday: list[int]
+
+
+class LiveQueue(BaseModel):
+    id: int
+    name: str
+    resource_id: int
+    resource_name: str
+    waiting: int
+    # Since when the longest-waiting request waits (None: nobody waits).
+    oldest_waiting_since: datetime | None
+
+
+class LiveEmployee(BaseModel):
+    id: int
+    name: str
+    status: str
+    holding: int
+    # How many requests routing gives them at most (None: no limit).
+    capacity: int | None
+
+
+class LiveView(BaseModel):
+    """The team right now, for those who oversee it: each queue's load, each employee's."""
+
+    queues: list[LiveQueue]
+    employees: list[LiveEmployee]

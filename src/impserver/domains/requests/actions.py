@@ -40,6 +40,7 @@ from impserver.domains.ratings import actions as rating_actions
 from impserver.domains.ratings import questions as rating_questions
 from impserver.domains.requests import queries
 from impserver.domains.requests.events import (
+    QueueLoadChanged,
     RequestMessageCreated,
     RequestRemoved,
     RequestTakenBack,
@@ -66,7 +67,7 @@ from impserver.domains.resources.models import (
     QueueAccess,
     Resource,
 )
-from impserver.domains.resources.queries import queue_server_ids
+from impserver.domains.resources.queries import overseer_ids, queue_server_ids
 from impserver.domains.rooms.idempotency import send_idempotently
 from impserver.domains.rooms.messaging import append_message, employee_text_on_driver
 from impserver.domains.rooms.models import (
@@ -173,6 +174,15 @@ async def _viewers(session: AsyncSession, request_id: int, state: Snapshot) -> s
     return viewers
 
 
+def _counts_in_live_view(before: Snapshot | None, now: Snapshot) -> bool:
+    """Whether a change moves the live view's figures: requests waiting in queues, requests
+    held by employees (a request still choosing its topic is in neither)."""
+    return any(
+        state is not None and state.status in (STATUS_WAITING, STATUS_ASSIGNED)
+        for state in (before, now)
+    )
+
+
 async def _announce(
     uow: UnitOfWork,
     request: ClientRequest,
@@ -196,6 +206,11 @@ async def _announce(
     left_queue = before is not None and before.status == STATUS_WAITING and before.queue_id
     if left_queue and snapshot(request) != before:
         await _tell_places(uow, left_queue)
+    if snapshot(request) != before and _counts_in_live_view(before, snapshot(request)):
+        uow.emit(
+            QueueLoadChanged(resource_id=request.resource_id),
+            Audience.employees(await overseer_ids(uow.session, request.resource_id)),
+        )
     if not tell_visitor:
         return
     state = await queries.visitor_state(

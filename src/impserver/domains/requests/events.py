@@ -19,6 +19,14 @@ class RequestRemoved(Event):
     request_id: int
 
 
+class QueueLoadChanged(Event):
+    """A request of the resource entered or left a queue or an employee's hands: the live view
+    of those who oversee the resource (administrators, its supervisors) reads again."""
+
+    type: Literal["queue.load"] = "queue.load"
+    resource_id: int
+
+
 class RequestTakenBack(Event):
     """Routing took the recipient's request back to its queue: they had left the client
     unanswered too long (``silence``) or went Offline (``offline``)."""

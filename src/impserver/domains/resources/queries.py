@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impserver.domains.accounts.models import Employee
+from impserver.domains.accounts.models import ROLE_ADMIN, ROLE_SUPERVISOR, Employee
 from impserver.domains.resources.models import Group, GroupMember, Queue, QueueAccess, Resource
 from impserver.domains.resources.schemas import (
     GroupRead,
@@ -97,5 +97,26 @@ async def queue_server_ids(session: AsyncSession, queue_id: int) -> list[int]:
         .join(Employee, Employee.id == QueueAccess.employee_id)
         .where(QueueAccess.queue_id == queue_id)
         .where(Employee.is_active.is_(True))
+    )
+    return sorted(rows)
+
+
+async def overseer_ids(session: AsyncSession, resource_id: int) -> list[int]:
+    """Who oversees a resource's work: every administrator, and the supervisors serving one
+    of its queues."""
+    serving = (
+        select(QueueAccess.employee_id)
+        .join(Queue, Queue.id == QueueAccess.queue_id)
+        .where(Queue.resource_id == resource_id)
+    )
+    rows = await session.scalars(
+        select(Employee.id)
+        .where(Employee.is_active.is_(True))
+        .where(
+            or_(
+                Employee.role == ROLE_ADMIN,
+                and_(Employee.role == ROLE_SUPERVISOR, Employee.id.in_(serving)),
+            )
+        )
     )
     return sorted(rows)

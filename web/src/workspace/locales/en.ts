@@ -122,6 +122,17 @@ export default {
   reports: {
     link: 'Reports',
     title: 'Reports',
+    period: 'For a period',
+    live: {
+      title: 'Right now',
+      loading: 'Loading…',
+      queues: 'Queues right now',
+      employees: 'The team right now',
+      waiting: 'Waiting',
+      longestWait: 'Longest wait',
+      holding: 'Requests held',
+      ofCapacity: '{holding} of {capacity}',
+    },
     filters: 'Period and scope',
     show: 'Show',
     zone: 'Hours and days are in the time zone {zone}.',

@@ -123,6 +123,17 @@ const ru: typeof en = {
   reports: {
     link: 'Отчёты',
     title: 'Отчёты',
+    period: 'За период',
+    live: {
+      title: 'Сейчас',
+      loading: 'Загрузка…',
+      queues: 'Очереди сейчас',
+      employees: 'Команда сейчас',
+      waiting: 'Ждут',
+      longestWait: 'Дольше всех ждёт',
+      holding: 'Обращений в работе',
+      ofCapacity: '{holding} из {capacity}',
+    },
     filters: 'Период и отбор',
     show: 'Показать',
     zone: 'Часы и дни — по часовому поясу {zone}.',

@@ -25,3 +25,22 @@ export interface TeamReport {
   by_hour: number[]
   by_weekday: number[]
 }
+
+/** The team right now (GET /api/reports/live). */
+export interface LiveView {
+  queues: {
+    id: number
+    name: string
+    resource_id: number
+    resource_name: string
+    waiting: number
+    oldest_waiting_since: string | null
+  }[]
+  employees: {
+    id: number
+    name: string
+    status: 'online' | 'away' | 'offline'
+    holding: number
+    capacity: number | null
+  }[]
+}
