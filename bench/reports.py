@@ -108,7 +108,9 @@ def fill_sql(requests: int, messages_per_request: int, clients: int) -> str:
     SELECT n,
            nextval('rooms_id_seq') AS room_id,
            nextval('requests_id_seq') AS request_id,
-           timestamptz '2026-01-01 00:00+00' + random() * interval '365 days' AS created_at,
+           -- In order, as a year of requests arrives (and lies on disk).
+           timestamptz '2026-01-01 00:00+00' + (n - random()) * interval '365 days' / {requests}
+             AS created_at,
            n % {QUEUES} AS q,
            random() * 30 AS queue_after,
            -ln(1 - random()) * 120 AS wait,

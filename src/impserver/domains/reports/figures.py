@@ -14,12 +14,13 @@ Medians and 90th percentiles are of the requests that have the figure; durations
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Float, case, extract, func, literal, or_, select
+from sqlalchemy import Float, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute
@@ -56,8 +57,9 @@ class seconds_between(FunctionElement[float]):
 @compiles(seconds_between, "postgresql")
 def _seconds_on_postgres(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
     later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    # Not GREATEST: it would turn a missing moment (NULL) into 0.
-    seconds = f"EXTRACT(EPOCH FROM ({later}) - ({earlier}))"
+    # date_part gives a double (EXTRACT a slower numeric); not GREATEST, which would turn a
+    # missing moment (NULL) into 0.
+    seconds = f"date_part('epoch', ({later}) - ({earlier}))"
     return f"CASE WHEN {seconds} < 0 THEN 0 ELSE {seconds} END"
 
 
@@ -67,17 +69,78 @@ def _seconds_on_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: An
     return f"MAX(0, (julianday({later}) - julianday({earlier})) * 86400.0)"
 
 
-async def durations_by(
+NO_DURATIONS = Durations(count=0, median_seconds=None, p90_seconds=None)
+
+
+def _durations(count: int, middle: float | None, p90: float | None) -> Durations:
+    if not count or middle is None or p90 is None:
+        return NO_DURATIONS
+    return Durations(count=count, median_seconds=round(middle, 1), p90_seconds=round(p90, 1))
+
+
+@dataclass
+class Summary:
+    """Aggregates of a set of requests: plain ones by name, and durations by name."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    durations: dict[str, Durations] = field(default_factory=dict)
+
+    def duration(self, name: str) -> Durations:
+        return self.durations.get(name, NO_DURATIONS)
+
+
+async def summarise(
+    session: AsyncSession,
+    where: Sequence[ColumnElement[bool]],
+    *,
+    values: dict[str, ColumnElement[Any]],
+    durations: dict[str, ColumnElement[float]],
+    group: ColumnElement[Any] | QueryableAttribute[Any] | None = None,
+) -> dict[Hashable, Summary]:
+    """The requests matching ``where`` (with their rating, if any), per ``group`` or all
+    together under the key None: each of ``values`` (aggregate expressions), and for each of
+    ``durations`` (seconds, NULL where a request has none) how many have it, its median (the
+    middle value, or the mean of the two middle ones) and its nearest-rank 90th percentile
+    (the value at rank ceil(0.9 n)). The database works them out: a year of requests never
+    travels to the server."""
+    keys = [group] if group is not None else []
+    rated = (
+        select(*keys, *values.values())
+        .select_from(ClientRequest)
+        .outerjoin(Rating, Rating.request_id == ClientRequest.id)
+        .where(*where)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Ordered-set aggregates: every duration in the same scan (percentile_disc is the
+        # nearest rank; percentile_cont(0.5) the median as defined).
+        for seconds in durations.values():
+            rated = rated.add_columns(
+                func.count(seconds),
+                func.percentile_cont(0.5).within_group(seconds),
+                func.percentile_disc(0.9).within_group(seconds),
+            )
+    rows = await session.execute(rated.group_by(*keys) if keys else rated)
+    found: dict[Hashable, Summary] = {}
+    for row in rows:
+        key, row_values = (row[0], row[1:]) if keys else (None, tuple(row))
+        summary = found[key] = Summary(dict(zip(values, row_values, strict=False)))
+        triples = row_values[len(values) :]
+        for i, name in enumerate(durations if triples else ()):
+            summary.durations[name] = _durations(*triples[3 * i : 3 * i + 3])
+    if session.get_bind().dialect.name != "postgresql":
+        for name, seconds in durations.items():
+            for key, figures in (await _ranked(session, seconds, where, group)).items():
+                found.setdefault(key, Summary()).durations[name] = figures
+    return found
+
+
+async def _ranked(
     session: AsyncSession,
     seconds: ColumnElement[float],
     where: Sequence[ColumnElement[bool]],
-    group: ColumnElement[Any] | QueryableAttribute[Any] | None = None,
+    group: ColumnElement[Any] | QueryableAttribute[Any] | None,
 ) -> dict[Hashable, Durations]:
-    """How many requests have the figure, its median and nearest-rank 90th percentile, per
-    ``group`` (or under the key None), worked out by the database: a year of requests never
-    travels to the server. Ranks are counted with window functions, which both SQLite and
-    PostgreSQL have: the median is the middle value (the mean of the two middle ones), the
-    90th percentile the value at rank ceil(0.9 n)."""
+    """SQLite, which has no percentiles: ranks counted with window functions."""
     key = (group if group is not None else literal(None)).label("key")
     values = (
         select(key, seconds.label("value"))
@@ -101,21 +164,7 @@ async def durations_by(
             func.max(case((rank == (9 * n + 9) // 10, value))),
         ).group_by(ranked.c.key)
     )
-    return {
-        group_key: Durations(
-            count=count, median_seconds=round(middle_value, 1), p90_seconds=round(p90, 1)
-        )
-        for group_key, count, middle_value, p90 in rows
-    }
-
-
-NO_DURATIONS = Durations(count=0, median_seconds=None, p90_seconds=None)
-
-
-async def durations(
-    session: AsyncSession, seconds: ColumnElement[float], where: Sequence[ColumnElement[bool]]
-) -> Durations:
-    return (await durations_by(session, seconds, where)).get(None, NO_DURATIONS)
+    return {group_key: _durations(*figures) for group_key, *figures in rows}
 
 
 def _period(filters: ReportFilters) -> tuple[datetime, datetime, ZoneInfo]:
@@ -184,62 +233,58 @@ async def team_report(
     created = [*scope, ClientRequest.created_at >= start, ClientRequest.created_at < end]
     closed = [*scope, ClientRequest.closed_at >= start, ClientRequest.closed_at < end]
 
-    created_count = await session.scalar(select(func.count()).where(*created)) or 0
-    closed_count, missed = (
-        await session.execute(
-            select(
-                func.count(),
-                func.count(case((ClientRequest.first_response_at.is_(None), 1))),
-            ).where(*closed)
+    first_response = seconds_between(ClientRequest.first_response_at, ClientRequest.created_at)
+    resolution = seconds_between(ClientRequest.closed_at, ClientRequest.created_at)
+    of_created = (
+        await summarise(
+            session,
+            created,
+            values={"created": func.count()},
+            durations={
+                "first_response": first_response,
+                "queue_wait": seconds_between(
+                    ClientRequest.first_assigned_at,
+                    func.coalesce(ClientRequest.queued_at, ClientRequest.created_at),
+                ),
+            },
         )
-    ).one()
+    )[None]
+    scores = {f"score_{n}": func.count(case((Rating.score == n, 1))) for n in range(1, 6)}
+    of_closed = (
+        await summarise(
+            session,
+            closed,
+            values={
+                "closed": func.count(),
+                "missed": func.count(case((ClientRequest.first_response_at.is_(None), 1))),
+                **scores,
+            },
+            durations={"resolution": resolution},
+        )
+    )[None]
     by_hour, by_weekday = await _by_hour_and_weekday(session, created, zone)
     return TeamReport(
-        created=created_count,
-        closed=closed_count,
-        missed=missed,
-        first_response=await durations(
-            session,
-            seconds_between(ClientRequest.first_response_at, ClientRequest.created_at),
-            created,
-        ),
-        resolution=await durations(
-            session, seconds_between(ClientRequest.closed_at, ClientRequest.created_at), closed
-        ),
-        queue_wait=await durations(
-            session,
-            seconds_between(
-                ClientRequest.first_assigned_at,
-                func.coalesce(ClientRequest.queued_at, ClientRequest.created_at),
-            ),
-            created,
-        ),
-        ratings=await _ratings(session, closed),
-        employees=await _per_employee(session, closed),
+        created=of_created.values["created"],
+        closed=of_closed.values["closed"],
+        missed=of_closed.values["missed"],
+        first_response=of_created.duration("first_response"),
+        resolution=of_closed.duration("resolution"),
+        queue_wait=of_created.duration("queue_wait"),
+        ratings=_ratings([of_closed.values[f"score_{n}"] for n in range(1, 6)]),
+        employees=await _per_employee(session, closed, first_response, resolution),
         by_hour=by_hour,
         by_weekday=by_weekday,
     )
 
 
-async def _ratings(session: AsyncSession, closed: list[ColumnElement[bool]]) -> RatingFigures:
-    """The scores given to the requests closed in the period."""
-    counts: dict[int, int] = {}
-    for score, count in await session.execute(
-        select(Rating.score, func.count())
-        .select_from(ClientRequest)
-        .join(Rating, Rating.request_id == ClientRequest.id)
-        .where(*closed, Rating.score.is_not(None))
-        .group_by(Rating.score)
-    ):
-        if score is not None:
-            counts[score] = count
-    distribution = [counts.get(n, 0) for n in range(1, 6)]
+def _ratings(distribution: list[int]) -> RatingFigures:
+    """The scores given to the requests closed in the period: how many of each, 1 to 5."""
     total = sum(distribution)
     if not total:
         return RatingFigures(count=0, average=None, distribution=distribution, satisfied_share=None)
     return RatingFigures(
         count=total,
-        average=round(sum(score * count for score, count in counts.items()) / total, 2),
+        average=round(sum(n * c for n, c in enumerate(distribution, start=1)) / total, 2),
         distribution=distribution,
         satisfied_share=round((distribution[3] + distribution[4]) / total, 3),
     )
@@ -249,70 +294,75 @@ async def _by_hour_and_weekday(
     session: AsyncSession, created: list[ColumnElement[bool]], zone: ZoneInfo
 ) -> tuple[list[int], list[int]]:
     """Requests created, by hour of the day and day of the week (Monday first) in ``zone``.
-    PostgreSQL counts in the zone itself; SQLite knows no time zones, so there the (embedded,
-    small) period's creation times are counted here."""
+    PostgreSQL counts them by local hour of the period (at most 8,784 of a year); SQLite knows
+    no time zones, so there the (embedded, small) period's creation times are counted here."""
     by_hour = [0] * 24
     by_weekday = [0] * 7
     if session.get_bind().dialect.name == "postgresql":
-        local = func.timezone(zone.key, ClientRequest.created_at)
-        hour, weekday = extract("hour", local), extract("isodow", local)
-        for at_hour, on_day, count in await session.execute(
-            select(hour, weekday, func.count()).where(*created).group_by(hour, weekday)
-        ):
-            by_hour[int(at_hour)] += count
-            by_weekday[int(on_day) - 1] += count
-        return by_hour, by_weekday
-    for created_at in await session.scalars(select(ClientRequest.created_at).where(*created)):
-        local_time = created_at.astimezone(zone)
-        by_hour[local_time.hour] += 1
-        by_weekday[local_time.weekday()] += 1
+        local_hour = func.date_trunc("hour", func.timezone(zone.key, ClientRequest.created_at))
+        counted: Iterable[tuple[datetime, int]] = (
+            (hour, count)
+            for hour, count in await session.execute(
+                select(local_hour, func.count()).where(*created).group_by(local_hour)
+            )
+        )
+    else:
+        counted = (
+            (created_at.astimezone(zone), 1)
+            for created_at in await session.scalars(
+                select(ClientRequest.created_at).where(*created)
+            )
+        )
+    for moment, count in counted:
+        by_hour[moment.hour] += count
+        by_weekday[moment.weekday()] += count
     return by_hour, by_weekday
 
 
 async def _per_employee(
-    session: AsyncSession, closed: list[ColumnElement[bool]]
+    session: AsyncSession,
+    closed: list[ColumnElement[bool]],
+    first_response: ColumnElement[float],
+    resolution: ColumnElement[float],
 ) -> list[EmployeeFigures]:
     """Each employee's requests closed in the period: how many, how fast they were answered
     (where this employee answered first) and resolved, and how they were rated."""
     closer = ClientRequest.closed_by_id
-    handled = [*closed, closer.is_not(None)]
-    rows = (
-        await session.execute(
-            select(
-                closer,
-                Employee.name,
-                func.count(),
-                func.avg(Rating.score),
-                func.count(Rating.score),
-            )
-            .select_from(ClientRequest)
-            .join(Employee, Employee.id == closer)
-            .outerjoin(Rating, Rating.request_id == ClientRequest.id)
-            .where(*handled)
-            .group_by(closer, Employee.name)
-        )
-    ).all()
-    if not rows:
-        return []
-    answered = await durations_by(
+    found = await summarise(
         session,
-        seconds_between(ClientRequest.first_response_at, ClientRequest.created_at),
-        [*handled, ClientRequest.first_responder_id == closer],
-        closer,
+        [*closed, closer.is_not(None)],
+        values={
+            "handled": func.count(),
+            "rating_average": func.avg(Rating.score),
+            "ratings": func.count(Rating.score),
+        },
+        durations={
+            "first_response": case((ClientRequest.first_responder_id == closer, first_response)),
+            "resolution": resolution,
+        },
+        group=closer,
     )
-    resolved = await durations_by(
-        session, seconds_between(ClientRequest.closed_at, ClientRequest.created_at), handled, closer
-    )
+    if not found:
+        return []
+    names = {
+        employee_id: name
+        for employee_id, name in await session.execute(
+            select(Employee.id, Employee.name).where(Employee.id.in_(found))
+        )
+    }
     figures = [
         EmployeeFigures(
             id=employee_id,
-            name=name,
-            handled=count,
-            first_response=answered.get(employee_id, NO_DURATIONS),
-            resolution=resolved.get(employee_id, NO_DURATIONS),
-            rating_average=round(float(average), 2) if average is not None else None,
-            ratings=rated,
+            name=names.get(employee_id, ""),
+            handled=summary.values["handled"],
+            first_response=summary.duration("first_response"),
+            resolution=summary.duration("resolution"),
+            rating_average=round(float(average), 2)
+            if (average := summary.values["rating_average"]) is not None
+            else None,
+            ratings=summary.values["ratings"],
         )
-        for employee_id, name, count, average, rated in rows
+        for employee_id, summary in found.items()
+        if isinstance(employee_id, int)
     ]
     return sorted(figures, key=lambda row: (-row.handled, row.name))
