@@ -312,6 +312,17 @@ def test_bad_report_periods_and_filters_are_refused(
     assert refused.json()["code"] == code
 
 
+def olga_supervises_the_demo_website(admin: Session) -> dict:
+    """Olga becomes a supervisor (she serves the demo website's queues); another website, not
+    hers, appears. Returns that other website."""
+    olga_id = next(
+        e["id"] for e in admin.http.get("/api/admin/employees").json() if e["login"] == "olga"
+    )
+    promoted = admin.http.patch(f"/api/admin/employees/{olga_id}", json={"role": "supervisor"})
+    assert promoted.status_code == 200, promoted.text
+    return admin.http.post("/api/admin/resources", json={"name": "Второй сайт"}).json()  # type: ignore[no-any-return]
+
+
 def test_reports_are_for_administrators_and_supervisors_of_their_resources(
     server: LiveServer,
 ) -> None:
@@ -321,14 +332,7 @@ def test_reports_are_for_administrators_and_supervisors_of_their_resources(
 
     seed(server)
     admin = server.login("admin")
-    olga_id = next(
-        e["id"] for e in admin.http.get("/api/admin/employees").json() if e["login"] == "olga"
-    )
-    assert (
-        admin.http.patch(f"/api/admin/employees/{olga_id}", json={"role": "supervisor"}).status_code
-        == 200
-    )
-    other = admin.http.post("/api/admin/resources", json={"name": "Второй сайт"}).json()
+    other = olga_supervises_the_demo_website(admin)
     olga = server.login("olga")
     # Her team's resource (she serves its queues): the same figures as the administrator's.
     assert olga.http.get("/api/reports/team", params=period).json()["created"] == 4
@@ -346,14 +350,7 @@ def test_the_live_view_follows_queues_and_employees_and_only_overseers_are_told(
     anna = server.login("anna")
     refused = anna.http.get("/api/reports/live")
     assert refused.status_code == 403 and refused.json()["code"] == "reports_not_allowed"
-    olga_id = next(
-        e["id"] for e in admin.http.get("/api/admin/employees").json() if e["login"] == "olga"
-    )
-    assert (
-        admin.http.patch(f"/api/admin/employees/{olga_id}", json={"role": "supervisor"}).status_code
-        == 200
-    )
-    other = admin.http.post("/api/admin/resources", json={"name": "Второй сайт"}).json()
+    other = olga_supervises_the_demo_website(admin)
     added = admin.http.post(f"/api/admin/resources/{other['id']}/queues", json={"name": "Опт"})
     assert added.status_code == 201, added.text
     olga = server.login("olga")
