@@ -20,7 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Float, case, func, literal, or_, select
+from sqlalchemy import Float, case, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute
@@ -43,6 +43,8 @@ from impserver.domains.reports.schemas import (
 from impserver.domains.reports.scope import ensure_resource_overseen
 from impserver.domains.requests.models import ClientRequest
 from impserver.domains.resources.models import Queue, Resource
+
+REPORT_WORK_MEM = "64MB"
 
 
 class seconds_between(FunctionElement[float]):
@@ -96,20 +98,19 @@ async def summarise(
     values: dict[str, ColumnElement[Any]],
     durations: dict[str, ColumnElement[float]],
     group: ColumnElement[Any] | QueryableAttribute[Any] | None = None,
+    with_ratings: bool = False,
 ) -> dict[Hashable, Summary]:
-    """The requests matching ``where`` (with their rating, if any), per ``group`` or all
+    """The requests matching ``where`` (``with_ratings``: joined to their rating, if any), per
+    ``group`` or all
     together under the key None: each of ``values`` (aggregate expressions), and for each of
     ``durations`` (seconds, NULL where a request has none) how many have it, its median (the
     middle value, or the mean of the two middle ones) and its nearest-rank 90th percentile
     (the value at rank ceil(0.9 n)). The database works them out: a year of requests never
     travels to the server."""
     keys = [group] if group is not None else []
-    rated = (
-        select(*keys, *values.values())
-        .select_from(ClientRequest)
-        .outerjoin(Rating, Rating.request_id == ClientRequest.id)
-        .where(*where)
-    )
+    rated = select(*keys, *values.values()).select_from(ClientRequest).where(*where)
+    if with_ratings:
+        rated = rated.outerjoin(Rating, Rating.request_id == ClientRequest.id)
     if session.get_bind().dialect.name == "postgresql":
         # Ordered-set aggregates: every duration in the same scan (percentile_disc is the
         # nearest rank; percentile_cont(0.5) the median as defined).
@@ -230,6 +231,10 @@ async def team_report(
                 ClientRequest.first_responder_id == filters.employee_id,
             )
         )
+    if session.get_bind().dialect.name == "postgresql":
+        # Medians and percentiles sort the period's values: in memory, not in temporary files
+        # (a year of a busy team is a million values a figure). For this transaction only.
+        await session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
     created = [*scope, ClientRequest.created_at >= start, ClientRequest.created_at < end]
     closed = [*scope, ClientRequest.closed_at >= start, ClientRequest.closed_at < end]
 
@@ -260,6 +265,7 @@ async def team_report(
                 **scores,
             },
             durations={"resolution": resolution},
+            with_ratings=True,
         )
     )[None]
     by_hour, by_weekday = await _by_hour_and_weekday(session, created, zone)
@@ -341,6 +347,7 @@ async def _per_employee(
             "resolution": resolution,
         },
         group=closer,
+        with_ratings=True,
     )
     if not found:
         return []
