@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from impserver.core.clock import utcnow
+from impserver.core.db import Base
+
+
+class WhatsAppTemplateSend(Base):
+    """A template an employee chose to write to a client past WhatsApp's 24-hour window.
+
+    Written before the employee's message itself, under the id that message is sent with: the
+    delivery worker, finding it, sends the template instead of the text (which WhatsApp would
+    refuse), and the history shows the template's words.
+    """
+
+    __tablename__ = "whatsapp_template_sends"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))
+    client_message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(512))
+    language: Mapped[str] = mapped_column(String(16))
+    # The values of the template body's {{1}}, {{2}}, …, in order.
+    parameters: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
