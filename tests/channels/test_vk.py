@@ -133,7 +133,7 @@ def test_wrong_credentials_are_refused_with_clear_messages(polling: LiveServer, 
     # The same community twice is refused too.
     connect_community(polling)
     again = connect(TOKEN, GROUP)
-    assert again.status_code == 409 and again.json()["code"] == "account_already_connected"
+    assert again.status_code == 409 and again.json()["code"] == "community_already_connected"
 
 
 def test_start_topic_choice_and_exchange_both_ways(polling: LiveServer, vk: FakeVk) -> None:

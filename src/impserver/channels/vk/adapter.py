@@ -196,7 +196,9 @@ class VkChannel:
                     "manage the community and to its messages.",
                     code="vk_token_lacks_rights",
                 ) from exc
-            raise InvalidInput(f"VK refused: {exc.message}", code="vk_refused") from exc
+            raise InvalidInput(
+                f"VK refused: {exc.message}", code="vk_refused", params={"message": exc.message}
+            ) from exc
         except httpx.HTTPError as exc:
             raise InvalidInput(
                 f"VK could not be reached to check the token: {exc}", code="vk_unreachable"

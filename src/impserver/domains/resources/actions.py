@@ -17,7 +17,9 @@ from impserver.domains.resources import queries
 from impserver.domains.resources.events import ResourcesUpdated
 from impserver.domains.resources.models import (
     KIND_TELEGRAM,
+    KIND_VK,
     KIND_WEBSITE,
+    KIND_WHATSAPP,
     Group,
     GroupMember,
     Queue,
@@ -97,6 +99,8 @@ def _refresh_channels(services: Services, uow: UnitOfWork) -> None:
 # A second connection of an account the team already connected, as each messenger names it.
 _ALREADY_CONNECTED = {
     KIND_TELEGRAM: ("This bot is already connected.", "bot_already_connected"),
+    KIND_VK: ("This community is already connected.", "community_already_connected"),
+    KIND_WHATSAPP: ("This WhatsApp number is already connected.", "number_already_connected"),
 }
 
 
