@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from impserver.core.clock import utcnow
@@ -26,4 +26,23 @@ class WhatsAppTemplateSend(Base):
     language: Mapped[str] = mapped_column(String(16))
     # The values of the template body's {{1}}, {{2}}, …, in order.
     parameters: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WhatsAppSent(Base):
+    """A piece of an employee's message that WhatsApp took, under the id WhatsApp gave it.
+
+    A delivery tried again skips the pieces already sent (WhatsApp has no key that would make a
+    repeated call harmless), and a failure WhatsApp reports later, by a status webhook, finds
+    the message it belongs to.
+    """
+
+    __tablename__ = "whatsapp_sent"
+    __table_args__ = (UniqueConstraint("message_id", "part"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    part: Mapped[int]
+    wamid: Mapped[str] = mapped_column(String(128), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,5 +1,5 @@
-"""messengers: events received from messengers (once each; the client's last message), and
-the WhatsApp templates employees chose
+"""messengers: events received from messengers (once each; the client's last message), the
+WhatsApp templates employees chose, and the pieces WhatsApp took
 
 Revision ID: 0013_messengers
 Revises: 0011_ratings
@@ -67,8 +67,38 @@ def upgrade() -> None:
             "ix_channel_receipts_client_id_sent_at", ["client_id", "sent_at"], unique=False
         )
 
+    op.create_table(
+        "whatsapp_sent",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=False),
+        sa.Column("message_id", sa.Integer(), nullable=False),
+        sa.Column("part", sa.Integer(), nullable=False),
+        sa.Column("wamid", sa.String(length=128), nullable=False),
+        sa.Column("created_at", impserver.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["message_id"],
+            ["messages.id"],
+            name=op.f("fk_whatsapp_sent_message_id_messages"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["resource_id"],
+            ["resources.id"],
+            name=op.f("fk_whatsapp_sent_resource_id_resources"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_whatsapp_sent")),
+        sa.UniqueConstraint("message_id", "part", name=op.f("uq_whatsapp_sent_message_id")),
+    )
+    with op.batch_alter_table("whatsapp_sent", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_whatsapp_sent_wamid"), ["wamid"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("whatsapp_sent", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_whatsapp_sent_wamid"))
+
+    op.drop_table("whatsapp_sent")
     with op.batch_alter_table("channel_receipts", schema=None) as batch_op:
         batch_op.drop_index("ix_channel_receipts_client_id_sent_at")
 
