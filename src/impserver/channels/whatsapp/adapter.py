@@ -86,14 +86,14 @@ def template_of(raw: Any) -> Template | None:
     for component in raw.get("components") or []:
         kind = str(component.get("type", "")).upper()
         text = str(component.get("text") or "")
+        pictured = kind == "HEADER" and component.get("format", "TEXT") != "TEXT"
+        variable_link = kind == "BUTTONS" and any(
+            "{{" in str(b.get("url", "")) for b in component.get("buttons") or []
+        )
+        if pictured or variable_link or (kind == "HEADER" and "{{" in text):
+            return None
         if kind == "BODY":
             body = text
-        elif kind == "HEADER" and (component.get("format", "TEXT") != "TEXT" or "{{" in text):
-            return None
-        elif kind == "BUTTONS" and any(
-            "{{" in str(b.get("url", "")) for b in component.get("buttons") or []
-        ):
-            return None
     numbers = {int(n) for n in _PLACEHOLDER.findall(body)}
     if numbers != set(range(1, len(numbers) + 1)):
         return None
@@ -124,10 +124,11 @@ def _extension(content_type: str) -> str:
 class WhatsAppChat:
     """The conversation of one WhatsApp user with the business number."""
 
-    def __init__(self, api: GraphApi, phone_number_id: str, wa_id: str) -> None:
+    def __init__(self, api: GraphApi, phone_number_id: str, wa_id: str, language: str) -> None:
         self.api = api
         self.phone_number_id = phone_number_id
         self.wa_id = wa_id
+        self.language = language
 
     async def send(self, content: dict[str, Any]) -> str:
         """One message; the id WhatsApp gave it."""
@@ -146,7 +147,8 @@ class WhatsAppChat:
         await self.send({"type": "text", "text": {"body": text[:TEXT_LIMIT]}})
 
     async def offer_topics(self, prompt: str, topics: list[Topic]) -> None:
-        await self.send(choice(prompt, [(f"topic:{t.id}", t.name) for t in topics], prompt))
+        options = [(f"topic:{t.id}", t.name) for t in topics]
+        await self.send(choice(prompt, options, conversation.words(self.language)["topics"]))
 
 
 def choice(text: str, options: list[tuple[str, str]], list_button: str) -> dict[str, Any]:
@@ -199,9 +201,12 @@ class WhatsAppChannel:
         config = resource.channel_config
         return self.api(str(config["access_token"]), str(config["app_secret"]))
 
-    def chat(self, resource: Resource, wa_id: str) -> WhatsAppChat:
+    def chat(self, resource: Resource, client: Client) -> WhatsAppChat:
         return WhatsAppChat(
-            self.resource_api(resource), str(resource.channel_config["phone_number_id"]), wa_id
+            self.resource_api(resource),
+            str(resource.channel_config["phone_number_id"]),
+            client.external_id.removeprefix("wa:"),
+            client.language,
         )
 
     # -- connecting ----------------------------------------------------------------------
@@ -248,7 +253,7 @@ class WhatsAppChannel:
         message: MessageRead,
         files: list[OutgoingFile],
     ) -> None:
-        chat = self.chat(resource, client.external_id.removeprefix("wa:"))
+        chat = self.chat(resource, client)
         async with self.services.db.read() as session:
             sent = set(
                 await session.scalars(
@@ -427,7 +432,7 @@ class WhatsAppChannel:
             language=_language_of(wa_id),
             handle=("whatsapp", f"+{wa_id}"),
         )
-        chat = self.chat(resource, wa_id)
+        chat = self.chat(resource, client)
         reply = _reply_id(message)
         if reply is not None and reply["kind"] == "topic":
             await conversation.client_picks_topic(
