@@ -507,6 +507,13 @@ export default {
     community: 'Community',
     number: 'Number',
     webhookAddress: 'Webhook address (for the app’s settings)',
+    templateComposer: 'Template message',
+    windowClosed: 'More than 24 hours have passed since the client’s last message: WhatsApp lets you send only a template message now.',
+    noTemplates: 'The number’s business account has no approved templates that can be filled in with words.',
+    template: 'Template',
+    parameter: 'Parameter {n}',
+    preview: 'What the client will read',
+    sendTemplate: 'Send template',
   },
   callRecords: {
     completed: { voice: 'Voice call, {duration}', video: 'Video call, {duration}', screen: 'Screen sharing ended, {duration}', cobrowse: 'Co-browsing ended, {duration}' },

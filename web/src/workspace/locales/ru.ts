@@ -508,6 +508,13 @@ const ru: typeof en = {
     community: 'Сообщество',
     number: 'Номер',
     webhookAddress: 'Адрес вебхука (для настроек приложения)',
+    templateComposer: 'Сообщение по шаблону',
+    windowClosed: 'С последнего сообщения клиента прошло больше 24 часов: WhatsApp позволяет отправить только сообщение по шаблону.',
+    noTemplates: 'У бизнес-аккаунта этого номера нет одобренных шаблонов, которые можно заполнить словами.',
+    template: 'Шаблон',
+    parameter: 'Параметр {n}',
+    preview: 'Что прочитает клиент',
+    sendTemplate: 'Отправить шаблон',
   },
   callRecords: {
     completed: { voice: 'Голосовой звонок, {duration}', video: 'Видеозвонок, {duration}', screen: 'Демонстрация экрана завершена, {duration}', cobrowse: 'Совместный просмотр завершён, {duration}' },
