@@ -67,10 +67,17 @@ EVENT_BODY = {
 WRONG_SECRET = "Wrong secret key."
 
 
+# VK reads the answer as text: "ok", or the confirmation code.
+TEXT_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Taken"}
+}
+
+
 @router.post(
     "/{resource_id}/callback",
     openapi_extra={"requestBody": EVENT_BODY},
-    response_class=PlainTextResponse,
+    responses=TEXT_ANSWER,
+    response_model=None,
 )
 async def callback(
     resource_id: int, request: Request, services: Services = Depends(get_services)

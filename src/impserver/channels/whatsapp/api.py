@@ -44,8 +44,10 @@ router = api_router("/api/channels/whatsapp", "channels")
 admin_router = api_router("/api/admin", "administration")
 
 GraphId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{1,30}$")]
+# Sent in an Authorization header: printable ASCII only.
 Secret = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=8, max_length=1000, pattern=r"^\S+$")
+    str,
+    StringConstraints(strip_whitespace=True, min_length=8, max_length=1000, pattern=r"^[!-~]+$"),
 ]
 
 
@@ -99,7 +101,13 @@ async def _number(services: Services, resource_id: int) -> Resource | None:
 # -- Meta's webhook --------------------------------------------------------------------------
 
 
-@router.get("/{resource_id}/webhook", response_class=PlainTextResponse)
+@router.get(
+    "/{resource_id}/webhook",
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Echo"}
+    },
+    response_model=None,
+)
 async def verify_webhook(
     resource_id: int,
     mode: str | None = Query(default=None, alias="hub.mode", max_length=100),
