@@ -416,6 +416,16 @@ def test_callback_api_confirmation_secret_and_refusals(webhook: LiveServer, vk: 
         vk.post_to_callback(TOKEN, {**forged, "group_id": 1}, secret=server["secret_key"])[0] == 403
     )
     assert vk.post_to_callback(TOKEN, b"{not json")[0] == 422
+    # With the secret, yet not the shape of an event inside: answered, and nothing made.
+    secret = server["secret_key"]
+    for odd in (
+        {"type": "message_new", "group_id": GROUP, "object": [1]},
+        {"type": "message_new", "group_id": GROUP, "object": {"message": {"from_id": "x"}}},
+        {"type": "message_new", "group_id": GROUP, "object": {"message": {"from_id": 5}}},
+        {"type": "message_event", "group_id": GROUP, "object": {"user_id": USER}},
+        {"type": "wall_post_new", "group_id": GROUP, "object": {}},
+    ):
+        assert vk.post_to_callback(TOKEN, odd, secret=secret) == (200, "ok"), odd
     assert vk.post_to_callback(TOKEN, b"[1, 2]")[0] == 422
     oversized = json.dumps({**forged, "padding": "x" * (2 * 1024 * 1024)}).encode()
     assert vk.post_to_callback(TOKEN, oversized)[0] == 413

@@ -294,6 +294,41 @@ def test_unsigned_forged_malformed_oversized_and_replayed_calls_are_refused(
         return whatsapp.post(url, raw, {"X-Hub-Signature-256": sign(raw, APP_SECRET)})
 
     assert signed(b"{not json") == 422
+    # Signed, yet not the shape of a notification anywhere inside: taken, and nothing made.
+    odd_shapes = [
+        {"object": "whatsapp_business_account", "entry": "x"},
+        {"object": "whatsapp_business_account", "entry": ["x", {"changes": {"a": 1}}]},
+        {
+            "object": "whatsapp_business_account",
+            "entry": [{"changes": ["x", {"field": "messages", "value": {"metadata": "x"}}]}],
+        },
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "metadata": {"phone_number_id": NUMBER},
+                                "contacts": [{"wa_id": USER, "profile": "x"}, 5],
+                                "messages": [
+                                    {"from": "not digits", "id": "wamid.x", "type": "text"},
+                                    {"from": USER, "type": "text", "text": {"body": "без id"}},
+                                    7,
+                                ],
+                                "statuses": [
+                                    {"id": "wamid.unknown", "status": "failed", "errors": 3}
+                                ],
+                            },
+                        }
+                    ]
+                }
+            ],
+        },
+    ]
+    for shape in odd_shapes:
+        assert signed(json.dumps(shape).encode()) == 200, shape
     assert signed(json.dumps({**forged, "object": "page"}).encode()) == 422
     huge = json.dumps({**forged, "padding": "x" * (2 * 1024 * 1024)}).encode()
     assert signed(huge) == 413

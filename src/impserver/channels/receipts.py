@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from impserver.channels.models import ChannelReceipt
 from impserver.core.clock import utcnow
 from impserver.services import Services
+
+
+def unix_time(value: Any) -> datetime | None:
+    """A messenger's time of an event (seconds since 1970, as a number or digits), or None
+    when it gives none that makes sense."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**40:
+        return None
+    return datetime.fromtimestamp(value, UTC)
 
 
 async def already_received(services: Services, resource_id: int, key: str) -> bool:

@@ -10,7 +10,6 @@ import json
 import logging
 import mimetypes
 import secrets
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -394,9 +393,12 @@ class VkChannel:
                 key=key,
                 channel_message_id=str(message.get("conversation_message_id") or ""),
             )
-        sent_at = datetime.fromtimestamp(int(message.get("date") or 0), UTC)
         await receipts.remember(
-            self.services, resource.id, key, client_id=client.id, sent_at=sent_at
+            self.services,
+            resource.id,
+            key,
+            client_id=client.id,
+            sent_at=receipts.unix_time(message.get("date")),
         )
 
     async def _download(self, url: str) -> bytes | None:
@@ -594,6 +596,8 @@ class VkChannel:
                 )
                 response.raise_for_status()
                 answer = response.json()
+                if not isinstance(answer, dict):
+                    raise ValueError(f"the Long Poll server answered {type(answer).__name__}")
                 backoff = 1.0
             except asyncio.CancelledError:
                 raise

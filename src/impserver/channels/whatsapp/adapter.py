@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -392,25 +392,28 @@ class WhatsAppChannel:
     async def handle(self, resource: Resource, notification: dict[str, Any]) -> None:
         """One webhook notification: the messages and statuses of the resource's number."""
         number_id = str(resource.channel_config["phone_number_id"])
-        for entry in notification.get("entry") or []:
-            for change in (entry.get("changes") or []) if isinstance(entry, dict) else []:
-                value = change.get("value") if isinstance(change, dict) else None
+        # Signed by Meta, yet read as anything else from outside: what is not the shape of a
+        # notification is passed over.
+        for entry in _objects(notification.get("entry")):
+            for change in _objects(entry.get("changes")):
+                value = change.get("value")
                 if change.get("field") != "messages" or not isinstance(value, dict):
                     continue
-                metadata = value.get("metadata") or {}
-                if str(metadata.get("phone_number_id")) != number_id:
+                metadata = value.get("metadata")
+                if (
+                    not isinstance(metadata, dict)
+                    or str(metadata.get("phone_number_id")) != number_id
+                ):
                     continue
-                names = {
-                    str(c.get("wa_id")): str((c.get("profile") or {}).get("name") or "")
-                    for c in value.get("contacts") or []
-                    if isinstance(c, dict)
-                }
-                for message in value.get("messages") or []:
-                    if isinstance(message, dict):
-                        await self._on_message(resource, message, names)
-                for status in value.get("statuses") or []:
-                    if isinstance(status, dict):
-                        await self._on_status(resource, status)
+                names = {}
+                for contact in _objects(value.get("contacts")):
+                    profile = contact.get("profile")
+                    if isinstance(profile, dict):
+                        names[str(contact.get("wa_id"))] = str(profile.get("name") or "")
+                for message in _objects(value.get("messages")):
+                    await self._on_message(resource, message, names)
+                for status in _objects(value.get("statuses")):
+                    await self._on_status(resource, status)
 
     async def _on_message(
         self, resource: Resource, message: dict[str, Any], names: dict[str, str]
@@ -454,9 +457,12 @@ class WhatsAppChannel:
                 key=key,
                 channel_message_id=wamid,
             )
-        sent_at = datetime.fromtimestamp(int(str(message.get("timestamp") or 0) or 0), UTC)
         await receipts.remember(
-            self.services, resource.id, key, client_id=client.id, sent_at=sent_at
+            self.services,
+            resource.id,
+            key,
+            client_id=client.id,
+            sent_at=receipts.unix_time(message.get("timestamp")),
         )
 
     async def _content(
@@ -471,8 +477,9 @@ class WhatsAppChannel:
         if kind == "button":  # a quick reply under a template
             return str(content.get("text") or content.get("payload") or ""), []
         if kind == "interactive":
-            picked = content.get(str(content.get("type"))) or {}
-            return str(picked.get("title") or "") or say["unsupported"], []
+            picked = content.get(str(content.get("type")))
+            title = picked.get("title") if isinstance(picked, dict) else None
+            return str(title or "") or say["unsupported"], []
         if kind == "sticker":
             return say["sticker"], []
         if kind == "location":
@@ -521,7 +528,7 @@ class WhatsAppChannel:
             )
         if message_id is None:
             return
-        errors = [e for e in status.get("errors") or [] if isinstance(e, dict)]
+        errors = _objects(status.get("errors"))
         reason = "; ".join(
             f"{e.get('code')}: {e.get('title') or e.get('message') or ''}".strip() for e in errors
         )
@@ -573,6 +580,11 @@ async def window(session: AsyncSession, client: Client) -> tuple[bool, datetime 
     last = await receipts.last_written_at(session, client.id)
     closes_at = last + WINDOW if last is not None else None
     return closes_at is not None and closes_at > utcnow(), closes_at
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """The objects of a list in a notification; nothing when it is not a list."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _reply_id(message: dict[str, Any]) -> re.Match[str] | None:
