@@ -13,6 +13,10 @@ from fastapi import FastAPI
 from impserver.channels.delivery import run_deliveries
 from impserver.channels.telegram import api as telegram_api
 from impserver.channels.telegram.channel import TelegramChannel
+from impserver.channels.vk import api as vk_api
+from impserver.channels.vk.adapter import VkChannel
+from impserver.channels.whatsapp import api as whatsapp_api
+from impserver.channels.whatsapp.adapter import WhatsAppChannel
 from impserver.channels.widget import api as widget_api
 from impserver.channels.widget import pages as widget_pages
 from impserver.core.auth_cache import AuthCache
@@ -40,7 +44,7 @@ from impserver.domains.replies import api as replies_api
 from impserver.domains.reports import api as reports_api
 from impserver.domains.requests import api as requests_api
 from impserver.domains.resources import api as resources_api
-from impserver.domains.resources.models import KIND_TELEGRAM
+from impserver.domains.resources.models import KIND_TELEGRAM, KIND_VK, KIND_WHATSAPP
 from impserver.domains.rooms import api as rooms_api
 from impserver.domains.routing import api as routing_api
 from impserver.domains.tags import api as tags_api
@@ -97,6 +101,8 @@ def build_services(settings: Settings) -> Services:
 
     gateway.session_check = session_still_valid
     services.messengers[KIND_TELEGRAM] = TelegramChannel(services)
+    services.messengers[KIND_VK] = VkChannel(services)
+    services.messengers[KIND_WHATSAPP] = WhatsAppChannel(services)
     rooms_api.register_socket_commands(gateway, services)
     calls_api.register_socket_commands(gateway, services)
     routing_api.register_socket_hooks(gateway, services)
@@ -199,6 +205,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         widget_api.router,
         widget_pages.router,
         telegram_api.router,
+        vk_api.router,
+        vk_api.admin_router,
+        whatsapp_api.router,
+        whatsapp_api.admin_router,
         calls_api.router,
         monitoring_router,
     ):

@@ -1,6 +1,7 @@
 """Every table, imported in one place for migrations and schema creation."""
 
-from impserver.channels.models import ChannelDelivery
+from impserver.channels.models import ChannelDelivery, ChannelReceipt
+from impserver.channels.whatsapp.models import WhatsAppSent, WhatsAppTemplateSend
 from impserver.core.db import Base
 from impserver.domains.accounts.models import Employee, EmployeeSession
 from impserver.domains.blocking.models import BlockPart
@@ -30,6 +31,7 @@ __all__ = [
     "Call",
     "CannedReply",
     "ChannelDelivery",
+    "ChannelReceipt",
     "Client",
     "ClientRequest",
     "Contact",
@@ -53,4 +55,6 @@ __all__ = [
     "StoredEvent",
     "StoredEventRecipient",
     "Tag",
+    "WhatsAppSent",
+    "WhatsAppTemplateSend",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from impserver.domains.clients.models import Client
 from impserver.domains.resources.models import Resource
@@ -32,8 +32,30 @@ class OutgoingFile:
     chunks: Callable[[], AsyncIterator[bytes]]
 
 
+@dataclass(frozen=True)
+class ConnectedAccount:
+    """What a messenger said about the account an administrator connects (a bot, a community,
+    a phone number), once it accepted the credentials."""
+
+    # The messenger's own id of the account: the resource's public key, so that one account is
+    # connected once.
+    public_key: str
+    # The account's name there, the resource's name unless the administrator gives another.
+    name: str
+    # How people find it there (@bot, a community's short name, a phone number), shown in
+    # Administration.
+    handle: str
+    # What the channel keeps to work the account: credentials, secrets. Never sent back.
+    config: dict[str, Any]
+
+
 class MessengerAdapter(Protocol):
     kind: str
+
+    async def connect(self, credentials: dict[str, Any]) -> ConnectedAccount:
+        """Check the credentials with the messenger; an ``InvalidInput`` with a code the UI
+        translates when they are wrong or the messenger cannot be reached."""
+        ...
 
     async def send(
         self,

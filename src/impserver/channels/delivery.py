@@ -157,22 +157,45 @@ async def _record(
         if outcome == DELIVERY_PENDING:
             backoff = retry_in or min(300.0, 2.0**delivery.attempts)
             delivery.due_at = utcnow() + timedelta(seconds=backoff)
-        message = await uow.session.get(Message, delivery.message_id)
-        request = await uow.session.get(ClientRequest, delivery.request_id)
-        if message is None or request is None or outcome == DELIVERY_PENDING:
-            return outcome
-        message.meta = {
-            **(message.meta or {}),
-            "delivery": outcome,
-            **({"delivery_error": error[:300]} if error else {}),
-        }
-        await uow.session.flush()
-        (read,) = await message_reads(uow.session, [message])
-        viewers = [request.assignee_id] if request.assignee_id else []
-        uow.emit(
-            RequestMessageCreated(request_id=request.id, message=read), Audience.employees(viewers)
-        )
+        if outcome != DELIVERY_PENDING:
+            await _mark_message(uow, delivery, outcome, error)
     return outcome
+
+
+async def _mark_message(
+    uow: UnitOfWork, delivery: ChannelDelivery, outcome: str, error: str
+) -> None:
+    """The outcome shown on the message, where the employee sees it."""
+    message = await uow.session.get(Message, delivery.message_id)
+    request = await uow.session.get(ClientRequest, delivery.request_id)
+    if message is None or request is None:
+        return
+    message.meta = {
+        **(message.meta or {}),
+        "delivery": outcome,
+        **({"delivery_error": error[:300]} if error else {}),
+    }
+    await uow.session.flush()
+    (read,) = await message_reads(uow.session, [message])
+    viewers = [request.assignee_id] if request.assignee_id else []
+    uow.emit(
+        RequestMessageCreated(request_id=request.id, message=read), Audience.employees(viewers)
+    )
+
+
+async def mark_undelivered(services: Services, kind: str, message_id: int, error: str) -> None:
+    """A message the messenger took, then reported it could not deliver (WhatsApp tells so
+    later, by a webhook): failed, on the message as any refusal is."""
+    async with services.db.transaction() as uow:
+        delivery = await uow.session.scalar(
+            select(ChannelDelivery).where(ChannelDelivery.message_id == message_id)
+        )
+        if delivery is None:
+            return
+        delivery.status = DELIVERY_FAILED
+        delivery.last_error = error[:2000]
+        await _mark_message(uow, delivery, DELIVERY_FAILED, error)
+    CHANNEL_DELIVERIES.labels(kind, OUTCOME_LABELS[DELIVERY_FAILED]).inc()
 
 
 async def deliver_due(

@@ -102,6 +102,12 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     # "auto": webhooks when the public address is HTTPS (Telegram requires it), else long polling.
     telegram_mode: Literal["auto", "webhook", "polling"] = "auto"
+    # The VK API (tests point it at a local fake) and how a community's messages arrive: "auto"
+    # is the Callback API when the public address is HTTPS, else the Bots Long Poll API.
+    vk_api_url: str = "https://api.vk.com"
+    vk_mode: Literal["auto", "webhook", "polling"] = "auto"
+    # Meta's Graph API, which carries the WhatsApp Cloud API (webhooks only).
+    whatsapp_api_url: str = "https://graph.facebook.com"
 
     upload_max_bytes: int = 25 * 1024 * 1024
     # How often due timers (the topic choice running out) are looked for.

@@ -42,7 +42,7 @@ export interface QueueRead {
 
 export interface ResourceRead {
   id: number
-  kind: 'website' | 'telegram'
+  kind: 'website' | 'telegram' | 'vk' | 'whatsapp'
   name: string
   is_active: boolean
   topic_choice_seconds: number
@@ -226,7 +226,7 @@ export interface RequestDetail extends RequestCard {
 
 export interface ContactRead {
   id: number
-  kind: 'phone' | 'email' | 'telegram' | 'other'
+  kind: 'phone' | 'email' | 'telegram' | 'vk' | 'whatsapp' | 'other'
   value: string
   is_hidden: boolean
   updated_at: string

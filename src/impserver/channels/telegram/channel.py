@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impserver.channels.base import OutgoingFile
-from impserver.core.security import secrets_match
+from impserver.channels.base import ConnectedAccount, OutgoingFile
+from impserver.core.errors import InvalidInput
+from impserver.core.security import new_token, secrets_match
 from impserver.domains.clients.models import Client
 from impserver.domains.resources.models import KIND_TELEGRAM, Resource
 from impserver.domains.rooms.schemas import MessageRead
@@ -83,3 +84,15 @@ class TelegramChannel:
 
     async def check_token(self, token: str) -> dict[str, Any]:
         return await (await self.adapter()).check_token(token)
+
+    async def connect(self, credentials: dict[str, Any]) -> ConnectedAccount:
+        token = credentials.get("token")
+        if not isinstance(token, str):
+            raise InvalidInput("A bot token is needed.", code="telegram_token_rejected")
+        bot = await self.check_token(token)
+        return ConnectedAccount(
+            public_key=f"tg{bot['id']}",
+            name=bot["name"],
+            handle=bot["username"],
+            config={"token": token, "bot_name": bot["name"], "webhook_secret": new_token(24)},
+        )

@@ -13,7 +13,7 @@ from impserver.domains.blocking.schemas import (
     BlockPeriod,
 )
 
-ContactKind = Literal["phone", "email", "telegram", "other"]
+ContactKind = Literal["phone", "email", "telegram", "vk", "whatsapp", "other"]
 PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,24}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

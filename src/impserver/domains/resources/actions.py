@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, func, select, update
 
 from impserver.core.clock import utcnow
@@ -15,7 +17,9 @@ from impserver.domains.resources import queries
 from impserver.domains.resources.events import ResourcesUpdated
 from impserver.domains.resources.models import (
     KIND_TELEGRAM,
+    KIND_VK,
     KIND_WEBSITE,
+    KIND_WHATSAPP,
     Group,
     GroupMember,
     Queue,
@@ -92,37 +96,67 @@ def _refresh_channels(services: Services, uow: UnitOfWork) -> None:
     uow.after_commit(refresh)
 
 
-async def create_telegram_resource(
-    services: Services, actor: Employee | None, data: TelegramResourceCreate
+# A second connection of an account the team already connected, as each messenger names it.
+_ALREADY_CONNECTED = {
+    KIND_TELEGRAM: ("This bot is already connected.", "bot_already_connected"),
+    KIND_VK: ("This community is already connected.", "community_already_connected"),
+    KIND_WHATSAPP: ("This WhatsApp number is already connected.", "number_already_connected"),
+}
+
+
+async def connect_messenger(
+    services: Services,
+    actor: Employee | None,
+    kind: str,
+    credentials: dict[str, Any],
+    *,
+    name: str = "",
+    topic_choice_seconds: int = 60,
 ) -> ResourceRead:
+    """A messenger account (a Telegram bot, a VK community, a WhatsApp number) becomes a
+    resource, once its messenger has accepted the credentials."""
     ensure_admin(actor)
-    bot = await services.messengers[KIND_TELEGRAM].check_token(data.token)  # type: ignore[attr-defined]
+    messenger = services.messengers.get(kind)
+    if messenger is None:
+        raise NotFound("No such messenger.", code="messenger_not_found")
+    account = await messenger.connect(credentials)
     async with services.db.transaction() as uow:
         taken = await uow.session.scalar(
             select(Resource.id)
-            .where(Resource.kind == KIND_TELEGRAM)
+            .where(Resource.kind == kind)
             .where(Resource.deleted_at.is_(None))
-            .where(Resource.public_key == f"tg{bot['id']}")
+            .where(Resource.public_key == account.public_key)
         )
         if taken is not None:
-            raise Conflict("This bot is already connected.", code="bot_already_connected")
+            detail, code = _ALREADY_CONNECTED.get(
+                kind, ("This account is already connected.", "account_already_connected")
+            )
+            raise Conflict(detail, code=code)
         resource = Resource(
-            kind=KIND_TELEGRAM,
-            name=data.name or bot["name"],
-            public_key=f"tg{bot['id']}",
-            topic_choice_seconds=data.topic_choice_seconds,
+            kind=kind,
+            name=name or account.name,
+            public_key=account.public_key,
+            topic_choice_seconds=topic_choice_seconds,
             site_origins=[],
-            channel_config={
-                "token": data.token,
-                "bot_username": bot["username"],
-                "bot_name": bot["name"],
-                "webhook_secret": new_token(24),
-            },
+            channel_config={**account.config, "bot_username": account.handle},
         )
         uow.session.add(resource)
         await uow.session.flush()
         _refresh_channels(services, uow)
         return await _announce_resource(uow, resource.id)
+
+
+async def create_telegram_resource(
+    services: Services, actor: Employee | None, data: TelegramResourceCreate
+) -> ResourceRead:
+    return await connect_messenger(
+        services,
+        actor,
+        KIND_TELEGRAM,
+        {"token": data.token},
+        name=data.name,
+        topic_choice_seconds=data.topic_choice_seconds,
+    )
 
 
 async def update_resource(

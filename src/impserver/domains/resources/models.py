@@ -11,6 +11,8 @@ from impserver.core.db import Base
 
 KIND_WEBSITE = "website"
 KIND_TELEGRAM = "telegram"
+KIND_VK = "vk"
+KIND_WHATSAPP = "whatsapp"
 
 
 class Resource(Base):

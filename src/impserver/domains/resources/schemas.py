@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from impserver.core.http import InputModel
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-ResourceKind = Literal["website", "telegram"]
+ResourceKind = Literal["website", "telegram", "vk", "whatsapp"]
 TopicSeconds = Annotated[int, Field(ge=0, le=86_400)]
 
 
@@ -103,7 +103,8 @@ class ResourceRead(BaseModel):
     rating_question: str = ""
     site_origins: list[str]
     public_key: str
-    # Telegram: the bot's @username (the token itself is never sent back).
+    # Messengers: how people find the account there: a Telegram bot's @username, a VK
+    # community's short name, a WhatsApp number (credentials are never sent back).
     bot_username: str | None = None
     queues: list[QueueRead]
 
