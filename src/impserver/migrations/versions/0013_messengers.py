@@ -2,7 +2,7 @@
 WhatsApp templates employees chose, and the pieces WhatsApp took
 
 Revision ID: 0013_messengers
-Revises: 0011_ratings
+Revises: 0012_report_facts
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import impserver.core.db
 
 revision: str = "0013_messengers"
-down_revision: str | None = "0011_ratings"
+down_revision: str | None = "0012_report_facts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
