@@ -19,7 +19,7 @@ from playwright.sync_api import Frame, Page
 
 # Names that are the same in every language: the product, the messengers it connects to, the
 # bot father, a language's own name in the language menu, an example of a bot token's shape.
-ALWAYS_ALLOWED = ("IMP", "Telegram", "WhatsApp", "BotFather", "English", "E-mail", "ABC")
+ALWAYS_ALLOWED = ("IMP", "Telegram", "WhatsApp", "BotFather", "English", "E-mail", "ABC", "CSV")
 
 VISIBLE_TEXTS = """() => {
   const texts = []

@@ -535,6 +535,15 @@ def test_words_russian_ui_shows_no_codes_or_english(
     expect(admin.get_by_role("alert")).to_contain_text("Не удалось связаться с Telegram")
     assert_no_latin_words(admin, "a refused bot token", allow)
 
+    # Reports with the team right now, and the archive.
+    admin.goto(f"{app_server.base_url}/reports")
+    expect(admin.get_by_role("table", name="Команда сейчас")).to_be_visible()
+    expect(admin.get_by_role("region", name="Итоги за период")).to_be_visible()
+    assert_no_latin_words(admin, "reports", allow)
+    admin.goto(f"{app_server.base_url}/archive")
+    expect(admin.get_by_role("table", name="Найденные обращения")).to_be_visible()
+    assert_no_latin_words(admin, "archive", allow)
+
 
 EMPTY_BOXES = """() => [...document.querySelectorAll('iframe, button, div')]
   .filter(el => !el.textContent.trim() && el.children.length === 0)

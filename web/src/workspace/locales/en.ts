@@ -135,7 +135,7 @@ export default {
     },
     filters: 'Period and scope',
     show: 'Show',
-    zone: 'Hours and days are in the time zone {zone}.',
+    zone: 'Hours and days are in the time zone',
     summary: 'The period in figures',
     created: 'Requests created',
     closed: 'Closed',
