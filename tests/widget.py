@@ -9,11 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from sqlalchemy import select, update
 from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
 from impserver.channels.widget.visitors import SOCKET_PROTOCOL
-from tests.harness import Endpoint, Socket
+from impserver.core.clock import utcnow
+from impserver.domains.requests.models import STATUS_CHOOSING, ClientRequest
+from impserver.domains.rooms.models import Message
+from tests.harness import Endpoint, LiveServer, Socket
 
 
 def demo_site(server: Endpoint) -> dict[str, Any]:
@@ -93,3 +97,20 @@ def frames_of(socket: Socket, event_type: str) -> list[dict[str, Any]]:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+def topic_time_runs_out(server: LiveServer, client_text: str) -> None:
+    """The topic choice of the request a client opened with ``client_text`` is due now, as if
+    its time had passed: the server's timers move it as they would have. Tests give the choice
+    a long time and end it here, so that a busy machine never ends it before they look."""
+
+    async def expire() -> None:
+        async with server.services.db.transaction() as uow:
+            rooms = select(Message.room_id).where(Message.body == client_text)
+            await uow.session.execute(
+                update(ClientRequest)
+                .where(ClientRequest.room_id.in_(rooms), ClientRequest.status == STATUS_CHOOSING)
+                .values(topic_due_at=utcnow())
+            )
+
+    server.run(expire())

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from tests.harness import LiveServer, Session
-from tests.widget import Visitor, demo_site, visit
+from tests.widget import Visitor, demo_site, topic_time_runs_out, visit
 
 
 def queue_ids(server: LiveServer) -> dict[str, int]:
@@ -69,11 +69,12 @@ def test_unknown_site_cannot_embed_the_widget(server: LiveServer) -> None:
 
 
 def test_message_without_topic_waits_for_a_choice_then_default_queue(server: LiveServer) -> None:
-    set_topic_time(server, 1)
+    set_topic_time(server, 600)
     visitor = visit(server)
     assert visitor.send("Привет").status_code == 201
     state = visitor.conversation()["request"]
     assert state["status"] == "choosing" and state["topic_due_at"]
+    topic_time_runs_out(server, "Привет")
     deadline = time.monotonic() + 10
     while visitor.conversation()["request"]["status"] == "choosing":
         assert time.monotonic() < deadline, "topic timer did not fire"
