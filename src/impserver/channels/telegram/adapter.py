@@ -4,7 +4,6 @@ outbound messages are sent by the delivery worker through ``send``."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections.abc import AsyncGenerator
@@ -33,7 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers
 
 from impserver.channels.base import DeliveryFailed, OutgoingFile, RetryLater
-from impserver.channels.telegram.channel import active_bots
+from impserver.channels.receiving import Backoff, Receivers, still_receiving
 from impserver.core.errors import DomainError, Forbidden, InvalidInput
 from impserver.domains.clients import actions as client_actions
 from impserver.domains.clients.models import Client
@@ -137,7 +136,14 @@ class TelegramAdapter:
     def __init__(self, services: Services) -> None:
         self.services = services
         self._bots: dict[str, Bot] = {}
-        self._polling: dict[int, asyncio.Task[None]] = {}
+        self.receivers = Receivers(
+            services,
+            kind=KIND_TELEGRAM,
+            mode=lambda: services.settings.telegram_mode,
+            webhook_path="webhook",
+            what="Telegram bot",
+            errors=(TelegramAPIError, TelegramNetworkError),
+        )
 
     # -- the Bot API ---------------------------------------------------------------------
 
@@ -377,56 +383,37 @@ class TelegramAdapter:
 
     # -- running the bots --------------------------------------------------------------------
 
-    def _webhook_url(self, resource: Resource) -> str | None:
-        settings = self.services.settings
-        base = settings.public_base_url
-        if settings.telegram_mode == "polling" or (
-            settings.telegram_mode == "auto" and not base.startswith("https://")
-        ):
-            return None
-        return f"{base}/api/channels/telegram/{resource.id}/webhook"
-
     async def start(self) -> None:
         await self.refresh()
 
     async def refresh(self) -> None:
         """Start receiving for every active bot, stop it for removed or disabled ones."""
-        async with self.services.db.read() as session:
-            resources = await active_bots(session)
-        wanted = {r.id: r for r in resources}
-        for resource_id in list(self._polling):
-            if resource_id not in wanted:
-                self._polling.pop(resource_id).cancel()
-        for resource in resources:
-            bot = self.bot(resource.channel_config["token"])
-            url = self._webhook_url(resource)
-            try:
-                if url:
-                    await bot.set_webhook(
-                        url, secret_token=resource.channel_config["webhook_secret"]
-                    )
-                elif resource.id not in self._polling:
-                    await bot.delete_webhook()
-                    self._polling[resource.id] = asyncio.create_task(
-                        self._poll(resource.id), name=f"telegram-poll-{resource.id}"
-                    )
-            except (TelegramAPIError, TelegramNetworkError) as exc:
-                log.warning("Telegram bot of resource %s not started: %s", resource.id, exc)
+        await self.receivers.refresh(
+            use_webhook=self._use_webhook, use_polling=self._use_polling, poll=self._poll
+        )
+
+    async def _use_webhook(self, resource: Resource, url: str) -> None:
+        # Set on every refresh: Telegram keeps one webhook a bot, whoever set it last.
+        bot = self.bot(resource.channel_config["token"])
+        await bot.set_webhook(url, secret_token=resource.channel_config["webhook_secret"])
+
+    async def _use_polling(self, resource: Resource) -> None:
+        # Telegram gives no updates to a bot with a webhook.
+        await self.bot(resource.channel_config["token"]).delete_webhook()
 
     async def _poll(self, resource_id: int) -> None:
         offset: int | None = None
-        backoff = 1.0
+        backoff = Backoff()
         while True:
-            async with self.services.db.read() as session:
-                resource = await session.get(Resource, resource_id)
-            if resource is None or resource.deleted_at is not None or not resource.is_active:
+            resource = await still_receiving(self.services, resource_id)
+            if resource is None:
                 return
             bot = self.bot(resource.channel_config["token"])
             try:
                 updates = await bot.get_updates(
                     offset=offset, timeout=POLL_TIMEOUT, request_timeout=POLL_TIMEOUT + 10
                 )
-                backoff = 1.0
+                backoff.reset()
             except asyncio.CancelledError:
                 raise
             except TelegramRetryAfter as exc:
@@ -434,8 +421,7 @@ class TelegramAdapter:
                 continue
             except Exception as exc:
                 log.warning("Telegram polling of resource %s failed: %s", resource_id, exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
+                await backoff.wait()
                 continue
             for update in updates:
                 try:
@@ -448,8 +434,7 @@ class TelegramAdapter:
                         update.update_id,
                         resource_id,
                     )
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 30.0)
+                    await backoff.wait()
                     break
                 except Exception:
                     log.exception(
@@ -458,12 +443,7 @@ class TelegramAdapter:
                 offset = update.update_id + 1
 
     async def stop(self) -> None:
-        for task in self._polling.values():
-            task.cancel()
-        for task in self._polling.values():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._polling.clear()
+        await self.receivers.stop()
         for bot in self._bots.values():
             await bot.session.close()
         self._bots.clear()
