@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from impserver.demo import seed_demo
-from tests.harness import LiveServer, free_port
+from tests.harness import LiveServer, Session, free_port
 
 T = TypeVar("T")
 
@@ -73,3 +73,20 @@ def wait_until(condition: Callable[[], T], timeout: float = 10) -> T:
             return value
         time.sleep(0.1)
     raise TimeoutError("condition not met")
+
+
+def failed_delivery(anna: Session, request_id: int, message_id: int) -> dict[str, Any]:
+    """An employee's message of a request, once its delivery to the messenger failed for good
+    (a delivery retried meanwhile takes a few seconds)."""
+
+    def failed() -> dict[str, Any] | None:
+        return next(
+            (
+                m
+                for m in anna.http.get(f"/api/requests/{request_id}/messages").json()
+                if m["id"] == message_id and m["meta"].get("delivery") == "failed"
+            ),
+            None,
+        )
+
+    return wait_until(failed, timeout=15)

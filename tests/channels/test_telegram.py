@@ -17,6 +17,7 @@ from tests.channels.fake_telegram import FakeTelegram
 from tests.channels.messenger_flow import (
     TOPICS,
     add_queues_for_anna,
+    failed_delivery,
     queue_cards,
     start_messenger_server,
     wait_until,
@@ -253,17 +254,7 @@ def test_failed_delivery_is_shown_on_the_message(
     anna.http.post(f"/api/requests/{card['id']}/accept")
     telegram.bots.pop(TOKEN)  # the bot is gone on Telegram's side: every call is refused
     sent = anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": "Не дойдёт"}).json()
-    message = wait_until(
-        lambda: next(
-            (
-                m
-                for m in anna.http.get(f"/api/requests/{card['id']}/messages").json()
-                if m["id"] == sent["id"] and m["meta"].get("delivery") == "failed"
-            ),
-            None,
-        ),
-        timeout=15,
-    )
+    message = failed_delivery(anna, card["id"], sent["id"])
     assert message["meta"]["delivery_error"]
 
 

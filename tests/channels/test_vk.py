@@ -13,6 +13,7 @@ from tests.channels.fake_vk import FakeVk
 from tests.channels.messenger_flow import (
     TOPICS,
     add_queues_for_anna,
+    failed_delivery,
     queue_cards,
     start_messenger_server,
     wait_until,
@@ -281,17 +282,7 @@ def test_a_message_vk_refuses_for_good_is_marked_on_it(polling: LiveServer, vk: 
     # The client took back their permission for the community to write to them.
     vk.allowed.discard((GROUP, USER))
     sent = anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": "Не дойдёт"}).json()
-    message = wait_until(
-        lambda: next(
-            (
-                m
-                for m in anna.http.get(f"/api/requests/{card['id']}/messages").json()
-                if m["id"] == sent["id"] and m["meta"].get("delivery") == "failed"
-            ),
-            None,
-        ),
-        timeout=15,
-    )
+    message = failed_delivery(anna, card["id"], sent["id"])
     assert "901" in message["meta"]["delivery_error"]
 
 

@@ -14,6 +14,7 @@ import pytest
 from tests.channels.fake_whatsapp import FakeWhatsApp, SentCall, sign
 from tests.channels.messenger_flow import (
     add_queues_for_anna,
+    failed_delivery,
     queue_cards,
     start_messenger_server,
     wait_until,
@@ -344,17 +345,7 @@ def test_past_24_hours_only_a_template_goes_out(server: LiveServer, whatsapp: Fa
     free = anna.http.post(
         f"/api/requests/{card['id']}/messages", json={"body": "Свободный текст"}
     ).json()
-    refused = wait_until(
-        lambda: next(
-            (
-                m
-                for m in history(anna, card)
-                if m["id"] == free["id"] and m["meta"].get("delivery") == "failed"
-            ),
-            None,
-        ),
-        timeout=15,
-    )
+    refused = failed_delivery(anna, card["id"], free["id"])
     assert "24 hours" in refused["meta"]["delivery_error"]
     assert not [
         c for c in whatsapp.sent if "Свободный текст" in json.dumps(c.body, ensure_ascii=False)
@@ -416,17 +407,7 @@ def test_a_failure_whatsapp_reports_later_is_marked_on_the_message(
     whatsapp.undeliverable.add(USER)
     sent = anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": "Не дойдёт"}).json()
     whatsapp.wait_for(lambda c: "Не дойдёт" in text_of(c))  # taken by WhatsApp first
-    message = wait_until(
-        lambda: next(
-            (
-                m
-                for m in history(anna, card)
-                if m["id"] == sent["id"] and m["meta"].get("delivery") == "failed"
-            ),
-            None,
-        ),
-        timeout=15,
-    )
+    message = failed_delivery(anna, card["id"], sent["id"])
     assert "131026" in message["meta"]["delivery_error"]
 
 
