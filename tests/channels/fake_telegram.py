@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.harness import free_port
+from tests.channels.fake_server import FakeServer
 
 
 @dataclass
@@ -42,11 +41,12 @@ class SentCall:
     at: float = field(default_factory=time.monotonic)
 
 
-class FakeTelegram:
+class FakeTelegram(FakeServer[SentCall]):
+    messenger = "Telegram"
+
     def __init__(self) -> None:
-        self.port = free_port()
+        super().__init__()
         self.bots: dict[str, FakeBot] = {}
-        self.sent: list[SentCall] = []
         self.files: dict[str, tuple[str, bytes]] = {}
         # (method, a piece of its text) -> retry_after: the first such call is answered 429.
         self.refuse_once: dict[tuple[str, str], int] = {}
@@ -56,44 +56,14 @@ class FakeTelegram:
         self.delivered: list[dict[str, Any]] = []
         self._ids = itertools.count(1000)
         self._update_ids = itertools.count(1)
-        self._loop = asyncio.new_event_loop()
         self._new_update: asyncio.Condition | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._started = threading.Event()
-        self._runner: web.AppRunner | None = None
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    # -- lifecycle ---------------------------------------------------------------------
-
-    def start(self) -> FakeTelegram:
-        self._thread.start()
-        if not self._started.wait(10):
-            raise RuntimeError("fake Telegram did not start")
-        return self
-
-    def stop(self) -> None:
-        async def shutdown() -> None:
-            if self._runner is not None:
-                await self._runner.cleanup()
-
-        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
+    def _on_loop(self) -> None:
         self._new_update = asyncio.Condition()
-        app = web.Application(client_max_size=50 * 1024 * 1024)
+
+    def _add_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._method)
         app.router.add_get("/file/bot{token}/{path:.*}", self._download)
-        self._runner = web.AppRunner(app)
-        self._loop.run_until_complete(self._runner.setup())
-        self._loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
-        self._started.set()
-        self._loop.run_forever()
 
     # -- what tests do -------------------------------------------------------------------
 
@@ -187,16 +157,8 @@ class FakeTelegram:
             and (method is None or c.method == method)
         ]
 
-    def wait_for(self, predicate: Any, timeout: float = 10) -> SentCall:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for call in list(self.sent):
-                if predicate(call):
-                    return call
-            time.sleep(0.05)
-        raise TimeoutError(
-            f"no matching Bot API call; sent: {[(c.method, c.params) for c in self.sent][-10:]}"
-        )
+    def _shown(self, call: SentCall) -> object:
+        return (call.method, call.params)
 
     # -- delivery of updates ----------------------------------------------------------------
 
@@ -218,7 +180,7 @@ class FakeTelegram:
                 bot.updates.append(update)
                 self._new_update.notify_all()
 
-        asyncio.run_coroutine_threadsafe(push(), self._loop).result(10)
+        self._in_loop(push(), timeout=10)
 
     def post_to_webhook(self, token: str, update: dict[str, Any], secret: str) -> int:
         """Send an update to the bot's webhook with a chosen secret (for refusal tests)."""
@@ -235,7 +197,7 @@ class FakeTelegram:
             ):
                 return response.status
 
-        return asyncio.run_coroutine_threadsafe(push(), self._loop).result(10)
+        return self._in_loop(push(), timeout=10)
 
     # -- the Bot API -------------------------------------------------------------------------
 

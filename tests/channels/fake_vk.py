@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +22,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.harness import free_port
+from tests.channels.fake_server import FakeServer
 
 API_VERSION = "5.199"
 REFUSALS = {
@@ -67,14 +66,15 @@ class Upload:
     data: bytes
 
 
-class FakeVk:
+class FakeVk(FakeServer[SentCall]):
+    messenger = "VK"
+
     def __init__(self) -> None:
-        self.port = free_port()
+        super().__init__()
         self.communities: dict[str, FakeCommunity] = {}
         self.users: dict[int, dict[str, Any]] = {}
         # Users who wrote to a community: it may write to them (VK's "allowed messages").
         self.allowed: set[tuple[int, int]] = set()
-        self.sent: list[SentCall] = []
         # (method, a piece of its message text) -> error code: the first such call is refused.
         self.refuse_once: dict[tuple[str, str], int] = {}
         self.refused: list[SentCall] = []
@@ -89,47 +89,17 @@ class FakeVk:
         self._ids = itertools.count(100)
         self._random_ids: dict[tuple[int, int], int] = {}
         self._confirming: set[asyncio.Future[None]] = set()
-        self._loop = asyncio.new_event_loop()
         self._new_event: asyncio.Condition | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._started = threading.Event()
-        self._runner: web.AppRunner | None = None
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    # -- lifecycle ---------------------------------------------------------------------
-
-    def start(self) -> FakeVk:
-        self._thread.start()
-        if not self._started.wait(10):
-            raise RuntimeError("fake VK did not start")
-        return self
-
-    def stop(self) -> None:
-        async def shutdown() -> None:
-            if self._runner is not None:
-                await self._runner.cleanup()
-
-        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
+    def _on_loop(self) -> None:
         self._new_event = asyncio.Condition()
-        app = web.Application(client_max_size=50 * 1024 * 1024)
+
+    def _add_routes(self, app: web.Application) -> None:
         app.router.add_post("/method/{method}", self._method)
         app.router.add_get("/method/{method}", self._method)
         app.router.add_get("/lp/{group_id}", self._long_poll)
         app.router.add_post("/upload/{kind}", self._upload)
         app.router.add_get("/files/{name}", self._file)
-        self._runner = web.AppRunner(app)
-        self._loop.run_until_complete(self._runner.setup())
-        self._loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
-        self._started.set()
-        self._loop.run_forever()
 
     # -- what tests do -------------------------------------------------------------------
 
@@ -327,7 +297,7 @@ class FakeVk:
             ):
                 return response.status, await response.text()
 
-        return asyncio.run_coroutine_threadsafe(push(), self._loop).result(30)
+        return self._in_loop(push())
 
     def sent_to(self, user_id: int, method: str = "messages.send") -> list[SentCall]:
         return [
@@ -337,16 +307,8 @@ class FakeVk:
             and str(c.params.get("user_id", c.params.get("peer_id"))) == str(user_id)
         ]
 
-    def wait_for(self, predicate: Any, timeout: float = 10) -> SentCall:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for call in list(self.sent):
-                if predicate(call):
-                    return call
-            time.sleep(0.05)
-        raise TimeoutError(
-            f"no matching VK call; sent: {[(c.method, c.params) for c in self.sent][-10:]}"
-        )
+    def _shown(self, call: SentCall) -> object:
+        return (call.method, call.params)
 
     def texts_to(self, user_id: int) -> list[str]:
         return [str(c.params.get("message", "")) for c in self.sent_to(user_id)]
@@ -393,7 +355,7 @@ class FakeVk:
                 community.ts += 1
                 self._new_event.notify_all()
 
-        asyncio.run_coroutine_threadsafe(push(), self._loop).result(30)
+        self._in_loop(push())
 
     async def _confirm(self, community: FakeCommunity, server: dict[str, Any]) -> None:
         """As VK does once a server is added or changed: the confirmation request."""

@@ -20,7 +20,6 @@ import itertools
 import json
 import re
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +27,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.harness import free_port
+from tests.channels.fake_server import FakeServer
 
 VERSION = "v21.0"
 WINDOW_SECONDS = 24 * 3600
@@ -106,11 +105,14 @@ def sign(body: bytes, app_secret: str) -> str:
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-class FakeWhatsApp:
+class FakeWhatsApp(FakeServer[SentCall]):
+    messenger = "WhatsApp"
+    # Meta takes media up to 100 MB.
+    largest_body = 120 * 1024 * 1024
+
     def __init__(self) -> None:
-        self.port = free_port()
+        super().__init__()
         self.numbers: dict[str, FakeNumber] = {}
-        self.sent: list[SentCall] = []
         self.media: dict[str, tuple[str, str, bytes]] = {}
         # A piece of a text -> error code: the first message with it is refused.
         self.refuse_once: dict[str, int] = {}
@@ -121,50 +123,15 @@ class FakeWhatsApp:
         self.webhook_answers: list[int] = []
         self.delivered: list[bytes] = []
         self._ids = itertools.count(1)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._started = threading.Event()
-        self._runner: web.AppRunner | None = None
         self._pending: set[asyncio.Future[Any]] = set()
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    # -- lifecycle ---------------------------------------------------------------------
-
-    def start(self) -> FakeWhatsApp:
-        self._thread.start()
-        if not self._started.wait(10):
-            raise RuntimeError("fake WhatsApp did not start")
-        return self
-
-    def stop(self) -> None:
-        async def shutdown() -> None:
-            if self._runner is not None:
-                await self._runner.cleanup()
-
-        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        app = web.Application(client_max_size=120 * 1024 * 1024)
+    def _add_routes(self, app: web.Application) -> None:
         app.router.add_get(f"/{VERSION}/{{node}}", self._get_node)
         app.router.add_get(f"/{VERSION}/{{node}}/message_templates", self._templates)
         app.router.add_post(f"/{VERSION}/{{node}}/subscribed_apps", self._subscribe)
         app.router.add_post(f"/{VERSION}/{{node}}/messages", self._messages)
         app.router.add_post(f"/{VERSION}/{{node}}/media", self._upload)
         app.router.add_get("/whatsapp_business/attachments/{media_id}", self._download)
-        self._runner = web.AppRunner(app)
-        self._loop.run_until_complete(self._runner.setup())
-        self._loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
-        self._started.set()
-        self._loop.run_forever()
-
-    def _in_loop(self, coroutine: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(30)
 
     # -- what tests do (the business's app settings, and the WhatsApp user) ----------------
 
@@ -325,14 +292,8 @@ class FakeWhatsApp:
     def sent_to(self, wa_id: str) -> list[SentCall]:
         return [c for c in self.sent if c.body.get("to") == wa_id]
 
-    def wait_for(self, predicate: Any, timeout: float = 10) -> SentCall:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for call in list(self.sent):
-                if predicate(call):
-                    return call
-            time.sleep(0.05)
-        raise TimeoutError(f"no matching message; sent: {[c.body for c in self.sent][-10:]}")
+    def _shown(self, call: SentCall) -> object:
+        return call.body
 
     # -- the Graph API -------------------------------------------------------------------------
 

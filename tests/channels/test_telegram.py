@@ -13,9 +13,16 @@ import pytest
 from sqlalchemy import text
 
 from impserver.core.clock import utcnow
-from impserver.demo import seed_demo
 from tests.channels.fake_telegram import FakeTelegram
-from tests.harness import LiveServer, free_port
+from tests.channels.messenger_flow import (
+    TOPICS,
+    add_queues_for_anna,
+    failed_delivery,
+    queue_cards,
+    start_messenger_server,
+    wait_until,
+)
+from tests.harness import LiveServer
 from tests.pictures import picture
 from tests.s3_server import S3Server
 
@@ -40,18 +47,13 @@ def start_server(
     backend: str = "sqlite",
     **overrides: object,
 ) -> LiveServer:
-    port = free_port()
-    settings = settings_factory(
+    return start_messenger_server(
+        settings_factory,
         backend,
         telegram_api_url=telegram.base_url,
         telegram_mode=mode,
-        public_base_url=f"http://127.0.0.1:{port}",
-        timer_interval_seconds=0.2,
         **overrides,
     )
-    live = LiveServer(settings, port).start()
-    live.run(seed_demo(live.services, site_origin="http://shop.example", language="en"))
-    return live
 
 
 def connect_bot(server: LiveServer, topic_seconds: int = 30) -> dict[str, Any]:
@@ -64,33 +66,8 @@ def connect_bot(server: LiveServer, topic_seconds: int = 30) -> dict[str, Any]:
     bot = response.json()
     assert bot["kind"] == "telegram" and bot["bot_username"] == "imp_demo_bot"
     assert bot["name"] == "IMP Demo" and TOKEN not in response.text
-    for name, topic in (("Orders", True), ("Returns", True), ("Other", False)):
-        admin.http.post(
-            f"/api/admin/resources/{bot['id']}/queues",
-            json={"name": name, "offered_as_topic": topic},
-        )
-    anna = next(e for e in admin.http.get("/api/admin/employees").json() if e["login"] == "anna")
-    queue_ids = [q["id"] for q in admin.http.get("/api/admin/resources").json() if False] or [
-        q["id"]
-        for r in admin.http.get("/api/admin/resources").json()
-        if r["id"] == bot["id"]
-        for q in r["queues"]
-    ]
-    admin.http.put(
-        f"/api/admin/employees/{anna['id']}/queues",
-        json={"queue_ids": anna["queue_ids"] + queue_ids},
-    )
+    add_queues_for_anna(server, bot["id"], TOPICS)
     return bot
-
-
-def wait_until(condition: Any, timeout: float = 10) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise TimeoutError("condition not met")
 
 
 @pytest.fixture
@@ -277,17 +254,7 @@ def test_failed_delivery_is_shown_on_the_message(
     anna.http.post(f"/api/requests/{card['id']}/accept")
     telegram.bots.pop(TOKEN)  # the bot is gone on Telegram's side: every call is refused
     sent = anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": "Не дойдёт"}).json()
-    message = wait_until(
-        lambda: next(
-            (
-                m
-                for m in anna.http.get(f"/api/requests/{card['id']}/messages").json()
-                if m["id"] == sent["id"] and m["meta"].get("delivery") == "failed"
-            ),
-            None,
-        ),
-        timeout=15,
-    )
+    message = failed_delivery(anna, card["id"], sent["id"])
     assert message["meta"]["delivery_error"]
 
 
@@ -398,13 +365,6 @@ def postgres_webhook(settings_factory: Any, telegram: FakeTelegram) -> Iterator[
     live.stop()
 
 
-def telegram_cards(server: LiveServer) -> list[dict[str, Any]]:
-    anna = server.login("anna")
-    return [
-        r for r in anna.http.get("/api/requests/queue").json() if r["resource_kind"] == "telegram"
-    ]
-
-
 def test_the_longest_telegram_names_are_cut_to_fit_on_postgres(
     postgres_webhook: LiveServer, telegram: FakeTelegram
 ) -> None:
@@ -414,7 +374,7 @@ def test_the_longest_telegram_names_are_cut_to_fit_on_postgres(
         TOKEN, USER, first_name=LONG_FIRST_NAME, last_name=LONG_LAST_NAME, text="Длинное имя"
     )
     assert telegram.webhook_responses[-1] == 200
-    card = wait_until(lambda: telegram_cards(postgres_webhook))[0]
+    card = wait_until(lambda: queue_cards(postgres_webhook, "telegram"))[0]
     assert card["last_message"]["body"] == "Длинное имя"
     name = card["client"]["name"]
     assert len(name) == 120 and name.endswith("…")
@@ -426,7 +386,9 @@ def test_the_longest_telegram_names_are_cut_to_fit_on_postgres(
     assert telegram.webhook_responses[-1] == 200
     cards = wait_until(
         lambda: [
-            c for c in telegram_cards(postgres_webhook) if c["last_message"]["body"] == "Ещё раз"
+            c
+            for c in queue_cards(postgres_webhook, "telegram")
+            if c["last_message"]["body"] == "Ещё раз"
         ]
     )
     assert [c["id"] for c in cards] == [card["id"]]
@@ -464,7 +426,7 @@ class RefusedWrites:
 def messages_with(server: LiveServer, body: str) -> list[dict[str, Any]]:
     anna = server.login("anna")
     found = []
-    for card in telegram_cards(server):
+    for card in queue_cards(server, "telegram"):
         for message in anna.http.get(f"/api/requests/{card['id']}/messages").json():
             if message["body"] == body:
                 found.append(message)

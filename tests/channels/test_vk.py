@@ -9,9 +9,16 @@ from typing import Any
 
 import pytest
 
-from impserver.demo import seed_demo
 from tests.channels.fake_vk import FakeVk
-from tests.harness import LiveServer, free_port
+from tests.channels.messenger_flow import (
+    TOPICS,
+    add_queues_for_anna,
+    failed_delivery,
+    queue_cards,
+    start_messenger_server,
+    wait_until,
+)
+from tests.harness import LiveServer
 from tests.pictures import picture
 
 TOKEN = "vk1.a.community-token-for-imp-tests_0123456789"
@@ -33,18 +40,9 @@ def vk() -> Iterator[FakeVk]:
 def start_server(
     settings_factory: Any, vk: FakeVk, mode: str, backend: str = "sqlite", **overrides: object
 ) -> LiveServer:
-    port = free_port()
-    settings = settings_factory(
-        backend,
-        vk_api_url=vk.base_url,
-        vk_mode=mode,
-        public_base_url=f"http://127.0.0.1:{port}",
-        timer_interval_seconds=0.2,
-        **overrides,
+    return start_messenger_server(
+        settings_factory, backend, vk_api_url=vk.base_url, vk_mode=mode, **overrides
     )
-    live = LiveServer(settings, port).start()
-    live.run(seed_demo(live.services, site_origin="http://shop.example", language="en"))
-    return live
 
 
 def connect_community(server: LiveServer, topic_seconds: int = 30) -> dict[str, Any]:
@@ -57,38 +55,8 @@ def connect_community(server: LiveServer, topic_seconds: int = 30) -> dict[str, 
     community = response.json()
     assert community["kind"] == "vk" and community["bot_username"] == "impshop"
     assert community["name"] == "Магазин IMP" and TOKEN not in response.text
-    for name, topic in (("Orders", True), ("Returns", True), ("Other", False)):
-        admin.http.post(
-            f"/api/admin/resources/{community['id']}/queues",
-            json={"name": name, "offered_as_topic": topic},
-        )
-    anna = next(e for e in admin.http.get("/api/admin/employees").json() if e["login"] == "anna")
-    queue_ids = [
-        q["id"]
-        for r in admin.http.get("/api/admin/resources").json()
-        if r["id"] == community["id"]
-        for q in r["queues"]
-    ]
-    admin.http.put(
-        f"/api/admin/employees/{anna['id']}/queues",
-        json={"queue_ids": anna["queue_ids"] + queue_ids},
-    )
+    add_queues_for_anna(server, community["id"], TOPICS)
     return community
-
-
-def wait_until(condition: Any, timeout: float = 10) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise TimeoutError("condition not met")
-
-
-def vk_cards(server: LiveServer) -> list[dict[str, Any]]:
-    anna = server.login("anna")
-    return [r for r in anna.http.get("/api/requests/queue").json() if r["resource_kind"] == "vk"]
 
 
 def text_of(call: Any) -> str:
@@ -158,7 +126,7 @@ def test_start_topic_choice_and_exchange_both_ways(polling: LiveServer, vk: Fake
     vk.user_sends(TOKEN, USER, "Хочу вернуть товар")
     vk.wait_for(lambda c: "подождите" in text_of(c))  # W-4 reaches VK
     anna = polling.login("anna")
-    card = wait_until(lambda: vk_cards(polling))[0]
+    card = wait_until(lambda: queue_cards(polling, "vk"))[0]
     assert card["queue"]["name"] == "Returns" and card["client"]["name"] == "Иван Петров"
     assert card["resource"]["id"] == community["id"]
     assert anna.http.post(f"/api/requests/{card['id']}/accept").status_code == 200
@@ -229,7 +197,7 @@ def test_an_employees_voice_recording_goes_as_a_voice_message(
     connect_community(polling, topic_seconds=0)
     vk.user_sends(TOKEN, USER, "Привет")
     anna = polling.login("anna")
-    card = wait_until(lambda: vk_cards(polling))[0]
+    card = wait_until(lambda: queue_cards(polling, "vk"))[0]
     anna.http.post(f"/api/requests/{card['id']}/accept")
     upload = anna.http.post(
         "/api/files", files={"file": ("ответ.ogg", b"OggS reply", "audio/ogg")}
@@ -247,12 +215,14 @@ def test_default_queue_timeout_close_and_new_request(polling: LiveServer, vk: Fa
     vk.user_sends(TOKEN, USER, "Вопрос без темы")
     vk.wait_for(lambda c: "keyboard" in c.params)  # asked to choose
     anna = polling.login("anna")
-    card = wait_until(lambda: vk_cards(polling), timeout=15)[0]
+    card = wait_until(lambda: queue_cards(polling, "vk"), timeout=15)[0]
     assert card["queue"]["name"] == "Orders"  # the first queue became the default
     anna.http.post(f"/api/requests/{card['id']}/accept")
     anna.http.post(f"/api/requests/{card['id']}/close")
     vk.user_sends(TOKEN, USER, "Новый вопрос")
-    new = wait_until(lambda: [r for r in vk_cards(polling) if r["id"] != card["id"]], timeout=15)
+    new = wait_until(
+        lambda: [r for r in queue_cards(polling, "vk") if r["id"] != card["id"]], timeout=15
+    )
     assert new[0]["last_message"]["body"] == "Новый вопрос"
 
 
@@ -260,7 +230,7 @@ def test_blocked_client_gets_a_polite_refusal(polling: LiveServer, vk: FakeVk) -
     connect_community(polling, topic_seconds=0)
     vk.user_sends(TOKEN, USER, "Привет")
     anna = polling.login("anna")
-    card = wait_until(lambda: vk_cards(polling))[0]
+    card = wait_until(lambda: queue_cards(polling, "vk"))[0]
     anna.http.post(f"/api/requests/{card['id']}/accept")
     anna.http.post(f"/api/requests/{card['id']}/block")
     vk.user_sends(TOKEN, USER, "Ещё раз")
@@ -271,7 +241,7 @@ def test_rate_limit_is_honoured_and_delivery_retried(polling: LiveServer, vk: Fa
     connect_community(polling, topic_seconds=0)
     vk.user_sends(TOKEN, USER, "Привет")
     anna = polling.login("anna")
-    card = wait_until(lambda: vk_cards(polling))[0]
+    card = wait_until(lambda: queue_cards(polling, "vk"))[0]
     anna.http.post(f"/api/requests/{card['id']}/accept")
     vk.refuse_once[("messages.send", "После паузы")] = 6  # "Too many requests per second"
     anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": "После паузы"})
@@ -288,7 +258,7 @@ def test_vk_down_delays_delivery_and_loses_nothing(polling: LiveServer, vk: Fake
     connect_community(polling, topic_seconds=0)
     vk.user_sends(TOKEN, USER, "Привет")
     anna = polling.login("anna")
-    card = wait_until(lambda: vk_cards(polling))[0]
+    card = wait_until(lambda: queue_cards(polling, "vk"))[0]
     anna.http.post(f"/api/requests/{card['id']}/accept")
     vk.down = True
     sent = anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": "Дойдёт позже"})
@@ -307,22 +277,12 @@ def test_a_message_vk_refuses_for_good_is_marked_on_it(polling: LiveServer, vk: 
     connect_community(polling, topic_seconds=0)
     vk.user_sends(TOKEN, USER, "Привет")
     anna = polling.login("anna")
-    card = wait_until(lambda: vk_cards(polling))[0]
+    card = wait_until(lambda: queue_cards(polling, "vk"))[0]
     anna.http.post(f"/api/requests/{card['id']}/accept")
     # The client took back their permission for the community to write to them.
     vk.allowed.discard((GROUP, USER))
     sent = anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": "Не дойдёт"}).json()
-    message = wait_until(
-        lambda: next(
-            (
-                m
-                for m in anna.http.get(f"/api/requests/{card['id']}/messages").json()
-                if m["id"] == sent["id"] and m["meta"].get("delivery") == "failed"
-            ),
-            None,
-        ),
-        timeout=15,
-    )
+    message = failed_delivery(anna, card["id"], sent["id"])
     assert "901" in message["meta"]["delivery_error"]
 
 
@@ -332,7 +292,7 @@ def test_an_answer_to_a_clients_message_goes_out_as_a_reply_to_it(
     connect_community(polling, topic_seconds=0)
     asked = vk.user_sends(TOKEN, USER, "Сколько стоит доставка?")
     anna = polling.login("anna")
-    card = wait_until(lambda: vk_cards(polling))[0]
+    card = wait_until(lambda: queue_cards(polling, "vk"))[0]
     anna.http.post(f"/api/requests/{card['id']}/accept")
     history = anna.http.get(f"/api/requests/{card['id']}/messages").json()
     question = next(m for m in history if m["body"] == "Сколько стоит доставка?")
@@ -358,7 +318,7 @@ def test_a_vk_client_rates_with_buttons_and_comments_in_a_message(
     )
     vk.user_sends(TOKEN, USER, "Где мой заказ?")
     anna = polling.login("anna")
-    card = wait_until(lambda: vk_cards(polling))[0]
+    card = wait_until(lambda: queue_cards(polling, "vk"))[0]
     anna.http.post(f"/api/requests/{card['id']}/accept")
     anna.http.post(f"/api/requests/{card['id']}/close")
     asked = vk.wait_for(lambda c: "оцените" in text_of(c))
@@ -394,7 +354,7 @@ def test_callback_api_confirmation_secret_and_refusals(webhook: LiveServer, vk: 
 
     event = vk.user_sends(TOKEN, USER, "Через Callback API")
     assert vk.callback_answers[-1] == (200, "ok")
-    card = wait_until(lambda: vk_cards(webhook))[0]
+    card = wait_until(lambda: queue_cards(webhook, "vk"))[0]
     assert card["last_message"]["body"] == "Через Callback API"
 
     forged = {
@@ -429,7 +389,7 @@ def test_callback_api_confirmation_secret_and_refusals(webhook: LiveServer, vk: 
     assert vk.post_to_callback(TOKEN, b"[1, 2]")[0] == 422
     oversized = json.dumps({**forged, "padding": "x" * (2 * 1024 * 1024)}).encode()
     assert vk.post_to_callback(TOKEN, oversized)[0] == 413
-    assert len(vk_cards(webhook)) == 1  # none of them made a request
+    assert len(queue_cards(webhook, "vk")) == 1  # none of them made a request
 
     # VK sends an event again when "ok" did not reach it; a copy replayed later is the same
     # event too: acknowledged, and no second message or request, even once the first closed.
@@ -438,7 +398,7 @@ def test_callback_api_confirmation_secret_and_refusals(webhook: LiveServer, vk: 
     anna.http.post(f"/api/requests/{card['id']}/close")
     assert vk.post_to_callback(TOKEN, event, secret=server["secret_key"]) == (200, "ok")
     time.sleep(0.3)
-    assert vk_cards(webhook) == []
+    assert queue_cards(webhook, "vk") == []
 
     # Removing the resource stops taking its events.
     webhook.login("admin").http.delete(f"/api/admin/resources/{community['id']}")
@@ -456,7 +416,7 @@ def test_postgres_and_redis_too(settings_factory: Any, vk: FakeVk) -> None:
         vk.wait_confirmed(TOKEN)
         vk.user_sends(TOKEN, USER, "На PostgreSQL")
         anna = live.login("anna")
-        card = wait_until(lambda: vk_cards(live))[0]
+        card = wait_until(lambda: queue_cards(live, "vk"))[0]
         anna.http.post(f"/api/requests/{card['id']}/accept")
         anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": "Ответ"})
         vk.wait_for(lambda c: "Ответ" in text_of(c))

@@ -11,9 +11,15 @@ from typing import Any
 
 import pytest
 
-from impserver.demo import seed_demo
 from tests.channels.fake_whatsapp import FakeWhatsApp, SentCall, sign
-from tests.harness import LiveServer, Session, free_port
+from tests.channels.messenger_flow import (
+    add_queues_for_anna,
+    failed_delivery,
+    queue_cards,
+    start_messenger_server,
+    wait_until,
+)
+from tests.harness import LiveServer, Session
 from tests.pictures import picture
 
 NUMBER = "106540352242922"
@@ -37,16 +43,7 @@ def whatsapp() -> Iterator[FakeWhatsApp]:
 def start_server(
     settings_factory: Any, whatsapp: FakeWhatsApp, backend: str = "sqlite"
 ) -> LiveServer:
-    port = free_port()
-    settings = settings_factory(
-        backend,
-        whatsapp_api_url=whatsapp.base_url,
-        public_base_url=f"http://127.0.0.1:{port}",
-        timer_interval_seconds=0.2,
-    )
-    live = LiveServer(settings, port).start()
-    live.run(seed_demo(live.services, site_origin="http://shop.example", language="en"))
-    return live
+    return start_messenger_server(settings_factory, backend, whatsapp_api_url=whatsapp.base_url)
 
 
 CREDENTIALS = {
@@ -77,40 +74,10 @@ def connect_number(
     # The administrator gives Meta the webhook's address and the verify token.
     url = f"{server.base_url}/api/channels/whatsapp/{number['id']}/webhook"
     assert whatsapp.configure_webhook(NUMBER, url, VERIFY)
-    for name in (*topics, "Other"):
-        admin.http.post(
-            f"/api/admin/resources/{number['id']}/queues",
-            json={"name": name, "offered_as_topic": name != "Other"},
-        )
-    anna = next(e for e in admin.http.get("/api/admin/employees").json() if e["login"] == "anna")
-    queue_ids = [
-        q["id"]
-        for r in admin.http.get("/api/admin/resources").json()
-        if r["id"] == number["id"]
-        for q in r["queues"]
-    ]
-    admin.http.put(
-        f"/api/admin/employees/{anna['id']}/queues",
-        json={"queue_ids": anna["queue_ids"] + queue_ids},
+    add_queues_for_anna(
+        server, number["id"], [*((name, True) for name in topics), ("Other", False)]
     )
     return number
-
-
-def wait_until(condition: Any, timeout: float = 10) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise TimeoutError("condition not met")
-
-
-def whatsapp_cards(server: LiveServer) -> list[dict[str, Any]]:
-    anna = server.login("anna")
-    return [
-        r for r in anna.http.get("/api/requests/queue").json() if r["resource_kind"] == "whatsapp"
-    ]
 
 
 def text_of(call: SentCall) -> str:
@@ -123,7 +90,7 @@ def taken(
     """A client's request, taken by Anna."""
     whatsapp.user_writes(NUMBER, USER, text, **kw)
     anna = server.login("anna")
-    card = wait_until(lambda: whatsapp_cards(server))[0]
+    card = wait_until(lambda: queue_cards(server, "whatsapp"))[0]
     assert anna.http.post(f"/api/requests/{card['id']}/accept").status_code == 200
     return anna, card
 
@@ -189,7 +156,7 @@ def test_topic_buttons_and_exchange_both_ways(server: LiveServer, whatsapp: Fake
     whatsapp.wait_for(lambda c: "подождите" in text_of(c))  # W-4 reaches WhatsApp
 
     anna = server.login("anna")
-    card = wait_until(lambda: whatsapp_cards(server))[0]
+    card = wait_until(lambda: queue_cards(server, "whatsapp"))[0]
     assert card["queue"]["name"] == "Returns" and card["client"]["name"] == "Иван Петров"
     assert anna.http.post(f"/api/requests/{card['id']}/accept").status_code == 200
     client = anna.http.get(f"/api/clients/{card['client']['id']}").json()
@@ -265,7 +232,7 @@ def test_more_than_three_topics_come_as_a_list(server: LiveServer, whatsapp: Fak
     assert [r["title"] for r in rows] == ["Orders", "Returns", "Delivery", "Payment"]
     whatsapp.user_chooses(NUMBER, USER, rows[2]["id"], "Delivery", "list_reply")
     whatsapp.wait_for(lambda c: text_of(c) == "Тема выбрана: Delivery")
-    card = wait_until(lambda: whatsapp_cards(server))[0]
+    card = wait_until(lambda: queue_cards(server, "whatsapp"))[0]
     assert card["queue"]["name"] == "Delivery"
 
 
@@ -275,7 +242,7 @@ def test_unsigned_forged_malformed_oversized_and_replayed_calls_are_refused(
     number = connect_number(server, whatsapp, topic_seconds=0)
     url = f"{server.base_url}/api/channels/whatsapp/{number['id']}/webhook"
     notification = whatsapp.user_writes(NUMBER, USER, "Настоящее сообщение")
-    card = wait_until(lambda: whatsapp_cards(server))[0]
+    card = wait_until(lambda: queue_cards(server, "whatsapp"))[0]
 
     forged = json.loads(json.dumps(notification))
     message = forged["entry"][0]["changes"][0]["value"]["messages"][0]
@@ -341,7 +308,7 @@ def test_unsigned_forged_malformed_oversized_and_replayed_calls_are_refused(
     anna.http.post(f"/api/requests/{card['id']}/close")
     assert whatsapp.deliver(NUMBER, notification) == 200
     time.sleep(0.3)
-    assert whatsapp_cards(server) == []
+    assert queue_cards(server, "whatsapp") == []
     assert [m["body"] for m in history(anna, card)].count("Настоящее сообщение") == 1
 
 
@@ -378,17 +345,7 @@ def test_past_24_hours_only_a_template_goes_out(server: LiveServer, whatsapp: Fa
     free = anna.http.post(
         f"/api/requests/{card['id']}/messages", json={"body": "Свободный текст"}
     ).json()
-    refused = wait_until(
-        lambda: next(
-            (
-                m
-                for m in history(anna, card)
-                if m["id"] == free["id"] and m["meta"].get("delivery") == "failed"
-            ),
-            None,
-        ),
-        timeout=15,
-    )
+    refused = failed_delivery(anna, card["id"], free["id"])
     assert "24 hours" in refused["meta"]["delivery_error"]
     assert not [
         c for c in whatsapp.sent if "Свободный текст" in json.dumps(c.body, ensure_ascii=False)
@@ -450,17 +407,7 @@ def test_a_failure_whatsapp_reports_later_is_marked_on_the_message(
     whatsapp.undeliverable.add(USER)
     sent = anna.http.post(f"/api/requests/{card['id']}/messages", json={"body": "Не дойдёт"}).json()
     whatsapp.wait_for(lambda c: "Не дойдёт" in text_of(c))  # taken by WhatsApp first
-    message = wait_until(
-        lambda: next(
-            (
-                m
-                for m in history(anna, card)
-                if m["id"] == sent["id"] and m["meta"].get("delivery") == "failed"
-            ),
-            None,
-        ),
-        timeout=15,
-    )
+    message = failed_delivery(anna, card["id"], sent["id"])
     assert "131026" in message["meta"]["delivery_error"]
 
 

@@ -10,10 +10,17 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from impserver.demo import seed_demo
 from tests.channels.fake_whatsapp import FakeWhatsApp
-from tests.e2e.conftest import WEB_DIST
-from tests.harness import LiveServer, free_port
+from tests.e2e.messengers import (
+    add_queue_for_anna,
+    answer,
+    expect_contact,
+    log_in,
+    open_connect_dialog,
+    start_messenger_server,
+    take,
+)
+from tests.harness import LiveServer
 
 NUMBER = "109876543210123"
 ACCOUNT = "100200300400500"
@@ -33,37 +40,13 @@ def whatsapp() -> Iterator[FakeWhatsApp]:
 
 @pytest.fixture
 def server_with_whatsapp(settings_factory: Any, whatsapp: FakeWhatsApp) -> Iterator[LiveServer]:
-    port = free_port()
-    settings = settings_factory(
-        "sqlite",
-        web_dist=WEB_DIST,
-        whatsapp_api_url=whatsapp.base_url,
-        public_base_url=f"http://127.0.0.1:{port}",
-        timer_interval_seconds=0.2,
-        ws_ping_seconds=20.0,
-        ws_dead_after_seconds=60.0,
-    )
-    live = LiveServer(settings, port).start()
-    live.run(seed_demo(live.services, site_origin=live.base_url, language="en"))
+    live = start_messenger_server(settings_factory, whatsapp_api_url=whatsapp.base_url)
     yield live
     live.stop()
 
 
-def log_in(server: LiveServer, new_context: Callable[..., BrowserContext], login: str) -> Page:
-    page = new_context(locale="ru-RU").new_page()
-    page.goto(f"{server.base_url}/login")
-    page.get_by_label("Логин").fill(login)
-    page.get_by_label("Пароль").fill(f"{login}-demo")
-    page.get_by_role("button", name="Войти").click()
-    page.wait_for_url("**/queue")
-    return page
-
-
 def connect_in_administration(server: LiveServer, whatsapp: FakeWhatsApp, admin: Page) -> None:
-    admin.get_by_role("link", name="Администрирование").click()
-    admin.get_by_role("tab", name="Ресурсы").click()
-    admin.get_by_role("button", name="Подключить WhatsApp").click()
-    dialog = admin.get_by_role("dialog")
+    dialog = open_connect_dialog(admin, "Подключить WhatsApp")
     dialog.get_by_label("ID номера телефона").fill(NUMBER)
     dialog.get_by_label("ID бизнес-аккаунта WhatsApp").fill(ACCOUNT)
     dialog.get_by_label("Маркер доступа").fill("EAAG-a-token-meta-does-not-know")
@@ -80,21 +63,7 @@ def connect_in_administration(server: LiveServer, whatsapp: FakeWhatsApp, admin:
     address = card.locator("code").filter(has_text="/webhook").inner_text()
     assert address.startswith(f"{server.base_url}/api/channels/whatsapp/")
     assert whatsapp.configure_webhook(NUMBER, address, VERIFY)
-    card.get_by_role("button", name="Добавить очередь").click()
-    admin.get_by_role("dialog").get_by_label("Название очереди").fill("WhatsApp: вопросы")
-    admin.get_by_role("dialog").get_by_role("button", name="Создать").click()
-    admin.get_by_role("tab", name="Сотрудники").click()
-    admin.locator("tr[data-login='anna']").get_by_role("button", name="Очереди").click()
-    admin.get_by_role("dialog").get_by_label("WhatsApp: вопросы").check()
-    admin.get_by_role("dialog").get_by_role("button", name="Сохранить").click()
-    expect(admin.get_by_role("dialog")).to_have_count(0)
-
-
-def take(anna: Page, text: str) -> None:
-    request = anna.get_by_role("listitem").filter(has_text=text)
-    expect(request).to_contain_text("IMP Shop")
-    request.get_by_role("button", name="Принять").click()
-    anna.wait_for_url("**/requests/*")
+    add_queue_for_anna(admin, card, "WhatsApp: вопросы")
 
 
 def test_connect_a_number_and_answer_a_whatsapp_client(
@@ -107,15 +76,10 @@ def test_connect_a_number_and_answer_a_whatsapp_client(
 
     anna = log_in(server_with_whatsapp, new_context, "anna")
     whatsapp.user_writes(NUMBER, USER, "Добрый день, где мой заказ?", name="Ольга Кузнецова")
-    take(anna, "Добрый день, где мой заказ?")
+    take(anna, "Добрый день, где мой заказ?", "IMP Shop")
     expect(anna.get_by_role("heading", name="Ольга Кузнецова")).to_be_visible()
-    expect(
-        anna.get_by_role("complementary", name="Клиент").get_by_role(
-            "button", name=f"Изменить контакт +{USER}"
-        )
-    ).to_contain_text("WhatsApp")
-    anna.get_by_label("Сообщение", exact=True).fill("Заказ уже в пути!")
-    anna.get_by_role("button", name="Отправить").click()
+    expect_contact(anna, f"+{USER}", "WhatsApp")
+    answer(anna, "Заказ уже в пути!")
     sent = whatsapp.wait_for(lambda c: "Заказ уже в пути!" in str(c.body.get("text")))
     assert sent.body["to"] == USER
     whatsapp.user_sends_media(
@@ -134,7 +98,7 @@ def test_past_24_hours_the_composer_offers_templates_and_sends_one(
 
     anna = log_in(server_with_whatsapp, new_context, "anna")
     whatsapp.user_writes(NUMBER, USER, "Вопрос со вчера", sent_at=time.time() - 25 * 3600)
-    take(anna, "Вопрос со вчера")
+    take(anna, "Вопрос со вчера", "IMP Shop")
     templates = anna.get_by_role("region", name="Сообщение по шаблону")
     expect(templates.get_by_role("status")).to_have_text(
         "С последнего сообщения клиента прошло больше 24 часов: "

@@ -35,6 +35,8 @@ WORDS = {
         "chosen": "Тема выбрана: {name}",
         "blocked": "К сожалению, вы больше не можете писать в этот чат.",
         "sticker": "[стикер]",
+        # Telegram gives a sticker's emoji.
+        "sticker_emoji": "[стикер {emoji}]",
         "voice": "[голосовое сообщение]",
         "unsupported": "[сообщение, которое нельзя показать]",
         "rate": "Оценка",
@@ -46,6 +48,7 @@ WORDS = {
         "chosen": "Topic chosen: {name}",
         "blocked": "Sorry, you can no longer send messages in this chat.",
         "sticker": "[sticker]",
+        "sticker_emoji": "[sticker {emoji}]",
         "voice": "[voice message]",
         "unsupported": "[a message that cannot be shown]",
         "rate": "Rating",
@@ -148,9 +151,16 @@ async def client_writes(
     files: list[IncomingFile],
     key: str,
     channel_message_id: str = "",
+    may_be_comment: bool = True,
 ) -> None:
-    """A client's message: a comment on a rating just given, or a message of their request."""
-    if body and not files and await rating_actions.take_comment(services, client.id, body):
+    """A client's message: a comment on a rating just given, or a message of their request.
+    Not ``may_be_comment``: the messenger's own placeholder words, never a comment."""
+    if (
+        may_be_comment
+        and body
+        and not files
+        and await rating_actions.take_comment(services, client.id, body)
+    ):
         language = request_actions.client_language(client)
         await chat.say(rating_questions.THANKS_FOR_COMMENT[language])
         return

@@ -4,7 +4,6 @@ outbound messages are sent by the delivery worker through ``send``."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections.abc import AsyncGenerator
@@ -27,24 +26,18 @@ from aiogram.types import (
     ReplyParameters,
     Update,
 )
-from fastapi import UploadFile
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.datastructures import Headers
 
+from impserver.channels import conversation
 from impserver.channels.base import DeliveryFailed, OutgoingFile, RetryLater
-from impserver.channels.telegram.channel import active_bots
-from impserver.core.errors import DomainError, Forbidden, InvalidInput
+from impserver.channels.conversation import IncomingFile, Topic
+from impserver.channels.receiving import Backoff, Receivers, still_receiving
+from impserver.core.errors import InvalidInput
 from impserver.domains.clients import actions as client_actions
 from impserver.domains.clients.models import Client
-from impserver.domains.ratings import actions as rating_actions
-from impserver.domains.ratings import questions as rating_questions
-from impserver.domains.requests import actions as request_actions
-from impserver.domains.requests.models import STATUS_CHOOSING
 from impserver.domains.resources.models import KIND_TELEGRAM, Resource
-from impserver.domains.rooms.messaging import save_upload
 from impserver.domains.rooms.schemas import MessageRead
-from impserver.domains.rooms.thumbnails import PICTURE_TOO_LARGE
 from impserver.services import Services
 
 log = logging.getLogger(__name__)
@@ -52,48 +45,6 @@ log = logging.getLogger(__name__)
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 POLL_TIMEOUT = 25
-
-WORDS = {
-    "ru": {
-        "greeting": "Здравствуйте! Напишите ваш вопрос — сотрудник ответит здесь же.",
-        "choose": "Выберите тему обращения:",
-        "chosen": "Тема выбрана: {name}",
-        "blocked": "К сожалению, вы больше не можете писать в этот чат.",
-        "sticker": "[стикер {emoji}]",
-        "voice": "[голосовое сообщение]",
-        "unsupported": "[сообщение, которое нельзя показать]",
-    },
-    "en": {
-        "greeting": "Hello! Write your question and an employee will answer right here.",
-        "choose": "Choose a topic:",
-        "chosen": "Topic chosen: {name}",
-        "blocked": "Sorry, you can no longer send messages in this chat.",
-        "sticker": "[sticker {emoji}]",
-        "voice": "[voice message]",
-        "unsupported": "[a message that cannot be shown]",
-    },
-}
-
-
-def words(language: str | None) -> dict[str, str]:
-    return WORDS["ru" if (language or "").startswith("ru") else "en"]
-
-
-def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Telegram refuses long texts: cut at line or word ends where possible."""
-    parts: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        if cut < limit // 2:
-            cut = text.rfind(" ", 0, limit)
-        if cut < limit // 2:
-            cut = limit
-        parts.append(text[:cut])
-        text = text[cut:].lstrip("\n ")
-    if text:
-        parts.append(text)
-    return parts
-
 
 # The score buttons under the rating question: "rate:<request id>:<1..5>".
 _SCORE = re.compile(r"rate:(?P<request>\d{1,12}):(?P<score>[1-5])")
@@ -111,12 +62,29 @@ def _score_buttons(request_id: int) -> InlineKeyboardMarkup:
 
 
 def _answered_message(message: MessageRead) -> ReplyParameters | None:
-    quote = message.reply_to
-    if quote is None or quote.author.kind != "client" or not quote.channel_message_id:
+    answered = conversation.answered_message_id(message)
+    if answered is None:
         return None
-    return ReplyParameters(
-        message_id=int(quote.channel_message_id), allow_sending_without_reply=True
-    )
+    return ReplyParameters(message_id=int(answered), allow_sending_without_reply=True)
+
+
+class TelegramChat:
+    """The private chat of one Telegram user with the bot."""
+
+    def __init__(self, bot: Bot, chat_id: int) -> None:
+        self.bot = bot
+        self.chat_id = chat_id
+
+    async def say(self, text: str) -> None:
+        await self.bot.send_message(self.chat_id, text)
+
+    async def offer_topics(self, prompt: str, topics: list[Topic]) -> None:
+        keyboard = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [InlineKeyboardButton(text=t.name, callback_data=f"topic:{t.id}")] for t in topics
+            ]
+        )
+        await self.bot.send_message(self.chat_id, prompt, reply_markup=keyboard)
 
 
 class StoredInputFile(InputFile):
@@ -137,7 +105,14 @@ class TelegramAdapter:
     def __init__(self, services: Services) -> None:
         self.services = services
         self._bots: dict[str, Bot] = {}
-        self._polling: dict[int, asyncio.Task[None]] = {}
+        self.receivers = Receivers(
+            services,
+            kind=KIND_TELEGRAM,
+            mode=lambda: services.settings.telegram_mode,
+            webhook_path="webhook",
+            what="Telegram bot",
+            errors=(TelegramAPIError, TelegramNetworkError),
+        )
 
     # -- the Bot API ---------------------------------------------------------------------
 
@@ -182,14 +157,12 @@ class TelegramAdapter:
         bot = self.bot(resource.channel_config["token"])
         chat_id = int(client.external_id.removeprefix("tg:"))
         try:
-            if message.meta.get("transition") == rating_actions.TRANSITION_ASKED:
+            if (request_id := conversation.asks_for_rating(message)) is not None:
                 await bot.send_message(
-                    chat_id, message.body, reply_markup=_score_buttons(message.meta["request_id"])
+                    chat_id, message.body, reply_markup=_score_buttons(request_id)
                 )
                 return
-            text = message.body
-            if message.author.kind == "employee" and message.author.name and message.kind == "text":
-                text = f"{message.author.name}:\n{text}" if text else message.author.name
+            text = conversation.outgoing_text(message)
             # An answer to one of the client's messages goes out as a reply to it there (the
             # first piece does; the rest follow it). Sent anyway if the client deleted it.
             answered = _answered_message(message)
@@ -200,7 +173,7 @@ class TelegramAdapter:
                 else:
                     await bot.send_document(chat_id, media, reply_parameters=answered)
                 answered = None
-            for part in split_text(text):
+            for part in conversation.split_text(text, TEXT_LIMIT):
                 await bot.send_message(chat_id, part, reply_parameters=answered)
                 answered = None
         except TelegramRetryAfter as exc:
@@ -223,50 +196,37 @@ class TelegramAdapter:
         if message is None or message.from_user is None or message.chat.type != "private":
             return
         user = message.from_user
-        language = user.language_code or ""
-        say = words(language)
         client = await client_actions.record_messenger_client(
             self.services,
             resource_id=resource.id,
             external_id=f"tg:{user.id}",
             display_name=" ".join(p for p in (user.first_name, user.last_name) if p),
-            language=language,
+            language=user.language_code or "",
             handle=("telegram", f"@{user.username}") if user.username else None,
         )
+        chat = TelegramChat(bot, message.chat.id)
         if message.text and message.text.strip() == "/start":
-            if client.is_blocked:
-                await bot.send_message(message.chat.id, say["blocked"])
-                return
-            await bot.send_message(message.chat.id, say["greeting"])
-            await self._offer_topics(resource, bot, message.chat.id, client, force=False)
+            await conversation.client_starts(self.services, resource, client, chat)
             return
-        if message.text and await rating_actions.take_comment(
-            self.services, client.id, message.text
-        ):
-            language = request_actions.client_language(client)
-            await bot.send_message(message.chat.id, rating_questions.THANKS_FOR_COMMENT[language])
-            return
-        body, attachment_ids = await self._content(bot, message, client, say)
-        try:
-            _, request = await request_actions.client_sends(
-                self.services,
-                client.id,
-                body=body,
-                attachment_ids=attachment_ids,
-                # Telegram re-sends an update we did not confirm: the same update is one message.
-                client_message_id=f"tg:{update.update_id}",
-                # Kept so that an employee's answer to it can go out as a reply to it.
-                meta={"channel_message_id": str(message.message_id)},
-            )
-        except Forbidden:
-            await bot.send_message(message.chat.id, say["blocked"])
-            return
-        if request.status == STATUS_CHOOSING:
-            await self._offer_topics(resource, bot, message.chat.id, client, force=True)
+        body, files = await self._content(bot, message, client)
+        await conversation.client_writes(
+            self.services,
+            resource,
+            client,
+            chat,
+            body=body,
+            files=files,
+            # Telegram re-sends an update we did not confirm: the same update is one message.
+            key=conversation.message_key("tg", str(update.update_id)),
+            channel_message_id=str(message.message_id),
+            # A caption, or what stands for a sticker, is not a comment on a rating.
+            may_be_comment=message.text is not None,
+        )
 
     async def _content(
-        self, bot: Bot, message: Any, client: Client, say: dict[str, str]
-    ) -> tuple[str, list[int]]:
+        self, bot: Bot, message: Any, client: Client
+    ) -> tuple[str, list[IncomingFile]]:
+        say = conversation.words(client.language)
         body = message.text or message.caption or ""
         file_id, name, content_type = None, "", "application/octet-stream"
         if message.photo:
@@ -279,45 +239,15 @@ class TelegramAdapter:
             file_id, name, content_type = message.voice.file_id, "voice.ogg", "audio/ogg"
             body = body or say["voice"]
         elif message.sticker:
-            body = say["sticker"].format(emoji=message.sticker.emoji or "").replace(" ]", "]")
+            emoji = message.sticker.emoji
+            body = say["sticker_emoji"].format(emoji=emoji) if emoji else say["sticker"]
         elif not body:
             body = say["unsupported"]
         if file_id is None:
             return body, []
         data = await bot.download(file_id)
         assert data is not None
-        upload = UploadFile(
-            file=data, filename=name, headers=Headers({"content-type": content_type})
-        )
-        try:
-            attachment = await save_upload(self.services, upload, client_id=client.id)
-        except InvalidInput as refused:
-            if refused.code != PICTURE_TOO_LARGE:
-                raise
-            # A picture too large to show still reaches the employee, as a file to download:
-            # the client's message is not lost (the widget's client is told instead).
-            data.seek(0)
-            upload = UploadFile(
-                file=data,
-                filename=name,
-                headers=Headers({"content-type": "application/octet-stream"}),
-            )
-            attachment = await save_upload(self.services, upload, client_id=client.id)
-        return body, [attachment.id]
-
-    async def _offer_topics(
-        self, resource: Resource, bot: Bot, chat_id: int, client: Client, *, force: bool
-    ) -> None:
-        async with self.services.db.read() as session:
-            topics = await request_actions.topics_of(session, resource.id)
-        if not topics or (client.preferred_queue_id and not force):
-            return
-        keyboard = InlineKeyboardMarkup(
-            inline_keyboard=[
-                [InlineKeyboardButton(text=q.name, callback_data=f"topic:{q.id}")] for q in topics
-            ]
-        )
-        await bot.send_message(chat_id, words(client.language)["choose"], reply_markup=keyboard)
+        return body, [IncomingFile(name, content_type, data.read())]
 
     async def _on_button(self, resource: Resource, bot: Bot, update: Update) -> None:
         query = update.callback_query
@@ -335,40 +265,13 @@ class TelegramAdapter:
             )
         if client is None:
             return
-        say = words(client.language)
+        chat = TelegramChat(bot, query.from_user.id)
         if score:
-            await self._on_score(bot, query.from_user.id, client, score)
-            return
-        try:
-            await request_actions.client_picks_topic(self.services, client.id, int(data[6:]))
-        except Forbidden:
-            await bot.send_message(query.from_user.id, say["blocked"])
-            return
-        except DomainError as exc:
-            await bot.send_message(query.from_user.id, exc.detail)
-            return
-        async with self.services.db.read() as session:
-            names = {q.id: q.name for q in await request_actions.topics_of(session, resource.id)}
-        await bot.send_message(
-            query.from_user.id, say["chosen"].format(name=names.get(int(data[6:]), ""))
-        )
-
-    async def _on_score(self, bot: Bot, chat_id: int, client: Client, score: re.Match[str]) -> None:
-        """A score button under the rating question: taken once; then the client's next
-        message, within a few minutes, is their comment."""
-        language = request_actions.client_language(client)
-        try:
-            outcome = await rating_actions.rate(
-                self.services, client.id, int(score["request"]), int(score["score"])
+            await conversation.client_rates(
+                self.services, client, chat, int(score["request"]), int(score["score"])
             )
-        except DomainError:
             return
-        thanks = (
-            rating_questions.THANKS_ASK_COMMENT
-            if outcome.accepted
-            else rating_questions.ALREADY_RATED
-        )
-        await bot.send_message(chat_id, thanks[language])
+        await conversation.client_picks_topic(self.services, resource, client, chat, int(data[6:]))
 
     @staticmethod
     def parse_update(body: bytes) -> Update:
@@ -377,56 +280,37 @@ class TelegramAdapter:
 
     # -- running the bots --------------------------------------------------------------------
 
-    def _webhook_url(self, resource: Resource) -> str | None:
-        settings = self.services.settings
-        base = settings.public_base_url
-        if settings.telegram_mode == "polling" or (
-            settings.telegram_mode == "auto" and not base.startswith("https://")
-        ):
-            return None
-        return f"{base}/api/channels/telegram/{resource.id}/webhook"
-
     async def start(self) -> None:
         await self.refresh()
 
     async def refresh(self) -> None:
         """Start receiving for every active bot, stop it for removed or disabled ones."""
-        async with self.services.db.read() as session:
-            resources = await active_bots(session)
-        wanted = {r.id: r for r in resources}
-        for resource_id in list(self._polling):
-            if resource_id not in wanted:
-                self._polling.pop(resource_id).cancel()
-        for resource in resources:
-            bot = self.bot(resource.channel_config["token"])
-            url = self._webhook_url(resource)
-            try:
-                if url:
-                    await bot.set_webhook(
-                        url, secret_token=resource.channel_config["webhook_secret"]
-                    )
-                elif resource.id not in self._polling:
-                    await bot.delete_webhook()
-                    self._polling[resource.id] = asyncio.create_task(
-                        self._poll(resource.id), name=f"telegram-poll-{resource.id}"
-                    )
-            except (TelegramAPIError, TelegramNetworkError) as exc:
-                log.warning("Telegram bot of resource %s not started: %s", resource.id, exc)
+        await self.receivers.refresh(
+            use_webhook=self._use_webhook, use_polling=self._use_polling, poll=self._poll
+        )
+
+    async def _use_webhook(self, resource: Resource, url: str) -> None:
+        # Set on every refresh: Telegram keeps one webhook a bot, whoever set it last.
+        bot = self.bot(resource.channel_config["token"])
+        await bot.set_webhook(url, secret_token=resource.channel_config["webhook_secret"])
+
+    async def _use_polling(self, resource: Resource) -> None:
+        # Telegram gives no updates to a bot with a webhook.
+        await self.bot(resource.channel_config["token"]).delete_webhook()
 
     async def _poll(self, resource_id: int) -> None:
         offset: int | None = None
-        backoff = 1.0
+        backoff = Backoff()
         while True:
-            async with self.services.db.read() as session:
-                resource = await session.get(Resource, resource_id)
-            if resource is None or resource.deleted_at is not None or not resource.is_active:
+            resource = await still_receiving(self.services, resource_id)
+            if resource is None:
                 return
             bot = self.bot(resource.channel_config["token"])
             try:
                 updates = await bot.get_updates(
                     offset=offset, timeout=POLL_TIMEOUT, request_timeout=POLL_TIMEOUT + 10
                 )
-                backoff = 1.0
+                backoff.reset()
             except asyncio.CancelledError:
                 raise
             except TelegramRetryAfter as exc:
@@ -434,8 +318,7 @@ class TelegramAdapter:
                 continue
             except Exception as exc:
                 log.warning("Telegram polling of resource %s failed: %s", resource_id, exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
+                await backoff.wait()
                 continue
             for update in updates:
                 try:
@@ -448,8 +331,7 @@ class TelegramAdapter:
                         update.update_id,
                         resource_id,
                     )
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 30.0)
+                    await backoff.wait()
                     break
                 except Exception:
                     log.exception(
@@ -458,12 +340,7 @@ class TelegramAdapter:
                 offset = update.update_id + 1
 
     async def stop(self) -> None:
-        for task in self._polling.values():
-            task.cancel()
-        for task in self._polling.values():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._polling.clear()
+        await self.receivers.stop()
         for bot in self._bots.values():
             await bot.session.close()
         self._bots.clear()

@@ -9,10 +9,8 @@ import asyncio
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from impserver.channels.base import ConnectedAccount, OutgoingFile
+from impserver.channels.receiving import active_resources
 from impserver.core.errors import InvalidInput
 from impserver.core.security import new_token, secrets_match
 from impserver.domains.clients.models import Client
@@ -22,18 +20,6 @@ from impserver.services import Services
 
 if TYPE_CHECKING:
     from impserver.channels.telegram.adapter import TelegramAdapter
-
-
-async def active_bots(session: AsyncSession) -> list[Resource]:
-    """The Telegram resources whose bots should be receiving."""
-    return list(
-        await session.scalars(
-            select(Resource)
-            .where(Resource.kind == KIND_TELEGRAM)
-            .where(Resource.deleted_at.is_(None))
-            .where(Resource.is_active.is_(True))
-        )
-    )
 
 
 def webhook_secret_matches(resource: Resource, sent: str | None) -> bool:
@@ -65,7 +51,7 @@ class TelegramChannel:
     async def refresh(self) -> None:
         if self._adapter is None:
             async with self.services.db.read() as session:
-                if not await active_bots(session):
+                if not await active_resources(session, KIND_TELEGRAM):
                     return
         await (await self.adapter()).refresh()
 

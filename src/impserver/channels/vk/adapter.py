@@ -13,13 +13,12 @@ import secrets
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from impserver.channels import conversation, receipts
 from impserver.channels.base import ConnectedAccount, DeliveryFailed, OutgoingFile, RetryLater
 from impserver.channels.conversation import IncomingFile, Topic
+from impserver.channels.receiving import Backoff, Receivers, still_receiving
 from impserver.channels.vk.client import (
     ACCESS_DENIED,
     API_VERSION,
@@ -56,17 +55,6 @@ START = "start"
 CHAT_PEERS = 2_000_000_000
 # Profiles (names, short names) looked up lately, by user id: each message would ask again.
 PROFILES_KEPT = 2000
-
-
-async def active_communities(session: AsyncSession) -> list[Resource]:
-    return list(
-        await session.scalars(
-            select(Resource)
-            .where(Resource.kind == KIND_VK)
-            .where(Resource.deleted_at.is_(None))
-            .where(Resource.is_active.is_(True))
-        )
-    )
 
 
 def _payload(raw: Any) -> dict[str, Any]:
@@ -149,9 +137,14 @@ class VkChannel:
     def __init__(self, services: Services) -> None:
         self.services = services
         self._http: httpx.AsyncClient | None = None
-        self._polling: dict[int, asyncio.Task[None]] = {}
-        # Resources whose Callback API server is set up by this process, with its address.
-        self._callbacks: dict[int, str] = {}
+        self.receivers = Receivers(
+            services,
+            kind=KIND_VK,
+            mode=lambda: services.settings.vk_mode,
+            webhook_path="callback",
+            what="VK community",
+            errors=(VkError, httpx.HTTPError, KeyError, TypeError),
+        )
         self._profiles: dict[int, dict[str, Any]] = {}
 
     # -- the VK API --------------------------------------------------------------------
@@ -484,42 +477,19 @@ class VkChannel:
 
     # -- receiving: the Callback API or long polling ----------------------------------------
 
-    def callback_url(self, resource: Resource) -> str | None:
-        settings = self.services.settings
-        base = settings.public_base_url
-        if settings.vk_mode == "polling" or (
-            settings.vk_mode == "auto" and not base.startswith("https://")
-        ):
-            return None
-        return f"{base}/api/channels/vk/{resource.id}/callback"
-
     async def start(self) -> None:
         await self.refresh()
 
     async def refresh(self) -> None:
         """Start receiving for every active community, stop it for removed or disabled ones."""
-        async with self.services.db.read() as session:
-            resources = await active_communities(session)
-        wanted = {r.id: r for r in resources}
-        for resource_id in list(self._polling):
-            if resource_id not in wanted:
-                self._polling.pop(resource_id).cancel()
-        for resource_id in list(self._callbacks):
-            if resource_id not in wanted:
-                self._callbacks.pop(resource_id)
-        for resource in resources:
-            url = self.callback_url(resource)
-            try:
-                if url and self._callbacks.get(resource.id) != url:
-                    await self._set_up_callback(resource, url)
-                    self._callbacks[resource.id] = url
-                elif not url and resource.id not in self._polling:
-                    await self._set_up_long_poll(resource)
-                    self._polling[resource.id] = asyncio.create_task(
-                        self._poll(resource.id), name=f"vk-poll-{resource.id}"
-                    )
-            except (VkError, httpx.HTTPError, KeyError, TypeError) as exc:
-                log.warning("VK community of resource %s not started: %s", resource.id, exc)
+        await self.receivers.refresh(
+            use_webhook=self._use_callback, use_polling=self._set_up_long_poll, poll=self._poll
+        )
+
+    async def _use_callback(self, resource: Resource, url: str) -> None:
+        # Set up once for an address: each setting up asks VK several times.
+        if self.receivers.webhooks.get(resource.id) != url:
+            await self._set_up_callback(resource, url)
 
     async def _set_up_callback(self, resource: Resource, url: str) -> None:
         """IMP's address as the community's Callback API server, with the secret VK sends on
@@ -572,11 +542,10 @@ class VkChannel:
 
     async def _poll(self, resource_id: int) -> None:
         server: dict[str, Any] | None = None
-        backoff = 1.0
+        backoff = Backoff()
         while True:
-            async with self.services.db.read() as session:
-                resource = await session.get(Resource, resource_id)
-            if resource is None or resource.deleted_at is not None or not resource.is_active:
+            resource = await still_receiving(self.services, resource_id)
+            if resource is None:
                 return
             try:
                 if server is None:
@@ -598,14 +567,13 @@ class VkChannel:
                 answer = response.json()
                 if not isinstance(answer, dict):
                     raise ValueError(f"the Long Poll server answered {type(answer).__name__}")
-                backoff = 1.0
+                backoff.reset()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("VK long polling of resource %s failed: %s", resource_id, exc)
                 server = None if isinstance(exc, VkError) else server
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
+                await backoff.wait()
                 continue
             if "failed" in answer:
                 # 1: events were lost past this point, go on from the new ts; 2, 3: the key
@@ -626,8 +594,7 @@ class VkChannel:
                         update.get("event_id") if isinstance(update, dict) else None,
                         resource_id,
                     )
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 30.0)
+                    await backoff.wait()
                     break
                 except Exception:
                     log.exception("VK event of resource %s failed", resource_id)
@@ -635,13 +602,7 @@ class VkChannel:
                 server["ts"] = answer.get("ts", server["ts"])
 
     async def stop(self) -> None:
-        for task in self._polling.values():
-            task.cancel()
-        for task in self._polling.values():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._polling.clear()
-        self._callbacks.clear()
+        await self.receivers.stop()
         if self._http is not None:
             await self._http.aclose()
             self._http = None

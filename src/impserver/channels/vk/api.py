@@ -14,13 +14,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from impserver.channels.vk.adapter import VkChannel
 from impserver.core.errors import Forbidden, InvalidInput, NotFound
-from impserver.core.http import LARGEST_ID, InputModel, api_router
+from impserver.core.http import LARGEST_ID, api_router
 from impserver.core.security import secrets_match
 from impserver.domains.accounts.auth import current_admin
 from impserver.domains.accounts.models import Employee
 from impserver.domains.resources import actions as resource_actions
 from impserver.domains.resources.models import KIND_VK, Resource
-from impserver.domains.resources.schemas import ResourceRead
+from impserver.domains.resources.schemas import MessengerResourceCreate, ResourceRead
 from impserver.services import Services, get_services
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ router = api_router("/api/channels/vk", "channels")
 admin_router = api_router("/api/admin", "administration")
 
 
-class VkResourceCreate(InputModel):
+class VkResourceCreate(MessengerResourceCreate):
     # A community token (Manage community → API usage → Access tokens).
     token: Annotated[
         str,
@@ -39,8 +39,6 @@ class VkResourceCreate(InputModel):
     ]
     # The community's id, the digits of "club123456".
     group_id: Annotated[int, Field(ge=1, le=10**12)]
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = ""
-    topic_choice_seconds: Annotated[int, Field(ge=0, le=86_400)] = 60
 
 
 @admin_router.post("/resources/vk", response_model=ResourceRead, status_code=201)
@@ -50,14 +48,7 @@ async def connect_community(
     services: Services = Depends(get_services),
 ) -> ResourceRead:
     """Connect a VK community by a community token and its id (checked with VK first)."""
-    return await resource_actions.connect_messenger(
-        services,
-        admin,
-        KIND_VK,
-        {"token": data.token, "group_id": data.group_id},
-        name=data.name,
-        topic_choice_seconds=data.topic_choice_seconds,
-    )
+    return await resource_actions.connect_messenger(services, admin, KIND_VK, data)
 
 
 EVENT_BODY = {

@@ -34,7 +34,7 @@ from impserver.domains.clients.models import Client
 from impserver.domains.requests import actions as request_actions
 from impserver.domains.resources import actions as resource_actions
 from impserver.domains.resources.models import KIND_WHATSAPP, Resource
-from impserver.domains.resources.schemas import ResourceRead
+from impserver.domains.resources.schemas import MessengerResourceCreate, ResourceRead
 from impserver.domains.rooms.schemas import ClientMessageId, MessageRead
 from impserver.services import Services, get_services
 
@@ -51,7 +51,7 @@ Secret = Annotated[
 ]
 
 
-class WhatsAppResourceCreate(InputModel):
+class WhatsAppResourceCreate(MessengerResourceCreate):
     phone_number_id: GraphId
     business_account_id: GraphId
     access_token: Secret
@@ -63,8 +63,6 @@ class WhatsAppResourceCreate(InputModel):
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^\S+$"),
     ]
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = ""
-    topic_choice_seconds: Annotated[int, Field(ge=0, le=86_400)] = 60
 
 
 @admin_router.post("/resources/whatsapp", response_model=ResourceRead, status_code=201)
@@ -74,14 +72,7 @@ async def connect_number(
     services: Services = Depends(get_services),
 ) -> ResourceRead:
     """Connect a WhatsApp business number of the Cloud API (checked with Meta first)."""
-    return await resource_actions.connect_messenger(
-        services,
-        admin,
-        KIND_WHATSAPP,
-        data.model_dump(exclude={"name", "topic_choice_seconds"}),
-        name=data.name,
-        topic_choice_seconds=data.topic_choice_seconds,
-    )
+    return await resource_actions.connect_messenger(services, admin, KIND_WHATSAPP, data)
 
 
 def _channel(services: Services) -> WhatsAppChannel:

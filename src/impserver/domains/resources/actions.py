@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import delete, func, select, update
 
 from impserver.core.clock import utcnow
@@ -29,13 +27,13 @@ from impserver.domains.resources.models import (
 from impserver.domains.resources.schemas import (
     GroupCreate,
     GroupRead,
+    MessengerResourceCreate,
     QueueCreate,
     QueueRead,
     QueueUpdate,
     ResourceCreate,
     ResourceRead,
     ResourceUpdate,
-    TelegramResourceCreate,
 )
 from impserver.realtime.events import Audience
 from impserver.services import Services
@@ -108,10 +106,7 @@ async def connect_messenger(
     services: Services,
     actor: Employee | None,
     kind: str,
-    credentials: dict[str, Any],
-    *,
-    name: str = "",
-    topic_choice_seconds: int = 60,
+    data: MessengerResourceCreate,
 ) -> ResourceRead:
     """A messenger account (a Telegram bot, a VK community, a WhatsApp number) becomes a
     resource, once its messenger has accepted the credentials."""
@@ -119,7 +114,7 @@ async def connect_messenger(
     messenger = services.messengers.get(kind)
     if messenger is None:
         raise NotFound("No such messenger.", code="messenger_not_found")
-    account = await messenger.connect(credentials)
+    account = await messenger.connect(data.credentials())
     async with services.db.transaction() as uow:
         taken = await uow.session.scalar(
             select(Resource.id)
@@ -134,9 +129,9 @@ async def connect_messenger(
             raise Conflict(detail, code=code)
         resource = Resource(
             kind=kind,
-            name=name or account.name,
+            name=data.name or account.name,
             public_key=account.public_key,
-            topic_choice_seconds=topic_choice_seconds,
+            topic_choice_seconds=data.topic_choice_seconds,
             site_origins=[],
             channel_config={**account.config, "bot_username": account.handle},
         )
@@ -144,19 +139,6 @@ async def connect_messenger(
         await uow.session.flush()
         _refresh_channels(services, uow)
         return await _announce_resource(uow, resource.id)
-
-
-async def create_telegram_resource(
-    services: Services, actor: Employee | None, data: TelegramResourceCreate
-) -> ResourceRead:
-    return await connect_messenger(
-        services,
-        actor,
-        KIND_TELEGRAM,
-        {"token": data.token},
-        name=data.name,
-        topic_choice_seconds=data.topic_choice_seconds,
-    )
 
 
 async def update_resource(

@@ -6,6 +6,7 @@ from impserver.core.http import api_router
 from impserver.domains.accounts.auth import current_admin, current_employee
 from impserver.domains.accounts.models import Employee
 from impserver.domains.resources import actions, queries
+from impserver.domains.resources.models import KIND_TELEGRAM
 from impserver.domains.resources.schemas import (
     GroupCreate,
     GroupMembersUpdate,
@@ -59,7 +60,7 @@ async def create_telegram_resource(
     services: Services = Depends(get_services),
 ) -> ResourceRead:
     """Connect a Telegram bot by its token (checked with Telegram first)."""
-    return await actions.create_telegram_resource(services, admin, data)
+    return await actions.connect_messenger(services, admin, KIND_TELEGRAM, data)
 
 
 @admin_router.patch("/resources/{resource_id}", response_model=ResourceRead)

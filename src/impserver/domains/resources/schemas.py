@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -115,15 +115,26 @@ class ResourceCreate(OriginsMixin, StrictModel):
     topic_choice_seconds: TopicSeconds = 60
 
 
-class TelegramResourceCreate(StrictModel):
+class MessengerResourceCreate(StrictModel):
+    """Connecting a messenger's account: its credentials (each messenger's own fields) and
+    what every resource has."""
+
+    # Empty: the account's name in the messenger.
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = ""
+    topic_choice_seconds: TopicSeconds = 60
+
+    def credentials(self) -> dict[str, Any]:
+        """What the messenger is asked to accept."""
+        return self.model_dump(exclude={"name", "topic_choice_seconds"})
+
+
+class TelegramResourceCreate(MessengerResourceCreate):
     token: Annotated[
         str,
         StringConstraints(
             strip_whitespace=True, min_length=10, max_length=100, pattern=r"^\d+:[\w-]+$"
         ),
     ]
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = ""
-    topic_choice_seconds: TopicSeconds = 60
 
 
 RatingQuestion = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
