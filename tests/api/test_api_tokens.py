@@ -151,3 +151,21 @@ def test_calls_are_limited_per_token(backend: str, settings_factory: Any) -> Non
         assert calm.get("/api/v1/clients").status_code == 200
     finally:
         live.stop()
+
+
+def test_unreadable_tokens_and_bodies_are_refused_not_errors(server: LiveServer) -> None:
+    for value in ("é".encode(), b"\xff\xfe", "токен".encode(), b"imp_" + b"a" * 5000):
+        response = server.client().get(
+            "/api/v1/requests", headers={"Authorization": b"Bearer " + value}
+        )
+        assert response.status_code == 401, (value[:10], response.text)
+        assert response.json()["code"] == "api_token_invalid"
+    api = with_token(server, new_token(server)["secret"])
+    for content in (b"{", b"\xff\xfe", b"[]", b'"text"', b"null"):
+        response = api.post(
+            "/api/v1/clients/1/contacts",
+            content=content,
+            headers={"Content-Type": "application/json"},
+        )
+        assert response.status_code == 422, (content, response.text)
+        assert isinstance(response.json()["detail"], str)

@@ -158,13 +158,20 @@ def test_contacts_are_added_and_changed(server: LiveServer) -> None:
         True
     ]
 
-    for body in (
-        {"kind": "email", "value": "not an address"},
-        {"kind": "fax", "value": "123"},
-        {"kind": "phone"},
+    for body, field in (
+        ({"kind": "email", "value": "not an address"}, "value"),
+        ({"kind": "phone", "value": "call me"}, "value"),
+        ({"kind": "fax", "value": "123"}, "kind"),
+        ({"kind": "phone"}, "value"),
+        ({"kind": "other", "value": "x", "hidden": True}, "hidden"),
     ):
         refused = api.post(f"/api/v1/clients/{client_id}/contacts", json=body)
         assert refused.status_code == 422, body
+        assert [e["loc"][-1] for e in refused.json()["errors"]] == [field], refused.json()
+    refused = api.patch(
+        f"/api/v1/clients/{client_id}/contacts/{contact['id']}", json={"value": "a@b.example"}
+    )
+    assert refused.status_code == 422 and refused.json()["errors"][0]["loc"][-1] == "value"
     refused = api.patch(
         f"/api/v1/clients/{client_id}/contacts/{contact['id']}", json={"kind": "email"}
     )

@@ -4,7 +4,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from impserver.core.errors import Forbidden
 from impserver.core.http import LARGEST_ID, InputModel
@@ -88,21 +95,23 @@ ContactValue = Annotated[
 ]
 
 
-def _check_contact(kind: str, value: str) -> None:
+def _check_contact(kind: str | None, value: str) -> str:
     if kind == "phone" and not PHONE.match(value):
         raise ValueError(f"“{value}” does not look like a phone number")
     if kind == "email" and not EMAIL.match(value):
         raise ValueError(f"“{value}” does not look like an e-mail address")
+    return value
 
 
 class PublicContactCreate(InputModel):
     kind: ContactKind
     value: ContactValue
 
-    @model_validator(mode="after")
-    def _check_format(self) -> PublicContactCreate:
-        _check_contact(self.kind, self.value)
-        return self
+    @field_validator("value")
+    @classmethod
+    def _check_format(cls, value: str, info: ValidationInfo) -> str:
+        # A refusal of the value names the value (errors[].loc ends in "value").
+        return _check_contact(info.data.get("kind"), value)
 
 
 class PublicContactUpdate(InputModel):
@@ -112,12 +121,19 @@ class PublicContactUpdate(InputModel):
     value: ContactValue | None = None
     is_hidden: bool | None = None
 
+    @field_validator("value")
+    @classmethod
+    def _check_format(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if info.data.get("kind") is None:
+            raise ValueError("give the contact's kind with its value")
+        return _check_contact(info.data.get("kind"), value)
+
     @model_validator(mode="after")
-    def _check_format(self) -> PublicContactUpdate:
-        if (self.kind is None) != (self.value is None):
-            raise ValueError("kind and value are changed together")
-        if self.kind is not None and self.value is not None:
-            _check_contact(self.kind, self.value)
+    def _kind_with_value(self) -> PublicContactUpdate:
+        if self.kind is not None and self.value is None:
+            raise ValueError("give the contact's value with its kind")
         return self
 
 
