@@ -73,8 +73,11 @@ def test_a_reply_goes_to_the_client_as_the_assignees(server: LiveServer) -> None
     )
     assert sent.status_code == 201, sent.text
     assert sent.json()["author"]["name"] == anna.me["name"]
+    # The team sees which integration sent it for Anna; the client does not.
+    assert sent.json()["meta"]["via"] == "CRM"
     seen = [m for m in visitor.conversation()["messages"] if m["body"] == "Заказ уже в пути"]
     assert [m["author"]["kind"] for m in seen] == ["employee"]
+    assert "via" not in seen[0]["meta"]
     # A retry with the same id is the same message, sent once.
     again = api.post(
         f"/api/v1/requests/{request_id}/messages",
@@ -103,6 +106,9 @@ def test_closing_and_transferring_need_an_assigned_request(server: LiveServer) -
     assert moved.status_code == 204, moved.text
     detail = api.get(f"/api/v1/requests/{request_id}").json()
     assert (detail["status"], detail["queue"]["name"]) == ("waiting", "Technical support")
+    moved_by = detail["history"][-1]
+    assert (moved_by["kind"], moved_by["actor"]) == ("transferred_to_queue", anna.me["name"])
+    assert moved_by["details"] == {"via": "CRM"}
     assert anna.http.get("/api/requests/mine").json() == []
     # Waiting, it has nobody responsible to act for.
     for path, body in [
@@ -122,7 +128,9 @@ def test_closing_and_transferring_need_an_assigned_request(server: LiveServer) -
     assert refused.status_code == 422 and refused.json()["code"] == "queue_other_resource"
     assert api.post(f"/api/v1/requests/{second}/transfer", json={}).status_code == 422
     assert api.post(f"/api/v1/requests/{second}/close").status_code == 204
-    assert api.get(f"/api/v1/requests/{second}").json()["status"] == "closed"
+    closed = api.get(f"/api/v1/requests/{second}").json()
+    assert closed["status"] == "closed"
+    assert [(h["kind"], h["details"]) for h in closed["history"]][-1] == ("closed", {"via": "CRM"})
     assert other_visitor.conversation()["request"] is None
     assert api.post("/api/v1/requests/999999/close").status_code == 404
 

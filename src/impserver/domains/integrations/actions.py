@@ -92,8 +92,8 @@ async def note_use(services: Services, token_id: int) -> None:
 #
 # An integration is not an employee: it writes, closes and transfers for the employee responsible
 # for the request, whose hands it lends itself to (a CRM button "reply" pressed by that agent).
-# So a request must be assigned; the history names its assignee, as if they had done it in the
-# workspace, and the client sees the reply as theirs.
+# So a request must be assigned; the history names its assignee with the token's name as ``via``
+# (in the message's ``meta`` for a reply), and the client sees the reply as the assignee's.
 
 
 async def _responsible(services: Services, caller: Integration, request_id: int) -> Employee:
@@ -127,19 +127,22 @@ async def reply(
         body=data.body,
         attachment_ids=[],
         client_message_id=data.client_message_id,
+        via=caller.name,
     )
 
 
 async def close(services: Services, caller: Integration, request_id: int) -> None:
     assignee = await _responsible(services, caller, request_id)
-    await request_actions.close(services, assignee, request_id)
+    await request_actions.close(services, assignee, request_id, via=caller.name)
 
 
 async def transfer(
     services: Services, caller: Integration, request_id: int, data: PublicTransfer
 ) -> None:
     assignee = await _responsible(services, caller, request_id)
-    await request_actions.transfer_to_queue(services, assignee, request_id, data.queue_id)
+    await request_actions.transfer_to_queue(
+        services, assignee, request_id, data.queue_id, via=caller.name
+    )
 
 
 async def add_contact(
