@@ -1,12 +1,13 @@
 """Administration → API tokens in the Russian UI: a token made, its secret shown once and
-working, then revoked."""
+working, then revoked; what an integration does shows in the employee's request."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
+from tests.e2e.test_widget_requests import accept_from_queue, client_says, open_widget
 from tests.harness import LiveServer
 
 
@@ -48,3 +49,30 @@ def test_an_administrator_makes_and_revokes_a_token(
     confirm.get_by_role("button", name="Отозвать").click()
     expect(row).to_contain_text("Отозван")
     assert http.get("/api/v1/clients").status_code == 401
+
+
+def test_the_employee_sees_what_an_integration_did_for_them(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    anna = logged_in("anna")
+    _, frame = open_widget(app_server, new_context)
+    frame.get_by_role("button", name="Sales").click()
+    client_says(frame, "Где мой заказ?")
+    accept_from_queue(anna, "Где мой заказ?")
+    request_id = int(anna.url.rsplit("/", 1)[1])
+
+    made = app_server.login("admin").http.post(
+        "/api/admin/api-tokens", json={"name": "CRM", "scopes": ["write"]}
+    )
+    http = app_server.client()
+    http.headers["Authorization"] = f"Bearer {made.json()['secret']}"
+    sent = http.post(f"/api/v1/requests/{request_id}/messages", json={"body": "Заказ в пути"})
+    assert sent.status_code == 201, sent.text
+
+    reply = anna.get_by_role("article").filter(has_text="Заказ в пути")
+    expect(reply).to_contain_text("через API: CRM")
+    # The client reads the reply, not where it came from.
+    expect(frame.get_by_text("Заказ в пути")).to_be_visible()
+    expect(frame.get_by_text("через API")).to_have_count(0)

@@ -93,6 +93,7 @@ export default {
     noteLabel: 'Note for colleagues',
     notePlaceholder: 'A note for colleagues — the client will not see it',
     noteHint: 'Only employees see a note; it is never sent to the client',
+    viaIntegration: 'through the API: {name}',
     notDelivered: 'Not delivered to the client',
     history: 'Message history',
     older: 'Show earlier messages',
