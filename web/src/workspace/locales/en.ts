@@ -435,7 +435,7 @@ export default {
   },
   apiTokens: {
     title: 'API tokens',
-    intro: 'Integrations (a CRM, a shop) call the public API with a token: see /api/docs.',
+    intro: 'Integrations (a CRM, a shop) call the public API with a token. The API is described at',
     create: 'New token',
     createTitle: 'New API token',
     createButton: 'Create',

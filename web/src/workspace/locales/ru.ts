@@ -436,7 +436,7 @@ const ru: typeof en = {
   },
   apiTokens: {
     title: 'API-токены',
-    intro: 'Интеграции (CRM, магазин) обращаются к публичному API с токеном: см. /api/docs.',
+    intro: 'Интеграции (учётная система, магазин) обращаются к публичному API с токеном. Описание API:',
     create: 'Новый токен',
     createTitle: 'Новый API-токен',
     createButton: 'Создать',
