@@ -39,6 +39,7 @@ from impserver.domains.accounts.auth import session_expiry
 from impserver.domains.blocking import actions as blocking_actions
 from impserver.domains.blocking import api as blocking_api
 from impserver.domains.calls import api as calls_api
+from impserver.domains.integrations import api as integrations_api
 from impserver.domains.mentions import api as mentions_api
 from impserver.domains.replies import api as replies_api
 from impserver.domains.reports import api as reports_api
@@ -168,6 +169,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url="/api/docs",
         redoc_url=None,
+        openapi_tags=[
+            {
+                "name": integrations_api.PUBLIC_API_TAG,
+                "description": integrations_api.PUBLIC_API_DESCRIPTION,
+            }
+        ],
     )
     install_error_handlers(app)
     # Innermost: lean routes answer inside every check and header the middleware below adds.
@@ -200,6 +207,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports_api.router,
         tags_api.admin_router,
         blocking_api.admin_router,
+        integrations_api.admin_router,
+        integrations_api.public_router,
         routing_api.router,
         routing_api.admin_router,
         widget_api.router,

@@ -30,6 +30,22 @@ def matrix_world(server: LiveServer) -> dict[str, Any]:
     request_id = visitor_a.conversation()["request"]["id"]
     anonymous = server.client()
     anonymous_widget = server.client()
+    other_site = admin.http.post("/api/admin/resources", json={"name": "Other site"}).json()
+
+    def token(scopes: list[str], resource_id: int | None = None) -> tuple[httpx.Client, int]:
+        made = admin.http.post(
+            "/api/admin/api-tokens",
+            json={"name": "Matrix", "scopes": scopes, "resource_id": resource_id},
+        ).json()
+        http = server.client()
+        http.headers["Authorization"] = f"Bearer {made['secret']}"
+        return http, made["id"]
+
+    api_token, _ = token(["read", "write"])
+    read_token, _ = token(["read"])
+    other_resource_token, _ = token(["read", "write"], other_site["id"])
+    revoked_token, revoked_id = token(["read", "write"])
+    admin.http.post(f"/api/admin/api-tokens/{revoked_id}/revoke")
     return {
         "admin": admin.http,
         "supervisor": supervisor.http,
@@ -41,8 +57,13 @@ def matrix_world(server: LiveServer) -> dict[str, Any]:
         "visitor B": visitor_b.http,
         "anonymous": anonymous,
         "anonymous widget": anonymous_widget,
+        "API token": api_token,
+        "read-only API token": read_token,
+        "other resource's API token": other_resource_token,
+        "revoked API token": revoked_token,
         "room": room["id"],
         "request": request_id,
+        "client": visitor_a.session["client"]["id"],
     }
 
 
@@ -52,8 +73,30 @@ def status(client: httpx.Client, method: str, url: str, body: Any = None) -> int
 
 def test_authorization_matrix(server: LiveServer) -> None:
     world = matrix_world(server)
-    room, request = world["room"], world["request"]
+    room, request, client = world["room"], world["request"], world["client"]
+    # The public API: a token's scope and resource, never a session or a visitor token.
+    public_read = {
+        "API token": True,
+        "read-only API token": True,
+        "other resource's API token": False,
+        "revoked API token": False,
+        "admin": False,
+        "visitor A": False,
+        "anonymous": False,
+    }
+    public_write = {**public_read, "read-only API token": False}
     cases: list[tuple[str, str, Any, dict[str, bool]]] = [
+        ("GET", "/api/v1/requests", None, {**public_read, "other resource's API token": True}),
+        ("GET", f"/api/v1/requests/{request}", None, public_read),
+        ("GET", f"/api/v1/requests/{request}/messages", None, public_read),
+        ("GET", f"/api/v1/clients/{client}", None, public_read),
+        ("GET", f"/api/v1/clients/{client}/contacts", None, public_read),
+        (
+            "POST",
+            f"/api/v1/clients/{client}/contacts",
+            {"kind": "other", "value": "CRM #1"},
+            public_write,
+        ),
         (
             "GET",
             "/api/admin/employees",
@@ -64,6 +107,7 @@ def test_authorization_matrix(server: LiveServer) -> None:
                 "serving employee": False,
                 "anonymous": False,
                 "visitor A": False,
+                "API token": False,
             },
         ),
         (
@@ -117,6 +161,7 @@ def test_authorization_matrix(server: LiveServer) -> None:
                 "employee not serving": False,
                 "anonymous": False,
                 "visitor B": False,
+                "API token": False,
             },
         ),
         (

@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     login_backoff_after: int = 50
     login_backoff_window_seconds: int = 3600
     login_backoff_max_seconds: int = 60
+    # Calls one API token may make a minute (the public API); past it, 429 with Retry-After.
+    api_token_requests_per_minute: int = Field(default=300, ge=1)
 
     ws_ping_seconds: float = 20.0
     ws_dead_after_seconds: float = 60.0

@@ -249,3 +249,21 @@ export interface TransferOptions {
   queues: NamedRef[]
   groups: { id: number; name: string; members: NamedRef[] }[]
 }
+
+export type ApiScope = 'read' | 'write'
+
+export interface ApiTokenRead {
+  id: number
+  name: string
+  prefix: string
+  scopes: ApiScope[]
+  resource: { id: number; name: string } | null
+  created_by: string | null
+  created_at: string
+  last_used_at: string | null
+  revoked_at: string | null
+}
+
+export interface ApiTokenCreated extends ApiTokenRead {
+  secret: string
+}

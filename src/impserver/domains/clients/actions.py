@@ -14,7 +14,7 @@ from impserver.domains.accounts.models import Employee
 from impserver.domains.clients import queries
 from impserver.domains.clients.events import ClientUpdated
 from impserver.domains.clients.models import Client, Contact
-from impserver.domains.clients.schemas import ClientRead, ContactWrite
+from impserver.domains.clients.schemas import ClientRead, ContactRead, ContactWrite
 from impserver.domains.requests.models import STATUS_ASSIGNED, STATUS_WAITING, ClientRequest
 from impserver.domains.resources.queries import queue_server_ids
 from impserver.realtime.events import Audience
@@ -134,6 +134,45 @@ async def client_leaves_details(
             if (item.kind, item.value) not in known:
                 uow.session.add(Contact(client_id=client.id, kind=item.kind, value=item.value))
         await _announce(uow, client)
+
+
+async def add_contact(services: Services, client_id: int, kind: str, value: str) -> ContactRead:
+    """A contact added from outside the workspace (an integration's CRM): those who see the
+    client get its new card."""
+    async with services.db.transaction() as uow:
+        client = await uow.session.get(Client, client_id)
+        if client is None:
+            raise NotFound(queries.CLIENT_NOT_FOUND, code="client_not_found")
+        contact = Contact(client_id=client.id, kind=kind, value=value)
+        uow.session.add(contact)
+        await _announce(uow, client)
+        return ContactRead.model_validate(contact)
+
+
+async def change_contact(
+    services: Services,
+    client_id: int,
+    contact_id: int,
+    *,
+    kind: str | None,
+    value: str | None,
+    is_hidden: bool | None,
+) -> ContactRead:
+    """A contact changed from outside the workspace; what is None stays as it is."""
+    async with services.db.transaction() as uow:
+        client = await uow.session.get(Client, client_id)
+        contact = await uow.session.get(Contact, contact_id)
+        if client is None:
+            raise NotFound(queries.CLIENT_NOT_FOUND, code="client_not_found")
+        if contact is None or contact.client_id != client.id:
+            raise NotFound("Contact not found.", code="contact_not_found")
+        contact.kind = kind or contact.kind
+        contact.value = value or contact.value
+        if is_hidden is not None:
+            contact.is_hidden = is_hidden
+        contact.updated_at = utcnow()
+        await _announce(uow, client)
+        return ContactRead.model_validate(contact)
 
 
 async def set_contact_hidden(

@@ -121,11 +121,15 @@ def visible_to_client(message: MessageRead | Message) -> bool:
 
 
 def for_visitor(message: MessageRead) -> MessageRead:
-    """The client sees who wrote by name only; employee ids stay inside. A reply quotes for
-    them only what they could read themselves: never a note."""
+    """The client sees who wrote by name only; employee ids stay inside, and so does the
+    integration a reply came through. A reply quotes for them only what they could read
+    themselves: never a note."""
     changes: dict[str, Any] = {}
     if message.author.kind == "employee":
         changes["author"] = _named_only(message.author)
+    if "via" in message.meta:
+        # Which integration sent a reply for the employee is the team's business.
+        changes["meta"] = {k: v for k, v in message.meta.items() if k != "via"}
     if (quote := message.reply_to) is not None:
         changes["reply_to"] = (
             quote.model_copy(
@@ -851,14 +855,22 @@ async def _release(uow: UnitOfWork, request: ClientRequest, actor: Employee) -> 
     return before
 
 
-async def close(services: Services, actor: Employee, request_id: int) -> None:
-    """Q-2b: processing ends; the client's next message opens a new request."""
+def _by_way_of(via: str | None) -> dict[str, Any] | None:
+    """What the history keeps of an integration that acted for the employee (its token's name)."""
+    return {"via": via} if via else None
+
+
+async def close(
+    services: Services, actor: Employee, request_id: int, *, via: str | None = None
+) -> None:
+    """Q-2b: processing ends; the client's next message opens a new request. ``via``: the
+    integration that closed it for ``actor`` (the public API)."""
     async with services.db.transaction() as uow:
         request = await _owned_request(uow, actor, request_id)
         before = await _release(uow, request, actor)
         request.status = STATUS_CLOSED
         request.closed_at = utcnow()
-        await _record(uow, request, "closed", actor=actor)
+        await _record(uow, request, "closed", actor=actor, details=_by_way_of(via))
         await _ask_for_rating(uow, request)
         await _announce(uow, request, before)
         services.routing_may_move(uow)
@@ -922,9 +934,10 @@ async def return_to_queue(services: Services, actor: Employee, request_id: int) 
 
 
 async def transfer_to_queue(
-    services: Services, actor: Employee, request_id: int, queue_id: int
+    services: Services, actor: Employee, request_id: int, queue_id: int, *, via: str | None = None
 ) -> None:
-    """Q-2d: to another queue of the same resource, where anyone serving it can take it."""
+    """Q-2d: to another queue of the same resource, where anyone serving it can take it.
+    ``via``: the integration that transferred it for ``actor`` (the public API)."""
     async with services.db.transaction() as uow:
         request = await _owned_request(uow, actor, request_id)
         queue = await _active_queue(uow.session, queue_id, request.resource_id)
@@ -940,7 +953,14 @@ async def transfer_to_queue(
         await uow.session.execute(
             delete(RequestDecline).where(RequestDecline.request_id == request.id)
         )
-        await _record(uow, request, "transferred_to_queue", actor=actor, queue_id=queue.id)
+        await _record(
+            uow,
+            request,
+            "transferred_to_queue",
+            actor=actor,
+            queue_id=queue.id,
+            details=_by_way_of(via),
+        )
         await _announce(uow, request, before)
         services.routing_may_move(uow)
 
@@ -990,10 +1010,12 @@ async def employee_replies(
     client_message_id: str | None,
     reply_to_id: int | None = None,
     mention_ids: Collection[int] = (),
+    via: str | None = None,
 ) -> tuple[MessageRead, bool]:
     """An employee's reply to the client; a retry with the same id returns the first one.
     ``reply_to_id``: the message of the request it answers (in a messenger, the reply goes out
-    as an answer to the client's message there)."""
+    as an answer to the client's message there). ``via``: the integration that sent it for the
+    employee (the public API), kept in the message's ``meta``."""
     if mention_ids:
         raise InvalidInput(
             "Mention colleagues in a note: the client reads every word of a reply.",
@@ -1009,6 +1031,7 @@ async def employee_replies(
             attachment_ids=attachment_ids,
             client_message_id=client_message_id,
             reply_to_id=reply_to_id,
+            via=via,
         ),
     )
 
@@ -1022,8 +1045,9 @@ async def _employee_replies_once(
     attachment_ids: list[int],
     client_message_id: str | None,
     reply_to_id: int | None,
+    via: str | None = None,
 ) -> tuple[MessageRead, bool]:
-    if services.db.has_driver_units and not attachment_ids and not reply_to_id:
+    if services.db.has_driver_units and not attachment_ids and not reply_to_id and not via:
         with contextlib.suppress(_FullPathNeeded):
             return await _employee_replies_on_driver(
                 services, actor, request_id, body=body, client_message_id=client_message_id
@@ -1040,6 +1064,7 @@ async def _employee_replies_once(
             author_name=actor.name,
             read_by_author=True,
             reply_to_id=reply_to_id,
+            meta=_by_way_of(via),
         )
         if created:
             request.awaiting_reply_since = None

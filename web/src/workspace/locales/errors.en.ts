@@ -160,6 +160,15 @@ const errors = {
   report_resource_forbidden: 'This resource is not one you supervise.',
   rating_not_asked: 'This request was not offered for rating.',
   mention_in_reply: 'Mention colleagues in a note: the client reads every word of a reply.',
+  api_token_resource_unknown: 'The resource chosen for the token does not exist.',
+  api_token_not_found: 'API token not found.',
+  api_token_missing: 'Send an API token as “Authorization: Bearer <token>”.',
+  api_token_invalid: 'The API token is not valid or has been revoked.',
+  api_token_other_resource: 'This API token is held to another resource.',
+  api_scope_read: 'This API token may not read.',
+  api_scope_write: 'This API token may not write.',
+  api_rate_limited: 'Too many calls with this API token; try again in a moment.',
+  api_request_not_assigned: 'Only a request an employee is responsible for can be answered, closed or transferred through the API.',
 }
 
 export default errors

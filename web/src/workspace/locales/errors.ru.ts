@@ -159,6 +159,15 @@ const errors: typeof errorsEn = {
   report_resource_forbidden: 'Этот ресурс вам не подчинён.',
   rating_not_asked: 'Это обращение не предлагали оценить.',
   mention_in_reply: 'Упоминайте коллег в заметке: ответ клиент читает целиком.',
+  api_token_resource_unknown: 'Выбранного для токена ресурса нет.',
+  api_token_not_found: 'API-токен не найден.',
+  api_token_missing: 'Передайте API-токен в заголовке «Authorization: Bearer <токен>».',
+  api_token_invalid: 'API-токен недействителен или отозван.',
+  api_token_other_resource: 'Этот API-токен привязан к другому ресурсу.',
+  api_scope_read: 'Этому API-токену не разрешено чтение.',
+  api_scope_write: 'Этому API-токену не разрешена запись.',
+  api_rate_limited: 'Слишком много обращений с этим API-токеном; повторите чуть позже.',
+  api_request_not_assigned: 'Через API можно ответить, закрыть или передать только обращение, за которое отвечает сотрудник.',
 }
 
 export default errors
