@@ -40,6 +40,8 @@ from impserver.domains.blocking import actions as blocking_actions
 from impserver.domains.blocking import api as blocking_api
 from impserver.domains.calls import api as calls_api
 from impserver.domains.integrations import api as integrations_api
+from impserver.domains.integrations.delivery import WebhookSender
+from impserver.domains.integrations.outbox import WebhookOutbox
 from impserver.domains.mentions import api as mentions_api
 from impserver.domains.replies import api as replies_api
 from impserver.domains.reports import api as reports_api
@@ -54,7 +56,7 @@ from impserver.monitoring import router as monitoring_router
 from impserver.realtime import routes as realtime_routes
 from impserver.realtime.bus import ControlTap, EventBus, MemoryBus, RedisBus
 from impserver.realtime.gateway import Connection, Gateway
-from impserver.realtime.outbox import prune_events
+from impserver.realtime.outbox import Envelope, prune_events
 from impserver.scheduler import run_timers
 from impserver.services import Services
 from impserver.web import mount_workspace
@@ -80,9 +82,19 @@ def build_services(settings: Settings) -> Services:
         bus = MemoryBus()
         limiter = MemoryRateLimiter()
     auth_cache = AuthCache()
-    db = Database(
-        engine, build_sessionmaker(engine), ControlTap(bus, auth_cache.apply, auth_cache.clear)
-    )
+    webhook_outbox = WebhookOutbox()
+
+    def on_control(envelope: Envelope) -> None:
+        auth_cache.apply(envelope)
+        webhook_outbox.apply(envelope)
+
+    def on_resync() -> None:
+        # Instructions may have been missed while the bus was away.
+        auth_cache.clear()
+        webhook_outbox.forget()
+
+    db = Database(engine, build_sessionmaker(engine), ControlTap(bus, on_control, on_resync))
+    db.integration_listener = webhook_outbox
     gateway = Gateway(settings, db)
     services = Services(
         settings=settings,
@@ -124,6 +136,12 @@ async def _maintenance(services: Services) -> None:
         await asyncio.sleep(MAINTENANCE_INTERVAL_SECONDS)
 
 
+async def _send_webhooks(services: Services) -> None:
+    outbox = services.db.integration_listener
+    assert isinstance(outbox, WebhookOutbox)
+    await WebhookSender(services, outbox).run()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
 
@@ -141,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(_maintenance(services), name="maintenance"),
             asyncio.create_task(run_timers(services), name="timers"),
             asyncio.create_task(run_deliveries(services, services.messengers), name="deliveries"),
+            asyncio.create_task(_send_webhooks(services), name="webhooks"),
         ]
         for messenger in services.messengers.values():
             await messenger.start()

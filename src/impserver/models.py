@@ -7,7 +7,7 @@ from impserver.domains.accounts.models import Employee, EmployeeSession
 from impserver.domains.blocking.models import BlockPart
 from impserver.domains.calls.models import Call
 from impserver.domains.clients.models import Client, Contact
-from impserver.domains.integrations.models import ApiToken
+from impserver.domains.integrations.models import ApiToken, Webhook, WebhookDelivery
 from impserver.domains.mentions.models import Mention
 from impserver.domains.ratings.models import Rating
 from impserver.domains.replies.models import CannedReply
@@ -57,6 +57,8 @@ __all__ = [
     "StoredEvent",
     "StoredEventRecipient",
     "Tag",
+    "Webhook",
+    "WebhookDelivery",
     "WhatsAppSent",
     "WhatsAppTemplateSend",
 ]

@@ -94,6 +94,20 @@ class Settings(BaseSettings):
     login_backoff_max_seconds: int = 60
     # Calls one API token may make a minute (the public API); past it, 429 with Retry-After.
     api_token_requests_per_minute: int = Field(default=300, ge=1)
+    # Webhooks: by default only public addresses (not loopback, link-local or private ones);
+    # on-premises installations whose receivers are in the company network allow those too.
+    webhook_allow_private_addresses: bool = False
+    # How long a receiver has to answer one delivery.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # A failed delivery is tried again after this long, then twice as long each time (up to an
+    # hour between attempts), for as long as webhook_retry_hours from the event.
+    webhook_retry_first_seconds: float = Field(default=30.0, gt=0)
+    webhook_retry_hours: float = Field(default=24.0, gt=0)
+    # Failed attempts in a row (no success in between) after which the hook is switched off and
+    # the administrators told.
+    webhook_disable_after_failures: int = Field(default=50, ge=1)
+    # How long the delivery log keeps deliveries that are done (delivered or given up).
+    webhook_log_days: float = Field(default=30.0, gt=0)
 
     ws_ping_seconds: float = 20.0
     ws_dead_after_seconds: float = 60.0

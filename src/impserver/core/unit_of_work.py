@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from impserver.core.db import OutageLog, database_unreachable
+from impserver.core.integration_events import IntegrationEvents, IntegrationListener
 from impserver.core.metrics import EVENTS_PUBLISHED
 from impserver.realtime.bus import EventBus
 from impserver.realtime.events import Audience, Event
@@ -40,6 +41,14 @@ class UnitOfWork:
     _ephemeral: list[tuple[Event, Audience]] = field(default_factory=list)
     _controls: list[tuple[str, Audience]] = field(default_factory=list)
     _after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    integrations: IntegrationEvents = field(default_factory=lambda: IntegrationEvents(None))
+
+    def tell_integrations(
+        self, name: str, resource_id: int, data: Callable[[], dict[str, Any]]
+    ) -> None:
+        """Tell integrations (webhooks) what happened, if any listens: kept with this
+        transaction, see ``core.integration_events``."""
+        self.integrations.tell(name, resource_id, data)
 
     def emit(self, event: Event, audience: Audience) -> None:
         """Queue an event for its audience: stored and sent only if the transaction commits."""
@@ -79,10 +88,16 @@ class DriverUnit:
 
     connection: Any  # asyncpg.Connection
     _durable: list[tuple[Event, Audience]] = field(default_factory=list)
+    integrations: IntegrationEvents = field(default_factory=lambda: IntegrationEvents(None))
 
     def emit(self, event: Event, audience: Audience) -> None:
         if audience:
             self._durable.append((event, audience))
+
+    def tell_integrations(
+        self, name: str, resource_id: int, data: Callable[[], dict[str, Any]]
+    ) -> None:
+        self.integrations.tell(name, resource_id, data)
 
 
 @dataclass
@@ -123,6 +138,8 @@ class Database:
             )
         )
         self.bus = bus
+        # Who keeps what actions tell integrations (the webhook outbox), plugged in by the app.
+        self.integration_listener: IntegrationListener | None = None
         # SQLite allows one writer; serialising our own write transactions avoids "database is
         # locked" errors when a read-then-write transaction would otherwise race another writer.
         self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
@@ -140,11 +157,13 @@ class Database:
         lock = self._write_lock or contextlib.nullcontext()
         envelopes: list[Envelope] = []
         async with lock, self.sessionmaker() as session:
-            uow = UnitOfWork(session)
+            uow = UnitOfWork(session, integrations=IntegrationEvents(self.integration_listener))
             committing = False
             try:
                 async with session.begin():
                     yield uow
+                    if uow.integrations.pending and self.integration_listener is not None:
+                        await self.integration_listener.store(session, uow.integrations.pending)
                     envelopes.extend(await store_events(session, uow._durable))
                     committing = True
             except BaseException as exc:
@@ -171,6 +190,8 @@ class Database:
         for event, audience in uow._ephemeral:
             envelopes.append(Envelope(tuple(sorted(audience.recipients)), render_frame(event)))
         envelopes.extend(_control_envelopes(uow))
+        if uow.integrations.pending and self.integration_listener is not None:
+            self.integration_listener.committed()
         for envelope in envelopes:
             await self.publish(envelope)
         await _run_after_commit(uow._after_commit)
@@ -190,13 +211,17 @@ class Database:
             pooled_raw = await pooled.get_raw_connection()
             raw = pooled_raw.driver_connection
             assert raw is not None
-            unit = DriverUnit(raw)
+            unit = DriverUnit(raw, integrations=IntegrationEvents(self.integration_listener))
             committing = False
             transaction = raw.transaction()
             try:
                 await transaction.start()
                 try:
                     yield unit
+                    if unit.integrations.pending and self.integration_listener is not None:
+                        await self.integration_listener.store_on_driver(
+                            raw, unit.integrations.pending
+                        )
                     envelopes = await store_events_on_driver(raw, unit._durable)
                     committing = True
                     await transaction.commit()
@@ -232,6 +257,8 @@ class Database:
                         )
                     )
                 raise
+        if unit.integrations.pending and self.integration_listener is not None:
+            self.integration_listener.committed()
         for envelope in envelopes:
             await self.publish(envelope)
 

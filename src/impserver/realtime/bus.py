@@ -137,8 +137,9 @@ class RedisBus:
 
 
 ControlListener = Callable[[Envelope], None]
-# Instructions for the listeners only, not for the gateway.
-LISTENER_ONLY_PREFIX = "auth:"
+# Instructions for the listeners only, not for the gateway: the authentication cache's, and the
+# webhook outbox's (which hooks listen to what).
+LISTENER_ONLY_PREFIXES = ("auth:", "webhooks:")
 
 
 class ControlTap:
@@ -159,7 +160,7 @@ class ControlTap:
         def deliver_and_tap(envelope: Envelope) -> None:
             if envelope.control:
                 self.listener(envelope)
-                if envelope.control.startswith(LISTENER_ONLY_PREFIX):
+                if envelope.control.startswith(LISTENER_ONLY_PREFIXES):
                     return
             deliver(envelope)
 

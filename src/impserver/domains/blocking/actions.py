@@ -6,6 +6,7 @@ from sqlalchemy import Select, select, update
 
 from impserver.core.clock import utcnow
 from impserver.core.errors import Forbidden, NotFound
+from impserver.core.integration_events import CLIENT_BLOCKED
 from impserver.core.unit_of_work import UnitOfWork
 from impserver.domains.accounts.models import Employee
 from impserver.domains.blocking import queries
@@ -82,6 +83,21 @@ async def block_client(
             )
         )
     uow.session.add_all(parts)
+    uow.tell_integrations(
+        CLIENT_BLOCKED,
+        client.resource_id,
+        lambda: {
+            "client": {
+                "id": client.id,
+                "resource_id": client.resource_id,
+                "display_name": client.display_name,
+            },
+            "reason": reason,
+            "by_employee_id": actor.id,
+            # When each part of the block ends (None: never).
+            "until": {part.part: part.until.isoformat() if part.until else None for part in parts},
+        },
+    )
 
 
 async def _lift(

@@ -23,6 +23,10 @@ from impserver.domains.integrations.schemas import (
     PublicContactUpdate,
     PublicReply,
     PublicTransfer,
+    WebhookCreate,
+    WebhookDeliveryRead,
+    WebhookRead,
+    WebhookUpdate,
 )
 from impserver.domains.requests import queries as request_queries
 from impserver.domains.requests.schemas import RequestCard, RequestDetail, RequestStatus
@@ -242,3 +246,84 @@ async def change_contact(
     """Change a contact (kind and value together), or hide it (``is_hidden``: no longer valid,
     kept for the record) or show it again."""
     return await actions.change_contact(services, caller, client_id, contact_id, data)
+
+
+# -- webhooks -----------------------------------------------------------------------------------
+
+
+@admin_router.get("/webhooks", response_model=list[WebhookRead])
+async def list_webhooks(
+    _: Employee = Depends(current_admin), services: Services = Depends(get_services)
+) -> list[WebhookRead]:
+    """Every webhook, newest first, with its secret and how many deliveries wait."""
+    async with services.db.read() as session:
+        return await queries.all_webhooks(session)
+
+
+@admin_router.post("/webhooks", response_model=WebhookRead, status_code=201)
+async def create_webhook(
+    data: WebhookCreate,
+    admin: Employee = Depends(current_admin),
+    services: Services = Depends(get_services),
+) -> WebhookRead:
+    """A new webhook. Its address must be http(s) and, unless the installation allows private
+    addresses, resolve to public ones only (422 ``webhook_address_forbidden``)."""
+    return await actions.create_webhook(services, admin, data)
+
+
+@admin_router.patch("/webhooks/{webhook_id}", response_model=WebhookRead)
+async def update_webhook(
+    webhook_id: Id,
+    data: WebhookUpdate,
+    admin: Employee = Depends(current_admin),
+    services: Services = Depends(get_services),
+) -> WebhookRead:
+    return await actions.update_webhook(services, admin, webhook_id, data)
+
+
+@admin_router.post("/webhooks/{webhook_id}/secret", response_model=WebhookRead)
+async def new_webhook_secret(
+    webhook_id: Id,
+    admin: Employee = Depends(current_admin),
+    services: Services = Depends(get_services),
+) -> WebhookRead:
+    """A new signing secret, used from the next attempt on."""
+    return await actions.new_webhook_secret(services, admin, webhook_id)
+
+
+@admin_router.delete("/webhooks/{webhook_id}", status_code=204)
+async def delete_webhook(
+    webhook_id: Id,
+    admin: Employee = Depends(current_admin),
+    services: Services = Depends(get_services),
+) -> Response:
+    await actions.delete_webhook(services, admin, webhook_id)
+    return Response(status_code=204)
+
+
+@admin_router.get("/webhooks/{webhook_id}/deliveries", response_model=list[WebhookDeliveryRead])
+async def list_deliveries(
+    webhook_id: Id,
+    before_id: Before = None,
+    limit: Limit = 50,
+    _: Employee = Depends(current_admin),
+    services: Services = Depends(get_services),
+) -> list[WebhookDeliveryRead]:
+    """The hook's delivery log, newest first: each event's status, attempts, the receiver's
+    last answer."""
+    async with services.db.read() as session:
+        return await queries.deliveries(session, webhook_id, before_id=before_id, limit=limit)
+
+
+@admin_router.post(
+    "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry",
+    response_model=WebhookDeliveryRead,
+)
+async def retry_delivery(
+    webhook_id: Id,
+    delivery_id: Id,
+    admin: Employee = Depends(current_admin),
+    services: Services = Depends(get_services),
+) -> WebhookDeliveryRead:
+    """Send the delivery again now (409 ``webhook_disabled`` while the hook is off)."""
+    return await actions.retry_delivery(services, admin, webhook_id, delivery_id)

@@ -2,15 +2,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, true
+from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impserver.core.errors import NotFound
 from impserver.domains.accounts.models import Employee
 from impserver.domains.clients.models import Client
 from impserver.domains.clients.queries import CLIENT_NOT_FOUND
-from impserver.domains.integrations.models import ApiToken
-from impserver.domains.integrations.schemas import ApiTokenRead, Integration, PublicClient, Scope
+from impserver.domains.integrations.models import (
+    DELIVERY_PENDING,
+    ApiToken,
+    Webhook,
+    WebhookDelivery,
+)
+from impserver.domains.integrations.schemas import (
+    ApiTokenRead,
+    Integration,
+    PublicClient,
+    Scope,
+    WebhookDeliveryRead,
+    WebhookRead,
+)
 from impserver.domains.requests import queries as request_queries
 from impserver.domains.requests.actions import REQUEST_NOT_FOUND
 from impserver.domains.requests.models import ClientRequest
@@ -147,3 +159,71 @@ async def list_clients(
         )
         for client, resource in rows
     ]
+
+
+# -- webhooks ---------------------------------------------------------------------------------
+
+
+async def _webhook_reads(session: AsyncSession, hooks: list[Webhook]) -> list[WebhookRead]:
+    ids = [h.id for h in hooks]
+    pending_rows = await session.execute(
+        select(WebhookDelivery.webhook_id, func.count())
+        .where(WebhookDelivery.webhook_id.in_(ids))
+        .where(WebhookDelivery.status == DELIVERY_PENDING)
+        .group_by(WebhookDelivery.webhook_id)
+    )
+    pending = {hook_id: count for hook_id, count in pending_rows}
+    name_rows = await session.execute(
+        select(Resource.id, Resource.name).where(
+            Resource.id.in_(sorted({h.resource_id for h in hooks if h.resource_id}))
+        )
+    )
+    names = {resource_id: name for resource_id, name in name_rows}
+    return [
+        WebhookRead(
+            id=h.id,
+            url=h.url,
+            description=h.description,
+            events=h.events,
+            resource=NamedRef(id=h.resource_id, name=names.get(h.resource_id, ""))
+            if h.resource_id
+            else None,
+            secret=h.secret,
+            is_enabled=h.is_enabled,
+            disabled_reason=h.disabled_reason,
+            disabled_at=h.disabled_at,
+            failures_in_a_row=h.failures_in_a_row,
+            created_at=h.created_at,
+            pending=pending.get(h.id, 0),
+        )
+        for h in hooks
+    ]
+
+
+async def all_webhooks(session: AsyncSession) -> list[WebhookRead]:
+    hooks = list(await session.scalars(select(Webhook).order_by(Webhook.id.desc())))
+    return await _webhook_reads(session, hooks)
+
+
+async def one_webhook(session: AsyncSession, hook: Webhook) -> WebhookRead:
+    (read,) = await _webhook_reads(session, [hook])
+    return read
+
+
+async def webhook(session: AsyncSession, webhook_id: int) -> Webhook:
+    hook = await session.get(Webhook, webhook_id)
+    if hook is None:
+        raise NotFound("Webhook not found.", code="webhook_not_found")
+    return hook
+
+
+async def deliveries(
+    session: AsyncSession, webhook_id: int, *, before_id: int | None, limit: int
+) -> list[WebhookDeliveryRead]:
+    """A hook's delivery log, newest first."""
+    await webhook(session, webhook_id)
+    query = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
+    if before_id is not None:
+        query = query.where(WebhookDelivery.id < before_id)
+    rows = await session.scalars(query.order_by(WebhookDelivery.id.desc()).limit(limit))
+    return [WebhookDeliveryRead.model_validate(row, from_attributes=True) for row in rows]

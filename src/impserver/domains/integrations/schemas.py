@@ -3,8 +3,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     Field,
     StringConstraints,
@@ -15,6 +17,7 @@ from pydantic import (
 
 from impserver.core.errors import Forbidden
 from impserver.core.http import LARGEST_ID, InputModel
+from impserver.core.integration_events import CATALOGUE
 from impserver.domains.clients.schemas import EMAIL, PHONE, ContactKind
 from impserver.domains.requests.schemas import NamedRef
 
@@ -51,6 +54,99 @@ class ApiTokenCreated(ApiTokenRead):
     """The token as made: ``secret`` is shown this once and is kept only as a digest."""
 
     secret: str
+
+
+# -- webhooks ---------------------------------------------------------------------------------
+
+WebhookEvent = Literal[
+    "request.created",
+    "request.assigned",
+    "request.transferred",
+    "request.closed",
+    "message.created",
+    "client.blocked",
+    "rating.received",
+]
+MAX_URL = 2000
+MAX_DESCRIPTION = 200
+
+
+def _webhook_url(value: str) -> str:
+    """Only http(s) with a host: where the address itself may point is checked when saving and
+    again when delivering (``addresses``)."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("Enter an http:// or https:// address with a host name.")
+    if parts.fragment:
+        raise ValueError("A webhook address cannot have a #fragment.")
+    try:
+        parts.port  # noqa: B018 - reading it checks it
+    except ValueError:
+        raise ValueError("The port must be a number from 1 to 65535.") from None
+    return value
+
+
+WebhookUrl = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_URL),
+    AfterValidator(_webhook_url),
+]
+WebhookEvents = Annotated[list[WebhookEvent], Field(min_length=1, max_length=len(CATALOGUE))]
+
+
+class WebhookCreate(InputModel):
+    """An address to tell of the chosen events, optionally of one resource's only."""
+
+    url: WebhookUrl
+    description: str = Field(default="", max_length=MAX_DESCRIPTION)
+    events: WebhookEvents
+    resource_id: int | None = Field(default=None, ge=1, le=LARGEST_ID)
+
+
+class WebhookUpdate(InputModel):
+    """What changes; fields left out stay. ``is_enabled`` turns the hook on again after it was
+    switched off (by an administrator or after failures), and the count of failures starts
+    afresh."""
+
+    url: WebhookUrl | None = None
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
+    events: WebhookEvents | None = None
+    is_enabled: bool | None = None
+
+
+class WebhookRead(BaseModel):
+    id: int
+    url: str
+    description: str
+    events: list[WebhookEvent]
+    resource: NamedRef | None
+    # Signs every delivery (see the README's "Webhooks"); administrators only ever see it.
+    secret: str
+    is_enabled: bool
+    # Why it is off: "admin" (switched off) or "failures" (its deliveries kept failing).
+    disabled_reason: Literal["", "admin", "failures"]
+    disabled_at: datetime | None
+    failures_in_a_row: int
+    created_at: datetime
+    # Deliveries still to be made (waiting for their first attempt or a retry).
+    pending: int
+
+
+class WebhookDeliveryRead(BaseModel):
+    id: int
+    event_id: str
+    event: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    created_at: datetime
+    due_at: datetime
+    last_attempt_at: datetime | None
+    delivered_at: datetime | None
+    # The receiver's HTTP status at the last attempt; None when it gave no answer.
+    response_status: int | None
+    last_error: str
+    # The JSON body as sent.
+    body: str
 
 
 # -- the public API ----------------------------------------------------------------------------

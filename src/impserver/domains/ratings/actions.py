@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from impserver.core.clock import utcnow
 from impserver.core.errors import NotFound
+from impserver.core.integration_events import RATING_RECEIVED
 from impserver.core.unit_of_work import UnitOfWork
 from impserver.domains.ratings.models import Rating
 from impserver.domains.ratings.schemas import RatingOutcome
@@ -72,6 +73,7 @@ async def rate(
         # Two lines of words for the history: with a comment and without.
         transition = "rating.received_with_comment" if comment else "rating.received"
         await _record(uow, request, transition, score=score, comment=comment)
+        _tell_integrations(uow, request, rating)
         return RatingOutcome(accepted=True, score=score)
 
 
@@ -99,7 +101,24 @@ async def take_comment(services: Services, client_id: int, text: str) -> bool:
         rating.comment = text[:1000]
         rating.comment_until = None
         await _record(uow, request, "rating.commented", comment=rating.comment)
+        # Told again with the comment: a receiver keeps one rating per request.
+        _tell_integrations(uow, request, rating)
         return True
+
+
+def _tell_integrations(uow: UnitOfWork, request: ClientRequest, rating: Rating) -> None:
+    uow.tell_integrations(
+        RATING_RECEIVED,
+        request.resource_id,
+        lambda: {
+            "request_id": request.id,
+            "client_id": request.client_id,
+            "employee_id": request.assignee_id or request.closed_by_id,
+            "score": rating.score,
+            "comment": rating.comment,
+            "rated_at": rating.rated_at.isoformat() if rating.rated_at else None,
+        },
+    )
 
 
 async def _record(

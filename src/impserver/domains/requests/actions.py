@@ -21,6 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from impserver.channels.delivery import owe_delivery, owe_delivery_on_driver
 from impserver.core.clock import utcnow
 from impserver.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from impserver.core.integration_events import (
+    MESSAGE_CREATED,
+    REQUEST_ASSIGNED,
+    REQUEST_CLOSED,
+    REQUEST_CREATED,
+    REQUEST_TRANSFERRED,
+)
 from impserver.core.unit_of_work import UnitOfWork
 from impserver.domains.accounts.events import SummaryUpdated
 from impserver.domains.accounts.models import Employee
@@ -48,6 +55,7 @@ from impserver.domains.requests.events import (
     VisitorMessage,
     VisitorRequestChanged,
 )
+from impserver.domains.requests.integration_data import message_data, request_data
 from impserver.domains.requests.models import (
     FIRST_ASSIGNED,
     STATUS_ASSIGNED,
@@ -232,6 +240,12 @@ async def _deliver_message(uow: UnitOfWork, request: ClientRequest, message: Mes
         uow.emit(VisitorMessage(message=for_visitor(message)), Audience.visitor(request.client_id))
         if message.author.kind != "client":
             await owe_delivery(uow, request, message.id)
+        if message.kind == KIND_TEXT and message.author.kind in ("client", "employee"):
+            uow.tell_integrations(
+                MESSAGE_CREATED,
+                request.resource_id,
+                lambda: message_data(request.id, request.client_id, message),
+            )
 
 
 async def _record(
@@ -256,6 +270,7 @@ async def _record(
         )
     )
     _keep_milestone(request, kind, actor)
+    _tell_integrations(uow, request, kind, actor=actor, target=target, details=details)
     queue_name = None
     if queue_id is not None:
         queue_name = await uow.session.scalar(select(Queue.name).where(Queue.id == queue_id))
@@ -276,6 +291,42 @@ async def _record(
         },
     )
     await _deliver_message(uow, request, message)
+
+
+# What integrations hear of a transition: the event, and who did it, under which name.
+_TOLD_AS = {
+    "accepted": (REQUEST_ASSIGNED, "employee_id"),
+    "auto_assigned": (REQUEST_ASSIGNED, "employee_id"),
+    "transferred_to_queue": (REQUEST_TRANSFERRED, "by_employee_id"),
+    "transferred_to_specialist": (REQUEST_TRANSFERRED, "by_employee_id"),
+    "closed": (REQUEST_CLOSED, "by_employee_id"),
+    "blocked": (REQUEST_CLOSED, "by_employee_id"),
+}
+
+
+def _tell_integrations(
+    uow: UnitOfWork,
+    request: ClientRequest,
+    kind: str,
+    *,
+    actor: Employee | None,
+    target: Employee | None,
+    details: dict[str, Any] | None,
+) -> None:
+    told = _TOLD_AS.get(kind)
+    if told is None:
+        return
+    name, actor_field = told
+    # Assigned: the employee who has it now (the router, or they themselves, gave it to them).
+    who = (target or actor) if name == REQUEST_ASSIGNED else actor
+    more: dict[str, Any] = {
+        "transition": kind,
+        actor_field: who.id if who else None,
+        "via": (details or {}).get("via"),
+    }
+    if kind == "transferred_to_specialist" and target is not None:
+        more["to_employee_id"] = target.id
+    uow.tell_integrations(name, request.resource_id, lambda: request_data(request, **more))
 
 
 def _keep_milestone(request: ClientRequest, kind: str, actor: Employee | None) -> None:
@@ -568,6 +619,8 @@ async def _client_sends_once(
         if is_new:
             await _route_new_request(uow, request, client, resource)
             services.routing_may_move(uow)
+            new_request = request
+            uow.tell_integrations(REQUEST_CREATED, resource.id, lambda: request_data(new_request))
         if request.awaiting_reply_since is None:
             request.awaiting_reply_since = now
         await _deliver_message(uow, request, message)
@@ -1081,7 +1134,8 @@ class _FullPathNeeded(Exception):
 _OWNED_REQUEST_DRIVER = """
     SELECT requests.status, requests.assignee_id, requests.client_id, requests.room_id,
            requests.awaiting_reply_since IS NOT NULL AS awaiting,
-           requests.first_response_at IS NULL AS unanswered, resources.kind
+           requests.first_response_at IS NULL AS unanswered, resources.kind,
+           requests.resource_id
     FROM requests JOIN resources ON resources.id = requests.resource_id
     WHERE requests.id = $1
 """
@@ -1132,6 +1186,12 @@ async def _employee_replies_on_driver(
                 VisitorMessage(message=for_visitor(message)), Audience.visitor(request["client_id"])
             )
             await owe_delivery_on_driver(unit, request_id, request["kind"], message.id)
+            client_id = request["client_id"]
+            unit.tell_integrations(
+                MESSAGE_CREATED,
+                request["resource_id"],
+                lambda: message_data(request_id, client_id, message),
+            )
     return message, created
 
 
