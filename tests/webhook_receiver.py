@@ -60,9 +60,7 @@ class WebhookReceiver:
                     receiver.open.wait(30)
                 with receiver._lock:
                     receiver.received.append(
-                        Received(
-                            self.path, {k.lower(): v for k, v in self.headers.items()}, body
-                        )
+                        Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                     )
                     status = (
                         receiver.next_statuses.popleft()

@@ -80,9 +80,7 @@ def test_each_event_reaches_the_hook_once_signed_with_its_secret(
         anna.http.post(f"/api/requests/{request_id}/messages", json={"body": "Чем помочь?"})
     ).status_code == 201
     support = queue_ids(hooked)["Technical support"]
-    moved = anna.http.post(
-        f"/api/requests/{request_id}/transfer-queue", json={"queue_id": support}
-    )
+    moved = anna.http.post(f"/api/requests/{request_id}/transfer-queue", json={"queue_id": support})
     assert moved.status_code == 204, moved.text
     olga = hooked.login("olga")
     assert olga.http.post(f"/api/requests/{request_id}/accept").status_code == 200
@@ -92,7 +90,8 @@ def test_each_event_reaches_the_hook_once_signed_with_its_secret(
     )
     assert rated.status_code == 200, rated.text
     _, spammer, spam_id = taken(hooked, "anna")
-    assert anna.http.post(f"/api/requests/{spam_id}/block", json={"reason": "Спам"}).status_code == 204
+    blocked = anna.http.post(f"/api/requests/{spam_id}/block", json={"reason": "Спам"})
+    assert blocked.status_code == 204
 
     expected = [
         "request.created",
@@ -153,9 +152,9 @@ def test_each_event_reaches_the_hook_once_signed_with_its_secret(
         "comment": "Спасибо",
         "rated_at": rating["data"]["rated_at"],
     }
-    blocked = got[11].json["data"]
-    assert blocked["client"]["id"] == spammer.session["client"]["id"]
-    assert (blocked["reason"], blocked["by_employee_id"]) == ("Спам", anna.me["id"])
+    block = got[11].json["data"]
+    assert block["client"]["id"] == spammer.session["client"]["id"]
+    assert (block["reason"], block["by_employee_id"]) == ("Спам", anna.me["id"])
 
     log = deliveries(hooked, hook["id"])
     assert len(log) == len(expected)
@@ -169,7 +168,9 @@ def test_a_hook_hears_only_its_events_of_its_resource(
     hooked: LiveServer, receiver: WebhookReceiver
 ) -> None:
     site = demo_site(hooked)
-    closing = register(hooked, receiver.url + "?closing", ["request.closed"], resource_id=site["id"])
+    closing = register(
+        hooked, receiver.url + "?closing", ["request.closed"], resource_id=site["id"]
+    )
     elsewhere = hooked.login("admin").http.post(
         "/api/admin/resources", json={"kind": "website", "name": "Другой сайт"}
     )
@@ -217,6 +218,7 @@ def test_a_failing_receiver_is_retried_then_the_hook_is_switched_off_and_admins_
     [waiting, _] = deliveries(hooked, hook["id"])
     assert waiting["status"] == "pending" and waiting["attempts"] == 4
     assert waiting["response_status"] == 503 and "503" in waiting["last_error"]
+    assert (waiting["error_kind"], waiting["error_detail"]) == ("answered", "ok")
     # Switched off, it is owed nothing new, and the log's retry is refused until it is on.
     attempts = len(receiver.received)
     assert visitor.send("третье").status_code == 201
@@ -229,9 +231,7 @@ def test_a_failing_receiver_is_retried_then_the_hook_is_switched_off_and_admins_
     receiver.status = 200
     on = admin.http.patch(f"/api/admin/webhooks/{hook['id']}", json={"is_enabled": True})
     assert on.status_code == 200 and on.json()["failures_in_a_row"] == 0
-    wait_until(
-        lambda: deliveries(hooked, hook["id"])[0]["status"] == "delivered", 15, "the retry"
-    )
+    wait_until(lambda: deliveries(hooked, hook["id"])[0]["status"] == "delivered", 15, "the retry")
     assert receiver.received[-1].json["data"]["message"]["body"] == "второе"
 
     # "Retry" sends a delivered one again, the same event and body.
@@ -339,6 +339,10 @@ def test_private_addresses_are_refused_when_saved_and_when_delivering(
     )
     assert attempted["status"] == "pending" and attempted["response_status"] is None
     assert "private address" in attempted["last_error"]
+    assert (attempted["error_kind"], attempted["error_detail"]) == (
+        "address_forbidden",
+        "127.0.0.1",
+    )
     assert receiver.received == []
 
 

@@ -520,10 +520,13 @@ def test_words_russian_ui_shows_no_codes_or_english(
     admin = logged_in("admin")
     admin.set_viewport_size(VIEWPORT)
     admin.goto(f"{app_server.base_url}/admin")
-    for tab in ["Сотрудники", "Группы", "Ресурсы", "Заблокированные клиенты", "API-токены"]:
+    tabs = ["Сотрудники", "Группы", "Ресурсы", "Заблокированные клиенты", "API-токены", "Вебхуки"]
+    for tab in tabs:
         admin.get_by_role("tab", name=tab).click()
         expect(admin.get_by_role("tab", name=tab)).to_have_attribute("aria-selected", "true")
         assert_no_latin_words(admin, f"administration: {tab}", allow)
+    assert_dialog_speaks_russian(admin, "Новый вебхук", allow)
+    admin.get_by_role("tab", name="API-токены").click()
     assert_dialog_speaks_russian(admin, "Новый токен", allow)
     admin.get_by_role("tab", name="Сотрудники").click()
     assert_dialog_speaks_russian(admin, "Новый сотрудник", allow)

@@ -154,6 +154,15 @@ export interface QueueLoadChanged {
   resource_id: number
 }
 
+/** To administrators: a webhook's deliveries kept failing, so it was switched off. */
+export interface WebhookDisabled {
+  id: number
+  type: 'webhook.disabled'
+  webhook_id: number
+  url: string
+  failures: number
+}
+
 export type WorkspaceEvent =
   | MeUpdated
   | AccessUpdated
@@ -178,6 +187,7 @@ export type WorkspaceEvent =
   | CallSignalEvent
   | EmployeeStatusChanged
   | QueueLoadChanged
+  | WebhookDisabled
 
 export function assertNever(value: never): never {
   throw new Error(`unhandled event ${JSON.stringify(value)}`)

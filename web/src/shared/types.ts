@@ -267,3 +267,46 @@ export interface ApiTokenRead {
 export interface ApiTokenCreated extends ApiTokenRead {
   secret: string
 }
+
+export const WEBHOOK_EVENTS = [
+  'request.created',
+  'request.assigned',
+  'request.transferred',
+  'request.closed',
+  'message.created',
+  'client.blocked',
+  'rating.received',
+] as const
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number]
+
+export interface WebhookRead {
+  id: number
+  url: string
+  description: string
+  events: WebhookEvent[]
+  resource: { id: number; name: string } | null
+  secret: string
+  is_enabled: boolean
+  disabled_reason: '' | 'admin' | 'failures'
+  disabled_at: string | null
+  failures_in_a_row: number
+  created_at: string
+  pending: number
+}
+
+export interface WebhookDeliveryRead {
+  id: number
+  event_id: string
+  event: WebhookEvent
+  status: 'pending' | 'delivered' | 'failed'
+  attempts: number
+  created_at: string
+  due_at: string
+  last_attempt_at: string | null
+  delivered_at: string | null
+  response_status: number | null
+  error_kind: '' | 'answered' | 'redirected' | 'timeout' | 'address_forbidden' | 'unresolvable' | 'connection'
+  error_detail: string
+  last_error: string
+  body: string
+}

@@ -7,6 +7,7 @@ import { useCallsStore } from './features/calls/store'
 import { useMeStore } from './features/me/store'
 import { mentionsMe, useMentionsStore } from './features/mentions/store'
 import { authorName } from './features/requests/naming'
+import { useWebhooksStore } from './features/integrations/store'
 import { useLiveStore } from './features/reports/liveStore'
 import { useRequestsStore } from './features/requests/store'
 import { useRoomsStore } from './features/rooms/store'
@@ -134,6 +135,14 @@ export function dispatch(event: WorkspaceEvent): void {
       return
     case 'queue.load':
       useLiveStore().changed()
+      return
+    case 'webhook.disabled':
+      useWebhooksStore().switchedOff()
+      notify({
+        title: i18n.global.t('webhooks.disabledNotice', { url: event.url }),
+        body: '',
+        tag: `webhook-${event.webhook_id}`,
+      })
       return
     default:
       assertNever(event)

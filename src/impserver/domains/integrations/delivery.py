@@ -21,6 +21,7 @@ import hmac
 import logging
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -64,6 +65,16 @@ def signature(secret: str, timestamp: str, body: str) -> str:
 def backoff(first_seconds: float, attempts: int) -> float:
     """The wait after the ``attempts``-th failed attempt."""
     return min(LONGEST_BACKOFF, first_seconds * 2.0 ** max(0, attempts - 1))
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why an attempt failed: a kind the workspace words in its language, what the receiver
+    or the network said (shown as it is), and the whole in English for the API."""
+
+    kind: str
+    detail: str
+    text: str
 
 
 class WebhookSender:
@@ -175,7 +186,7 @@ class WebhookSender:
             return
         delivery, hook = found
         status: int | None = None
-        error = ""
+        failure: Failure | None = None
         try:
             await check_destination(
                 hook.url, allow_private=self.settings.webhook_allow_private_addresses
@@ -194,18 +205,25 @@ class WebhookSender:
             )
             status = answer.status_code
             if answer.is_redirect:
-                error = f"redirected to {answer.headers.get('location', '')}: not followed"
+                location = answer.headers.get("location", "")
+                failure = Failure("redirected", location, f"redirected to {location}: not followed")
             elif not answer.is_success:
-                error = f"answered {status}: {answer.text[:KEPT_ANSWER]}"
+                excerpt = answer.text[:KEPT_ANSWER]
+                failure = Failure("answered", excerpt, f"answered {status}: {excerpt}")
         except AddressRefused as exc:
-            error = exc.detail
+            kind = (
+                "address_forbidden" if exc.code == "webhook_address_forbidden" else "unresolvable"
+            )
+            failure = Failure(kind, str(exc.params.get("host", "")), exc.detail)
         except httpx.TimeoutException:
-            error = f"no answer within {self.settings.webhook_timeout_seconds:g} s"
+            seconds = f"{self.settings.webhook_timeout_seconds:g}"
+            failure = Failure("timeout", seconds, f"no answer within {seconds} s")
         except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        await self._record(delivery_id, status, error[:500])
+            said = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            failure = Failure("connection", said, said)
+        await self._record(delivery_id, status, failure)
 
-    async def _record(self, delivery_id: int, status: int | None, error: str) -> None:
+    async def _record(self, delivery_id: int, status: int | None, failure: Failure | None) -> None:
         now = utcnow()
         async with self.services.db.transaction() as uow:
             delivery = await uow.session.get(WebhookDelivery, delivery_id, with_for_update=True)
@@ -216,8 +234,10 @@ class WebhookSender:
             delivery.attempts += 1
             delivery.last_attempt_at = now
             delivery.response_status = status
-            delivery.last_error = error
-            if not error:
+            delivery.error_kind = failure.kind if failure else ""
+            delivery.error_detail = failure.detail[:KEPT_ANSWER] if failure else ""
+            delivery.last_error = failure.text[:500] if failure else ""
+            if failure is None:
                 delivery.status = DELIVERY_DELIVERED
                 delivery.delivered_at = now
                 hook.failures_in_a_row = 0

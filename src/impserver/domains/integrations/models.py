@@ -102,4 +102,9 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
     # The receiver's HTTP status at the last attempt (None: no answer).
     response_status: Mapped[int | None] = mapped_column(default=None)
+    # Why the last attempt failed: a kind ("answered", "redirected", "timeout",
+    # "address_forbidden", "unresolvable", "connection"), what the receiver or the network said,
+    # and the two in an English sentence.
+    error_kind: Mapped[str] = mapped_column(String(24), default="")
+    error_detail: Mapped[str] = mapped_column(String(300), default="")
     last_error: Mapped[str] = mapped_column(String(500), default="")

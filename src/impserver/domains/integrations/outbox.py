@@ -110,6 +110,8 @@ class WebhookOutbox:
                 literal(now, UTCDateTime()),
                 literal(now, UTCDateTime()),
                 literal("", String()),
+                literal("", String()),
+                literal("", String()),
             ).where(Webhook.id.in_(ids), Webhook.is_enabled)
             await session.execute(
                 insert(WebhookDelivery).from_select(_COLUMNS, chosen),
@@ -167,11 +169,14 @@ _COLUMNS = [
     WebhookDelivery.attempts,
     WebhookDelivery.due_at,
     WebhookDelivery.created_at,
+    WebhookDelivery.error_kind,
+    WebhookDelivery.error_detail,
     WebhookDelivery.last_error,
 ]
 _ENABLED_HOOKS_DRIVER = "SELECT id, events, resource_id FROM webhooks WHERE is_enabled"
 _OWE_DRIVER = """
     INSERT INTO webhook_deliveries (webhook_id, event_id, event, body, status, attempts, due_at,
-                                    created_at, last_error)
-    SELECT id, $2, $3, $4, $5, 0, $6, $6, '' FROM webhooks WHERE id = ANY($1::int[]) AND is_enabled
+                                    created_at, error_kind, error_detail, last_error)
+    SELECT id, $2, $3, $4, $5, 0, $6, $6, '', '', ''
+    FROM webhooks WHERE id = ANY($1::int[]) AND is_enabled
 """

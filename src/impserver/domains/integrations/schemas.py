@@ -144,6 +144,20 @@ class WebhookDeliveryRead(BaseModel):
     delivered_at: datetime | None
     # The receiver's HTTP status at the last attempt; None when it gave no answer.
     response_status: int | None
+    # Why the last attempt failed ("" if it did not): "answered" (not 2xx), "redirected" (not
+    # followed), "timeout", "address_forbidden", "unresolvable", "connection"; with what the
+    # receiver or the network said (its answer's start, the redirect's target…), and the two
+    # as an English sentence.
+    error_kind: Literal[
+        "",
+        "answered",
+        "redirected",
+        "timeout",
+        "address_forbidden",
+        "unresolvable",
+        "connection",
+    ]
+    error_detail: str
     last_error: str
     # The JSON body as sent.
     body: str

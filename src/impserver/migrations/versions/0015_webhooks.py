@@ -67,6 +67,8 @@ def upgrade() -> None:
         sa.Column("last_attempt_at", UTCDateTime(timezone=True), nullable=True),
         sa.Column("delivered_at", UTCDateTime(timezone=True), nullable=True),
         sa.Column("response_status", sa.Integer(), nullable=True),
+        sa.Column("error_kind", sa.String(length=24), nullable=False),
+        sa.Column("error_detail", sa.String(length=300), nullable=False),
         sa.Column("last_error", sa.String(length=500), nullable=False),
     )
     op.create_index("ix_webhook_deliveries_due", "webhook_deliveries", ["status", "due_at"])

@@ -169,6 +169,12 @@ const errors = {
   api_scope_write: 'This API token may not write.',
   api_rate_limited: 'Too many calls with this API token; try again in a moment.',
   api_request_not_assigned: 'Only a request an employee is responsible for can be answered, closed or transferred through the API.',
+  webhook_address_forbidden: 'Webhooks go to public addresses only: {host} is a loopback, link-local or private address.',
+  webhook_host_unresolvable: 'The host name {host} could not be found.',
+  webhook_resource_unknown: 'The resource chosen for the webhook does not exist.',
+  webhook_not_found: 'Webhook not found.',
+  webhook_delivery_not_found: 'Delivery not found.',
+  webhook_disabled: 'The webhook is switched off: switch it on to send its deliveries.',
 }
 
 export default errors

@@ -168,6 +168,12 @@ const errors: typeof errorsEn = {
   api_scope_write: 'Этому API-токену не разрешена запись.',
   api_rate_limited: 'Слишком много обращений с этим API-токеном; повторите чуть позже.',
   api_request_not_assigned: 'Через API можно ответить, закрыть или передать только обращение, за которое отвечает сотрудник.',
+  webhook_address_forbidden: 'Вебхуки отправляются только на публичные адреса, а {host} — локальный или частный адрес.',
+  webhook_host_unresolvable: 'Не удалось найти адрес {host}.',
+  webhook_resource_unknown: 'Выбранного для вебхука ресурса нет.',
+  webhook_not_found: 'Вебхук не найден.',
+  webhook_delivery_not_found: 'Доставка не найдена.',
+  webhook_disabled: 'Вебхук выключен: включите его, чтобы отправить доставки.',
 }
 
 export default errors
