@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 from impserver.core.errors import InvalidInput
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# A name that takes longer than this to resolve counts as not resolved.
+RESOLVE_SECONDS = 5.0
 
 
 class AddressRefused(InvalidInput):
