@@ -9,7 +9,12 @@ from collections.abc import Callable
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.e2e.test_rooms import create_room, open_employees
-from tests.e2e.test_widget_requests import accept_from_queue, client_says, open_widget
+from tests.e2e.test_widget_requests import (
+    accept_from_queue,
+    client_in_hands,
+    client_says,
+    open_widget,
+)
 from tests.harness import LiveServer
 from tests.pictures import picture
 
@@ -95,10 +100,7 @@ def test_a_note_is_seen_by_a_colleague_after_transfer_and_never_by_the_client(
     logged_in: Callable[..., Page],
 ) -> None:
     anna, olga = logged_in("anna"), logged_in("olga")
-    page, frame = open_widget(app_server, new_context)
-    frame.get_by_role("button", name="Sales").click()
-    client_says(frame, "Не работает промокод")
-    accept_from_queue(anna, "Не работает промокод")
+    page, frame = client_in_hands(app_server, new_context, anna, "Не работает промокод")
 
     note_text = "Промокод истёк вчера, продлить через маркетинг"
     anna.get_by_role("switch", name="Заметка").check()
@@ -151,10 +153,7 @@ def test_a_tag_put_on_a_request_filters_the_list(
     anna = logged_in("anna")
     frames = []
     for text in ("Хочу вернуть чайник", "Когда доставка?"):
-        _, frame = open_widget(app_server, new_context)
-        frame.get_by_role("button", name="Sales").click()
-        client_says(frame, text)
-        accept_from_queue(anna, text)
+        _, frame = client_in_hands(app_server, new_context, anna, text)
         frames.append(frame)
     panel = anna.get_by_role("region", name="Теги обращения")
     anna.get_by_role("navigation", name="Мои обращения").get_by_role("link").first.click()
@@ -249,10 +248,7 @@ def test_a_mention_lights_the_badge_and_leads_to_the_message(
     expect(boris.get_by_role("button", name="Упоминания", exact=True)).to_be_visible()
 
     # In a note, someone who cannot see the request is not told, and its author is.
-    _, frame = open_widget(app_server, new_context)
-    frame.get_by_role("button", name="Sales").click()
-    client_says(frame, "Нужна скидка")
-    accept_from_queue(anna, "Нужна скидка")
+    client_in_hands(app_server, new_context, anna, "Нужна скидка")
     anna.get_by_role("switch", name="Заметка").check()
     composer = anna.get_by_label("Сообщение", exact=True)
     composer.press_sequentially("@ольг")
@@ -304,10 +300,7 @@ def test_a_picture_shows_as_a_thumbnail_on_both_sides(
     logged_in: Callable[..., Page],
 ) -> None:
     anna = logged_in("anna")
-    _, frame = open_widget(app_server, new_context)
-    frame.get_by_role("button", name="Sales").click()
-    client_says(frame, "Сломалась полка")
-    accept_from_queue(anna, "Сломалась полка")
+    _, frame = client_in_hands(app_server, new_context, anna, "Сломалась полка")
     photo = picture(1200, 900, kind="JPEG", noise=True)
     frame.get_by_label("Прикрепить файл").set_input_files(
         files=[{"name": "полка.jpg", "mimeType": "image/jpeg", "buffer": photo}]

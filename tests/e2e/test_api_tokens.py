@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e.test_widget_requests import accept_from_queue, client_says, open_widget
+from tests.e2e.test_widget_requests import client_in_hands
 from tests.harness import LiveServer
 
 
@@ -57,10 +57,7 @@ def test_the_employee_sees_what_an_integration_did_for_them(
     logged_in: Callable[..., Page],
 ) -> None:
     anna = logged_in("anna")
-    _, frame = open_widget(app_server, new_context)
-    frame.get_by_role("button", name="Sales").click()
-    client_says(frame, "Где мой заказ?")
-    accept_from_queue(anna, "Где мой заказ?")
+    _, frame = client_in_hands(app_server, new_context, anna, "Где мой заказ?")
     request_id = int(anna.url.rsplit("/", 1)[1])
 
     made = app_server.login("admin").http.post(

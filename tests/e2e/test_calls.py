@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, FrameLocator, Page, expect
 
-from tests.e2e.test_widget_requests import accept_from_queue, client_says, open_widget
+from tests.e2e.test_widget_requests import client_in_hands
 from tests.harness import LiveServer
 
 STATS = """async (direction) => {
@@ -43,10 +43,7 @@ def set_up(
     text: str,
 ) -> tuple[Page, Page, FrameLocator]:
     anna = logged_in("anna")
-    page, frame = open_widget(app_server, new_context)
-    frame.get_by_role("button", name="Sales").click()
-    client_says(frame, text)
-    accept_from_queue(anna, text)
+    page, frame = client_in_hands(app_server, new_context, anna, text)
     return anna, page, frame
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e.test_widget_requests import accept_from_queue, client_says, open_widget
+from tests.e2e.test_widget_requests import client_in_hands
 from tests.harness import LiveServer
 
 SECRET = "s3cr3t-Pa55"
@@ -18,10 +18,7 @@ def start_cobrowse(
     logged_in: Callable[..., Page],
 ):  # type: ignore[no-untyped-def]
     anna = logged_in("anna")
-    page, frame = open_widget(app_server, new_context)
-    frame.get_by_role("button", name="Sales").click()
-    client_says(frame, "Помогите оформить заказ")
-    accept_from_queue(anna, "Помогите оформить заказ")
+    page, frame = client_in_hands(app_server, new_context, anna, "Помогите оформить заказ")
     return anna, page, frame
 
 

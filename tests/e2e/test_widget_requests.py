@@ -33,6 +33,22 @@ def accept_from_queue(employee: Page, client_text: str) -> None:
     employee.wait_for_url("**/requests/*")
 
 
+def client_in_hands(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    employee: Page,
+    text: str,
+    topic: str = "Sales",
+) -> tuple[Page, FrameLocator]:
+    """A client on the demo page writes ``text`` under ``topic``; ``employee`` accepts it from
+    the Queue and is left on the request. Returns the client's page and widget."""
+    page, frame = open_widget(app_server, new_context)
+    frame.get_by_role("button", name=topic).click()
+    client_says(frame, text)
+    accept_from_queue(employee, text)
+    return page, frame
+
+
 def set_topic_time(app_server: LiveServer, seconds: int) -> None:
     admin = app_server.login("admin")
     site = admin.http.get("/api/admin/resources").json()[0]
