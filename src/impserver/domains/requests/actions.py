@@ -208,7 +208,8 @@ async def _announce(
     added to it, if any: the card's preview. ``tags_unchanged``: the card goes without its tags
     (one query less on a client's every message), and readers keep those they know."""
     await uow.session.flush()
-    now_viewers = await _viewers(uow.session, request.id, snapshot(request))
+    now = snapshot(request)
+    now_viewers = await _viewers(uow.session, request.id, now)
     before_viewers = await _viewers(uow.session, request.id, before) if before else set()
     if now_viewers:
         card = await queries.card(uow.session, request, newest=newest, with_tags=not tags_unchanged)
@@ -216,9 +217,9 @@ async def _announce(
     if gone := before_viewers - now_viewers:
         uow.emit(RequestRemoved(request_id=request.id), Audience.employees(gone))
     left_queue = before is not None and before.status == STATUS_WAITING and before.queue_id
-    if left_queue and snapshot(request) != before:
+    if left_queue and now != before:
         await _tell_places(uow, left_queue)
-    if snapshot(request) != before and _counts_in_live_view(before, snapshot(request)):
+    if now != before and _counts_in_live_view(before, now):
         uow.emit(
             QueueLoadChanged(resource_id=request.resource_id),
             Audience.employees(await overseer_ids(uow.session, request.resource_id)),
