@@ -111,6 +111,20 @@ def test_authorization_matrix(server: LiveServer) -> None:
             },
         ),
         (
+            # Webhooks hold their signing secrets: administrators only.
+            "GET",
+            "/api/admin/webhooks",
+            None,
+            {
+                "admin": True,
+                "supervisor": False,
+                "serving employee": False,
+                "anonymous": False,
+                "visitor A": False,
+                "API token": False,
+            },
+        ),
+        (
             "GET",
             "/api/reports/team?date_from=2026-01-01&date_to=2026-01-31",
             None,

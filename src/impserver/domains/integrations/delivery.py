@@ -31,7 +31,11 @@ from sqlalchemy import delete, select
 from impserver.core.clock import utcnow
 from impserver.core.db import OutageLog
 from impserver.domains.integrations import actions
-from impserver.domains.integrations.addresses import AddressRefused, check_destination
+from impserver.domains.integrations.addresses import (
+    RESOLVE_SECONDS,
+    AddressRefused,
+    check_destination,
+)
 from impserver.domains.integrations.models import (
     DELIVERY_DELIVERED,
     DELIVERY_FAILED,
@@ -44,8 +48,9 @@ from impserver.services import Services
 
 log = logging.getLogger(__name__)
 
-# A leased delivery is someone's for this long; one whose sender died is taken up again after.
-LEASE = timedelta(minutes=2)
+# A leased delivery is its sender's for the longest an attempt can take (resolving the name,
+# the receiver's time to answer) and this much more; one whose sender died is taken up again.
+LEASE_MARGIN = timedelta(minutes=1)
 # Deliveries in flight at once in one instance, and to one hook.
 CONCURRENCY = 16
 PER_HOOK = 4
@@ -91,6 +96,9 @@ class WebhookSender:
             headers={"User-Agent": USER_AGENT, "Content-Type": "application/json"},
         )
         self._last_pruned = 0.0
+        self._lease_length = LEASE_MARGIN + timedelta(
+            seconds=RESOLVE_SECONDS + self.settings.webhook_timeout_seconds
+        )
 
     async def run(self) -> None:
         outage = OutageLog(log, "webhook deliveries")
@@ -158,7 +166,7 @@ class WebhookSender:
                 if per_hook[delivery.webhook_id] >= PER_HOOK:
                     continue
                 per_hook[delivery.webhook_id] += 1
-                delivery.due_at = now + LEASE
+                delivery.due_at = now + self._lease_length
                 taken.append((delivery.id, delivery.webhook_id))
             return taken
 
