@@ -54,6 +54,8 @@ LEASE_MARGIN = timedelta(minutes=1)
 # Deliveries in flight at once in one instance, and to one hook.
 CONCURRENCY = 16
 PER_HOOK = 4
+# Attempts reading or recording at once.
+DATABASE_SLOTS = 2
 # Longest wait between two attempts of a delivery.
 LONGEST_BACKOFF = 3600.0
 # How much of a receiver's answer is kept in the log when it refused a delivery.
@@ -96,6 +98,9 @@ class WebhookSender:
             headers={"User-Agent": USER_AGENT, "Content-Type": "application/json"},
         )
         self._last_pruned = 0.0
+        # Attempts wait for receivers many at a time, but use the database a few at a time: a
+        # burst of deliveries must not take the connections the workspace needs.
+        self._database_slots = asyncio.Semaphore(DATABASE_SLOTS)
         self._lease_length = LEASE_MARGIN + timedelta(
             seconds=RESOLVE_SECONDS + self.settings.webhook_timeout_seconds
         )
@@ -157,7 +162,11 @@ class WebhookSender:
                 .order_by(WebhookDelivery.due_at, WebhookDelivery.id)
                 .limit(free * PER_HOOK)
             )
-            candidates = list(await uow.session.scalars(uow.claim(query)))
+            if self.services.db.has_driver_units:
+                # Only the deliveries: a lock on their hook's row would hold up every
+                # transaction writing it a delivery (their foreign key's KEY SHARE lock).
+                query = query.with_for_update(of=WebhookDelivery, skip_locked=True)
+            candidates = list(await uow.session.scalars(query))
             taken: list[tuple[int, int]] = []
             per_hook = Counter(self._in_flight)
             for delivery in candidates:
@@ -182,7 +191,7 @@ class WebhookSender:
                 del self._in_flight[webhook_id]
 
     async def _send(self, delivery_id: int) -> None:
-        async with self.services.db.read() as session:
+        async with self._database_slots, self.services.db.read() as session:
             found = (
                 await session.execute(
                     select(WebhookDelivery, Webhook)
@@ -229,7 +238,8 @@ class WebhookSender:
         except httpx.HTTPError as exc:
             said = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             failure = Failure("connection", said, said)
-        await self._record(delivery_id, status, failure)
+        async with self._database_slots:
+            await self._record(delivery_id, status, failure)
 
     async def _record(self, delivery_id: int, status: int | None, failure: Failure | None) -> None:
         now = utcnow()
@@ -237,7 +247,10 @@ class WebhookSender:
             delivery = await uow.session.get(WebhookDelivery, delivery_id, with_for_update=True)
             if delivery is None:
                 return
-            hook = await uow.session.get(Webhook, delivery.webhook_id, with_for_update=True)
+            # FOR NO KEY UPDATE: deliveries may still be written for it meanwhile.
+            hook = await uow.session.get(
+                Webhook, delivery.webhook_id, with_for_update={"key_share": True}
+            )
             assert hook is not None
             delivery.attempts += 1
             delivery.last_attempt_at = now
