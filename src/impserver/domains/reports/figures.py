@@ -518,16 +518,22 @@ async def _team_report_from_tallies(
     return await _report_of_tally(session, tally, by_hour, by_weekday)
 
 
-def _histogram(tally: Counter[TallyKey], employee_id: int | None, figure: str) -> Durations:
+def _histograms(tally: Counter[TallyKey]) -> dict[tuple[int | None, str], list[tuple[int, int]]]:
+    """Each (employee or the team, figure)'s buckets and counts, in bucket order."""
+    found: dict[tuple[int | None, str], list[tuple[int, int]]] = {}
+    for (who, figure, bucket), count in tally.items():
+        if count:
+            found.setdefault((who, figure), []).append((bucket, count))
+    for counts in found.values():
+        counts.sort()
+    return found
+
+
+def _percentiles(counts: list[tuple[int, int]] | None) -> Durations:
     """Median and nearest-rank 90th percentile of a histogram: the middles of the buckets that
     hold those ranks."""
-    counts = sorted(
-        (bucket, count)
-        for (who, name, bucket), count in tally.items()
-        if who == employee_id and name == figure and count
-    )
-    n = sum(count for _, count in counts)
-    if not n:
+    n = sum(count for _, count in counts or ())
+    if not counts or not n:
         return NO_DURATIONS
 
     def at_rank(rank: int) -> float:
@@ -545,6 +551,7 @@ def _histogram(tally: Counter[TallyKey], employee_id: int | None, figure: str) -
 async def _report_of_tally(
     session: AsyncSession, tally: Counter[TallyKey], by_hour: list[int], by_weekday: list[int]
 ) -> TeamReport:
+    histograms = _histograms(tally)
     employees = sorted({who for who, figure, _ in tally if who is not None and figure == "handled"})
     names = (
         {
@@ -565,8 +572,8 @@ async def _report_of_tally(
                 id=employee_id,
                 name=names.get(employee_id, ""),
                 handled=tally[employee_id, "handled", 0],
-                first_response=_histogram(tally, employee_id, "first_response"),
-                resolution=_histogram(tally, employee_id, "resolution"),
+                first_response=_percentiles(histograms.get((employee_id, "first_response"))),
+                resolution=_percentiles(histograms.get((employee_id, "resolution"))),
                 rating_average=round(sum(n * c for n, c in enumerate(scores, 1)) / rated, 2)
                 if rated
                 else None,
@@ -577,9 +584,9 @@ async def _report_of_tally(
         created=tally[None, "created", 0],
         closed=tally[None, "closed", 0],
         missed=tally[None, "missed", 0],
-        first_response=_histogram(tally, None, "first_response"),
-        resolution=_histogram(tally, None, "resolution"),
-        queue_wait=_histogram(tally, None, "queue_wait"),
+        first_response=_percentiles(histograms.get((None, "first_response"))),
+        resolution=_percentiles(histograms.get((None, "resolution"))),
+        queue_wait=_percentiles(histograms.get((None, "queue_wait"))),
         ratings=_ratings([tally[None, "score", n] for n in range(1, 6)]),
         employees=sorted(rows, key=lambda row: (-row.handled, row.name)),
         by_hour=by_hour,
