@@ -249,11 +249,6 @@ async def team_report(
     scope = _scope(filters)
     if allowed is not None:
         scope.append(ClientRequest.resource_id.in_(allowed))
-    long_period = (filters.date_to - filters.date_from).days >= exact_up_to_days
-    if long_period and not (filters.queue_id or filters.employee_id):
-        tallied = await _team_report_from_tallies(session, scope, filters, allowed, start, end)
-        if tallied is not None:
-            return tallied
     if filters.employee_id:
         # One person's share: the requests they closed, and those they answered first.
         scope.append(
@@ -266,6 +261,11 @@ async def team_report(
         # Medians and percentiles sort the period's values: in memory, not in temporary files
         # (a year of a busy team is a million values a figure). For this transaction only.
         await session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
+    long_period = (filters.date_to - filters.date_from).days >= exact_up_to_days
+    if long_period and not (filters.queue_id or filters.employee_id):
+        tallied = await _team_report_from_tallies(session, scope, filters, allowed, start, end)
+        if tallied is not None:
+            return tallied
     created = [*scope, ClientRequest.created_at >= start, ClientRequest.created_at < end]
     closed = [*scope, ClientRequest.closed_at >= start, ClientRequest.closed_at < end]
 

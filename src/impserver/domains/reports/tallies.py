@@ -21,7 +21,7 @@ the requests, so it is exact to the last change whatever the roll-up's delay.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -116,7 +116,7 @@ async def tally_requests(
 ) -> dict[int, Counter[TallyKey]]:
     """The tallies of the requests in ``scope`` created, and closed, within ``ranges``, per
     resource, worked out here from the requests' rows."""
-    found: dict[int, Counter[TallyKey]] = {}
+    found: defaultdict[int, Counter[TallyKey]] = defaultdict(Counter)
     if not ranges.spans:
         return found
     created = await session.execute(
@@ -129,7 +129,7 @@ async def tally_requests(
         ).where(*scope, ranges.holding(ClientRequest.created_at))
     )
     for resource_id, created_at, answered_at, queued_at, assigned_at in created:
-        tally = found.setdefault(resource_id, Counter())
+        tally = found[resource_id]
         tally[None, "created", 0] += 1
         tally[None, CREATED_HOUR, created_at.astimezone(UTC).hour] += 1
         if (first_response := seconds_from(answered_at, created_at)) is not None:
@@ -144,13 +144,12 @@ async def tally_requests(
             ClientRequest.first_response_at,
             ClientRequest.first_responder_id,
             ClientRequest.closed_by_id,
-            Rating.score,
-        )
-        .outerjoin(Rating, Rating.request_id == ClientRequest.id)
-        .where(*scope, ranges.holding(ClientRequest.closed_at))
+            # Looked up per request (not joined): a join makes PostgreSQL read every rating.
+            select(Rating.score).where(Rating.request_id == ClientRequest.id).scalar_subquery(),
+        ).where(*scope, ranges.holding(ClientRequest.closed_at))
     )
     for resource_id, created_at, closed_at, answered_at, responder, closer, score in closed:
-        tally = found.setdefault(resource_id, Counter())
+        tally = found[resource_id]
         resolution = bucket_of(seconds_from(closed_at, created_at) or 0.0)
         tally[None, "closed", 0] += 1
         tally[None, "resolution", resolution] += 1
