@@ -114,13 +114,13 @@ async def _of_clients_matching(session: AsyncSession, text: str) -> ColumnElemen
     if session.get_bind().dialect.name == "postgresql":
         # ILIKE (not lower() LIKE) and a union (not OR), so the trigram indexes serve both.
         pattern = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
-        ids = await session.scalars(
-            union(
-                select(Client.id).where(Client.display_name.ilike(pattern, escape="\\")),
-                select(Contact.client_id).where(Contact.value.ilike(pattern, escape="\\")),
-            )
-        )
-        return among(session, ClientRequest.client_id, list(ids))
+        matching = union(
+            select(Client.id).where(Client.display_name.ilike(pattern, escape="\\")),
+            select(Contact.client_id).where(Contact.value.ilike(pattern, escape="\\")),
+        ).subquery()
+        # One array, not a row per client: a common surname is thousands of clients.
+        ids = await session.scalar(select(func.array_agg(matching.c[0])))
+        return among(session, ClientRequest.client_id, list(ids or []))
     needle = text.casefold()
     found = {
         client_id
