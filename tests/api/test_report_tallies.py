@@ -33,6 +33,8 @@ PERIODS = [
     (date(2026, 1, 21), date(2026, 3, 5)),
     (date(2026, 2, 1), date(2026, 2, 28)),
     (date(2026, 1, 25), date(2026, 2, 2)),
+    # February less a day or two: its month's tallies less those days'.
+    (date(2026, 1, 10), date(2026, 2, 27)),
 ]
 
 

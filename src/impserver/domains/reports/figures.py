@@ -414,10 +414,9 @@ async def _team_report_from_tallies(
     start: datetime,
     end: datetime,
 ) -> TeamReport | None:
-    """The figures of a long period from the tallies of its whole UTC days (whole calendar
-    months where none of their days has changed since tallied), and from the requests of the
-    rest: the partial days at its edges, and the days changed since. None when the period
-    holds no whole UTC day."""
+    """The figures of a long period from the tallies of its whole UTC days (by month where it
+    can, see ``_spans``), and from the requests of the rest: the partial days at its edges, and
+    the days changed since they were tallied. None when the period holds no whole UTC day."""
     first_day = utc_day(start)
     if day_start(first_day) < start:
         first_day += timedelta(days=1)
@@ -425,25 +424,7 @@ async def _team_report_from_tallies(
     if first_day >= end_day:
         return None
     changed = await changed_days(session, first_day, end_day - timedelta(days=1))
-    months: list[date] = []
-    month = month_of(first_day) if first_day.day == 1 else next_month(first_day)
-    while next_month(month) <= end_day:
-        if not any(month <= day < next_month(month) for day in changed):
-            months.append(month)
-        month = next_month(month)
-    # The clean days outside those months, as runs of consecutive days.
-    day_runs: list[tuple[date, date]] = []
-    day = first_day
-    while day < end_day:
-        if months and month_of(day) in months:
-            day = next_month(day)
-            continue
-        if day not in changed:
-            if day_runs and day_runs[-1][1] == day:
-                day_runs[-1] = (day_runs[-1][0], day + timedelta(days=1))
-            else:
-                day_runs.append((day, day + timedelta(days=1)))
-        day += timedelta(days=1)
+    months, days_added, days_taken = _spans(first_day, end_day, changed)
     from_requests = Ranges.of(
         [
             (start, day_start(first_day)),
@@ -459,10 +440,22 @@ async def _team_report_from_tallies(
         resources.append(ReportTally.resource_id.in_(allowed))
     spans = [
         and_(ReportTally.span == SPAN_DAY, ReportTally.span_start >= a, ReportTally.span_start < b)
-        for a, b in day_runs
+        for a, b in _runs(days_added | days_taken)
     ]
     if months:
         spans.append(and_(ReportTally.span == SPAN_MONTH, ReportTally.span_start.in_(months)))
+    # A month's days outside the period are taken off its tallies.
+    signed = (
+        case(
+            (
+                and_(ReportTally.span == SPAN_DAY, ReportTally.span_start.in_(days_taken)),
+                -ReportTally.count,
+            ),
+            else_=ReportTally.count,
+        )
+        if days_taken
+        else ReportTally.count
+    )
     tally: Counter[TallyKey] = Counter()
     if spans:
         summed = await session.execute(
@@ -470,13 +463,14 @@ async def _team_report_from_tallies(
                 ReportTally.employee_id,
                 ReportTally.figure,
                 ReportTally.bucket,
-                func.sum(ReportTally.count),
+                func.sum(signed),
             )
             .where(or_(*spans), *resources)
             .group_by(ReportTally.employee_id, ReportTally.figure, ReportTally.bucket)
         )
         for employee_id, figure, bucket, count in summed:
-            tally[employee_id, figure, bucket] += int(count)
+            if count:
+                tally[employee_id, figure, bucket] += int(count)
     for counted in (await tally_requests(session, from_requests, scope)).values():
         tally.update(counted)
 
@@ -516,6 +510,42 @@ async def _team_report_from_tallies(
         by_hour = [a + b for a, b in zip(by_hour, exact_hour, strict=True)]
         by_weekday = [a + b for a, b in zip(by_weekday, exact_weekday, strict=True)]
     return await _report_of_tally(session, tally, by_hour, by_weekday)
+
+
+def _spans(
+    first_day: date, end_day: date, changed: set[date]
+) -> tuple[list[date], set[date], set[date]]:
+    """Which tallies make up the whole days from ``first_day`` to ``end_day`` (exclusive),
+    leaving out the ``changed`` ones (counted from the requests): months, days added, and days
+    taken off a month. A month none of whose days in the period changed is read whole, less
+    its days outside the period, when those are fewer than its days inside (a month of a
+    report in Moscow time is a UTC month less a day); otherwise its clean days one by one."""
+    months: list[date] = []
+    added: set[date] = set()
+    taken: set[date] = set()
+    month = month_of(first_day)
+    while month < end_day:
+        days = [month + timedelta(days=n) for n in range((next_month(month) - month).days)]
+        inside = [day for day in days if first_day <= day < end_day]
+        outside = [day for day in days if not first_day <= day < end_day]
+        if len(outside) < len(inside) and not changed.intersection(inside):
+            months.append(month)
+            taken.update(outside)
+        else:
+            added.update(day for day in inside if day not in changed)
+        month = next_month(month)
+    return months, added, taken
+
+
+def _runs(days: set[date]) -> list[tuple[date, date]]:
+    """Days as runs of consecutive days, [first, after the last)."""
+    runs: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if runs and runs[-1][1] == day:
+            runs[-1] = (runs[-1][0], day + timedelta(days=1))
+        else:
+            runs.append((day, day + timedelta(days=1)))
+    return runs
 
 
 def _histograms(tally: Counter[TallyKey]) -> dict[tuple[int | None, str], list[tuple[int, int]]]:
