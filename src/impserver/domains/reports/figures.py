@@ -28,18 +28,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Float, and_, case, func, literal, or_, select, text
+from sqlalchemy import and_, case, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.functions import FunctionElement
 
 from impserver.core.errors import InvalidInput
 from impserver.domains.accounts.models import Employee
 from impserver.domains.ratings.models import Rating
 from impserver.domains.reports.checks import check_known
+from impserver.domains.reports.durations import seconds_between
 from impserver.domains.reports.models import SPAN_DAY, SPAN_HOURS, SPAN_MONTH, ReportTally
 from impserver.domains.reports.schemas import (
     MAX_RANGE_DAYS,
@@ -67,30 +65,6 @@ from impserver.domains.resources.models import Queue, Resource
 REPORT_WORK_MEM = "64MB"
 # A week of a busy team is some 20,000 requests: sorted exactly in a fraction of a second.
 EXACT_UP_TO_DAYS = 7
-
-
-class seconds_between(FunctionElement[float]):
-    """Seconds from the second moment to the first, never below zero (clocks of different
-    servers may disagree by a little)."""
-
-    type = Float()
-    inherit_cache = True
-    name = "seconds_between"
-
-
-@compiles(seconds_between, "postgresql")
-def _seconds_on_postgres(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
-    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    # date_part gives a double (EXTRACT a slower numeric); not GREATEST, which would turn a
-    # missing moment (NULL) into 0.
-    seconds = f"date_part('epoch', ({later}) - ({earlier}))"
-    return f"CASE WHEN {seconds} < 0 THEN 0 ELSE {seconds} END"
-
-
-@compiles(seconds_between, "sqlite")
-def _seconds_on_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
-    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    return f"MAX(0, (julianday({later}) - julianday({earlier})) * 86400.0)"
 
 
 NO_DURATIONS = Durations(count=0, median_seconds=None, p90_seconds=None)
@@ -490,9 +464,22 @@ async def _team_report_from_tallies(
         )
         .group_by(ReportTally.span_start, ReportTally.bucket)
     )
+    # Each day's hours in the zone: shifted by its offset, looked up once a day (per hour on
+    # the days its clocks change).
+    placed: dict[tuple[date, int], tuple[int, int, timedelta]] = {}
     for day, hour, count in hours:
-        local = (day_start(day) + timedelta(hours=hour)).astimezone(zone)
-        offset = local.utcoffset() or timedelta()
+        if (day, hour) not in placed:
+            midnight = day_start(day)
+            first = midnight.astimezone(zone)
+            offset = first.utcoffset() or timedelta()
+            if (midnight + timedelta(hours=23)).astimezone(zone).utcoffset() == offset:
+                for each in range(24):
+                    local = first + timedelta(hours=each)
+                    placed[day, each] = (local.hour, local.weekday(), offset)
+            else:
+                local = (midnight + timedelta(hours=hour)).astimezone(zone)
+                placed[day, hour] = (local.hour, local.weekday(), local.utcoffset() or timedelta())
+        local_hour, weekday, offset = placed[day, hour]
         if offset % timedelta(hours=1):
             # A zone ahead by a part of an hour (India's, Nepal's): a UTC hour falls into two of
             # its hours, so every creation time of the period is placed one by one.
@@ -503,8 +490,8 @@ async def _team_report_from_tallies(
             ]
             by_hour, by_weekday = [0] * 24, [0] * 7
             break
-        by_hour[local.hour] += int(count)
-        by_weekday[local.weekday()] += int(count)
+        by_hour[local_hour] += int(count)
+        by_weekday[weekday] += int(count)
     if created_in_requests is not None:
         exact_hour, exact_weekday = await _by_hour_and_weekday(session, created_in_requests, zone)
         by_hour = [a + b for a, b in zip(by_hour, exact_hour, strict=True)]

@@ -32,6 +32,7 @@ from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from impserver.domains.ratings.models import Rating
+from impserver.domains.reports.durations import seconds_between
 from impserver.domains.reports.models import (
     SPAN_DAY,
     SPAN_HOURS,
@@ -66,13 +67,6 @@ def bucket_middle(bucket: int) -> float:
     if bucket == 0:
         return 0.5
     return float(RATIO ** (bucket - 0.5))
-
-
-def seconds_from(later: datetime | None, earlier: datetime | None) -> float | None:
-    """As ``figures.seconds_between``: never below zero, None where a moment is missing."""
-    if later is None or earlier is None:
-        return None
-    return max(0.0, (later - earlier).total_seconds())
 
 
 def utc_day(moment: datetime) -> date:
@@ -119,41 +113,44 @@ async def tally_requests(
     found: defaultdict[int, Counter[TallyKey]] = defaultdict(Counter)
     if not ranges.spans:
         return found
+    # Durations worked out by the database: no moment travels as a date and time.
+    first_response = seconds_between(ClientRequest.first_response_at, ClientRequest.created_at)
     created = await session.execute(
         select(
             ClientRequest.resource_id,
             ClientRequest.created_at,
-            ClientRequest.first_response_at,
-            func.coalesce(ClientRequest.queued_at, ClientRequest.created_at),
-            ClientRequest.first_assigned_at,
+            first_response,
+            seconds_between(
+                ClientRequest.first_assigned_at,
+                func.coalesce(ClientRequest.queued_at, ClientRequest.created_at),
+            ),
         ).where(*scope, ranges.holding(ClientRequest.created_at))
     )
-    for resource_id, created_at, answered_at, queued_at, assigned_at in created:
+    for resource_id, created_at, answered_after, waited in created:
         tally = found[resource_id]
         tally[None, "created", 0] += 1
         tally[None, CREATED_HOUR, created_at.astimezone(UTC).hour] += 1
-        if (first_response := seconds_from(answered_at, created_at)) is not None:
-            tally[None, "first_response", bucket_of(first_response)] += 1
-        if (wait := seconds_from(assigned_at, queued_at)) is not None:
-            tally[None, "queue_wait", bucket_of(wait)] += 1
+        if answered_after is not None:
+            tally[None, "first_response", bucket_of(answered_after)] += 1
+        if waited is not None:
+            tally[None, "queue_wait", bucket_of(waited)] += 1
     closed = await session.execute(
         select(
             ClientRequest.resource_id,
-            ClientRequest.created_at,
-            ClientRequest.closed_at,
-            ClientRequest.first_response_at,
+            seconds_between(ClientRequest.closed_at, ClientRequest.created_at),
+            first_response,
             ClientRequest.first_responder_id,
             ClientRequest.closed_by_id,
             # Looked up per request (not joined): a join makes PostgreSQL read every rating.
             select(Rating.score).where(Rating.request_id == ClientRequest.id).scalar_subquery(),
         ).where(*scope, ranges.holding(ClientRequest.closed_at))
     )
-    for resource_id, created_at, closed_at, answered_at, responder, closer, score in closed:
+    for resource_id, resolved_after, answered_after, responder, closer, score in closed:
         tally = found[resource_id]
-        resolution = bucket_of(seconds_from(closed_at, created_at) or 0.0)
+        resolution = bucket_of(resolved_after or 0.0)
         tally[None, "closed", 0] += 1
         tally[None, "resolution", resolution] += 1
-        if answered_at is None:
+        if answered_after is None:
             tally[None, "missed", 0] += 1
         if score is not None:
             tally[None, "score", score] += 1
@@ -163,8 +160,8 @@ async def tally_requests(
         tally[closer, "resolution", resolution] += 1
         if score is not None:
             tally[closer, "score", score] += 1
-        if responder == closer and (first := seconds_from(answered_at, created_at)) is not None:
-            tally[closer, "first_response", bucket_of(first)] += 1
+        if responder == closer and answered_after is not None:
+            tally[closer, "first_response", bucket_of(answered_after)] += 1
     return found
 
 
