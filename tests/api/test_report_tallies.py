@@ -35,6 +35,10 @@ PERIODS = [
     (date(2026, 1, 25), date(2026, 2, 2)),
     # February less a day or two: its month's tallies less those days'.
     (date(2026, 1, 10), date(2026, 2, 27)),
+    # The year less its last day or two (or its first, west of Greenwich).
+    (date(2026, 1, 1), date(2026, 12, 31)),
+    # A year's tallies less most of December.
+    (date(2026, 1, 1), date(2026, 12, 5)),
 ]
 
 

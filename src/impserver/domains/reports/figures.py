@@ -21,7 +21,7 @@ averages stay exact; medians and 90th percentiles come from merged histograms, w
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -38,7 +38,13 @@ from impserver.domains.accounts.models import Employee
 from impserver.domains.ratings.models import Rating
 from impserver.domains.reports.checks import check_known
 from impserver.domains.reports.durations import seconds_between
-from impserver.domains.reports.models import SPAN_DAY, SPAN_HOURS, SPAN_MONTH, ReportTally
+from impserver.domains.reports.models import (
+    SPAN_DAY,
+    SPAN_HOURS,
+    SPAN_MONTH,
+    SPAN_YEAR,
+    ReportTally,
+)
 from impserver.domains.reports.schemas import (
     MAX_RANGE_DAYS,
     Durations,
@@ -398,7 +404,7 @@ async def _team_report_from_tallies(
     if first_day >= end_day:
         return None
     changed = await changed_days(session, first_day, end_day - timedelta(days=1))
-    months, days_added, days_taken = _spans(first_day, end_day, changed)
+    spans = _spans(first_day, end_day, changed)
     from_requests = Ranges.of(
         [
             (start, day_start(first_day)),
@@ -412,26 +418,25 @@ async def _team_report_from_tallies(
         resources.append(ReportTally.resource_id == filters.resource_id)
     if allowed is not None:
         resources.append(ReportTally.resource_id.in_(allowed))
-    spans = [
+    read = [
         and_(ReportTally.span == SPAN_DAY, ReportTally.span_start >= a, ReportTally.span_start < b)
-        for a, b in _runs(days_added | days_taken)
+        for a, b in _runs(spans.added[SPAN_DAY] | spans.taken[SPAN_DAY])
     ]
-    if months:
-        spans.append(and_(ReportTally.span == SPAN_MONTH, ReportTally.span_start.in_(months)))
-    # A month's days outside the period are taken off its tallies.
+    for span in (SPAN_MONTH, SPAN_YEAR):
+        if starts := spans.added[span] | spans.taken[span]:
+            read.append(and_(ReportTally.span == span, ReportTally.span_start.in_(starts)))
+    taken = [
+        and_(ReportTally.span == span, ReportTally.span_start.in_(starts))
+        for span, starts in spans.taken.items()
+        if starts
+    ]
     signed = (
-        case(
-            (
-                and_(ReportTally.span == SPAN_DAY, ReportTally.span_start.in_(days_taken)),
-                -ReportTally.count,
-            ),
-            else_=ReportTally.count,
-        )
-        if days_taken
-        else ReportTally.count
+        case((or_(*taken), -ReportTally.count), else_=ReportTally.count)
+        if taken
+        else (ReportTally.count)
     )
     tally: Counter[TallyKey] = Counter()
-    if spans:
+    if read:
         summed = await session.execute(
             select(
                 ReportTally.employee_id,
@@ -439,7 +444,7 @@ async def _team_report_from_tallies(
                 ReportTally.bucket,
                 func.sum(signed),
             )
-            .where(or_(*spans), *resources)
+            .where(or_(*read), *resources)
             .group_by(ReportTally.employee_id, ReportTally.figure, ReportTally.bucket)
         )
         for employee_id, figure, bucket, count in summed:
@@ -499,29 +504,67 @@ async def _team_report_from_tallies(
     return await _report_of_tally(session, tally, by_hour, by_weekday)
 
 
-def _spans(
-    first_day: date, end_day: date, changed: set[date]
-) -> tuple[list[date], set[date], set[date]]:
+@dataclass
+class Spans:
+    """The tallies that make up a run of whole days: those added, and those taken off (a
+    month's or a year's days outside the period), by span."""
+
+    added: dict[str, set[date]] = field(default_factory=lambda: defaultdict(set))
+    taken: dict[str, set[date]] = field(default_factory=lambda: defaultdict(set))
+
+
+def _spans(first_day: date, end_day: date, changed: set[date]) -> Spans:
     """Which tallies make up the whole days from ``first_day`` to ``end_day`` (exclusive),
-    leaving out the ``changed`` ones (counted from the requests): months, days added, and days
-    taken off a month. A month none of whose days in the period changed is read whole, less
-    its days outside the period, when those are fewer than its days inside (a month of a
-    report in Moscow time is a UTC month less a day); otherwise its clean days one by one."""
-    months: list[date] = []
-    added: set[date] = set()
-    taken: set[date] = set()
-    month = month_of(first_day)
-    while month < end_day:
+    leaving out the ``changed`` ones (counted from the requests). A year or a month none of
+    whose days in the period changed is read whole, less what of it lies outside the period,
+    when that is the smaller part (a year of a report in Moscow time is a UTC year less a
+    day); otherwise its clean days are read one by one."""
+    spans = Spans()
+    year = date(first_day.year, 1, 1)
+    while year < end_day:
+        next_year = year.replace(year=year.year + 1)
+        inside = (min(next_year, end_day) - max(year, first_day)).days
+        outside = (next_year - year).days - inside
+        clean = not any(max(year, first_day) <= day < min(next_year, end_day) for day in changed)
+        if clean and outside <= 31:
+            spans.added[SPAN_YEAR].add(year)
+            _take_outside(spans, year, next_year, first_day, end_day)
+        else:
+            _months(spans, max(year, month_of(first_day)), min(next_year, end_day), first_day,
+                    end_day, changed)  # fmt: skip
+        year = next_year
+    return spans
+
+
+def _take_outside(
+    spans: Spans, year: date, next_year: date, first_day: date, end_day: date
+) -> None:
+    month = year
+    while month < next_year:
+        days = [month + timedelta(days=n) for n in range((next_month(month) - month).days)]
+        outside = [day for day in days if not first_day <= day < end_day]
+        if len(outside) == len(days):
+            spans.taken[SPAN_MONTH].add(month)
+        else:
+            spans.taken[SPAN_DAY].update(outside)
+        month = next_month(month)
+
+
+def _months(
+    spans: Spans, month: date, until: date, first_day: date, end_day: date, changed: set[date]
+) -> None:
+    """The months from ``month`` to ``until``: whole less their few days outside the period,
+    or their clean days one by one."""
+    while month < until:
         days = [month + timedelta(days=n) for n in range((next_month(month) - month).days)]
         inside = [day for day in days if first_day <= day < end_day]
         outside = [day for day in days if not first_day <= day < end_day]
         if len(outside) < len(inside) and not changed.intersection(inside):
-            months.append(month)
-            taken.update(outside)
+            spans.added[SPAN_MONTH].add(month)
+            spans.taken[SPAN_DAY].update(outside)
         else:
-            added.update(day for day in inside if day not in changed)
+            spans.added[SPAN_DAY].update(day for day in inside if day not in changed)
         month = next_month(month)
-    return months, added, taken
 
 
 def _runs(days: set[date]) -> list[tuple[date, date]]:

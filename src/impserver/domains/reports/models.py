@@ -1,10 +1,10 @@
-"""What long-period reports read instead of every request: per-day and per-month tallies,
-kept from the requests by the roll-up (``aggregates.py``).
+"""What long-period reports read instead of every request: per-day, per-month and per-year
+tallies, kept from the requests by the roll-up (``tallies.py``).
 
-A tally row counts requests of one resource in one span (a UTC day, or a calendar month
-summed from its days) under one figure: a plain count (bucket 0), a score (bucket 1–5), an
-hour of the UTC day (span ``hours``), or one bucket of a duration histogram. Rows with an
-employee are that employee's share of the requests they closed."""
+A tally row counts requests of one resource in one span (a UTC day; a calendar month summed
+from its days; a year summed from its months) under one figure: a plain count (bucket 0), a
+score (bucket 1–5), an hour of the UTC day (span ``hours``), or one bucket of a duration
+histogram. Rows with an employee are that employee's share of the requests they closed."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from impserver.core.db import Base
 
 SPAN_DAY = "day"
 SPAN_MONTH = "month"
+SPAN_YEAR = "year"
 # One UTC day's requests created, by the hour of the day (the bucket): a report places them in
 # its own time zone.
 SPAN_HOURS = "hours"
@@ -30,7 +31,7 @@ class ReportTally(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     span: Mapped[str] = mapped_column(String(5))
-    # The UTC day, or the first day of the month.
+    # The UTC day, or the first day of the month or year.
     span_start: Mapped[date]
     # Plain numbers, no foreign keys: the tallies are derived and rebuilt from the requests.
     resource_id: Mapped[int]

@@ -37,6 +37,7 @@ from impserver.domains.reports.models import (
     SPAN_DAY,
     SPAN_HOURS,
     SPAN_MONTH,
+    SPAN_YEAR,
     ReportChange,
     ReportTally,
 )
@@ -221,20 +222,22 @@ async def roll_up(services: Services, days_per_transaction: int = DAYS_PER_TRANS
             if rows:
                 await session.execute(insert(ReportTally), rows)
         for month in sorted({month_of(day) for day in days}):
-            await _sum_month(session, month)
+            await _sum_span(session, SPAN_MONTH, month, SPAN_DAY, next_month(month))
+        for year in sorted({day.replace(month=1, day=1) for day in days}):
+            await _sum_span(session, SPAN_YEAR, year, SPAN_MONTH, year.replace(year=year.year + 1))
         await session.execute(delete(ReportChange).where(ReportChange.day.in_(days)))
         return len(days)
 
 
-async def _sum_month(session: AsyncSession, month: date) -> None:
-    """A month's tallies: the sums of its days'."""
+async def _sum_span(session: AsyncSession, span: str, start: date, parts: str, end: date) -> None:
+    """A month's tallies, the sums of its days'; or a year's, of its months'."""
     await session.execute(
-        delete(ReportTally).where(ReportTally.span == SPAN_MONTH, ReportTally.span_start == month)
+        delete(ReportTally).where(ReportTally.span == span, ReportTally.span_start == start)
     )
     summed = (
         select(
-            literal(SPAN_MONTH),
-            literal(month),
+            literal(span),
+            literal(start),
             ReportTally.resource_id,
             ReportTally.employee_id,
             ReportTally.figure,
@@ -242,9 +245,9 @@ async def _sum_month(session: AsyncSession, month: date) -> None:
             func.sum(ReportTally.count),
         )
         .where(
-            ReportTally.span == SPAN_DAY,
-            ReportTally.span_start >= month,
-            ReportTally.span_start < next_month(month),
+            ReportTally.span == parts,
+            ReportTally.span_start >= start,
+            ReportTally.span_start < end,
         )
         .group_by(
             ReportTally.resource_id, ReportTally.employee_id, ReportTally.figure, ReportTally.bucket
