@@ -22,7 +22,7 @@ from impserver.channels.widget import pages as widget_pages
 from impserver.core.auth_cache import AuthCache
 from impserver.core.clock import utcnow
 from impserver.core.config import Settings, load_settings
-from impserver.core.db import build_engine, build_sessionmaker
+from impserver.core.db import OutageLog, build_engine, build_sessionmaker
 from impserver.core.errors import install_error_handlers
 from impserver.core.heap import settle_after_start
 from impserver.core.http import RefuseCrossSiteWrites, SecurityHeaders
@@ -45,6 +45,7 @@ from impserver.domains.integrations.outbox import WebhookOutbox
 from impserver.domains.mentions import api as mentions_api
 from impserver.domains.replies import api as replies_api
 from impserver.domains.reports import api as reports_api
+from impserver.domains.reports.tallies import roll_up
 from impserver.domains.requests import api as requests_api
 from impserver.domains.resources import api as resources_api
 from impserver.domains.resources.models import KIND_TELEGRAM, KIND_VK, KIND_WHATSAPP
@@ -136,6 +137,21 @@ async def _maintenance(services: Services) -> None:
         await asyncio.sleep(MAINTENANCE_INTERVAL_SECONDS)
 
 
+async def _roll_up_reports(services: Services) -> None:
+    """Keep the reports' tallies up to date: the days marked as changed, a few at a time."""
+    outage = OutageLog(log, "report roll-up")
+    while True:
+        try:
+            while await roll_up(services) > 0:
+                pass
+        except Exception as exc:
+            # The marks stay: the days are tallied again on the next round.
+            outage.failed(exc)
+        else:
+            outage.succeeded()
+        await asyncio.sleep(services.settings.report_roll_up_seconds)
+
+
 async def _send_webhooks(services: Services) -> None:
     outbox = services.db.integration_listener
     assert isinstance(outbox, WebhookOutbox)
@@ -160,6 +176,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(run_timers(services), name="timers"),
             asyncio.create_task(run_deliveries(services, services.messengers), name="deliveries"),
             asyncio.create_task(_send_webhooks(services), name="webhooks"),
+            asyncio.create_task(_roll_up_reports(services), name="report roll-up"),
         ]
         for messenger in services.messengers.values():
             await messenger.start()

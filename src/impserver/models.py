@@ -11,6 +11,7 @@ from impserver.domains.integrations.models import ApiToken, Webhook, WebhookDeli
 from impserver.domains.mentions.models import Mention
 from impserver.domains.ratings.models import Rating
 from impserver.domains.replies.models import CannedReply
+from impserver.domains.reports.models import ReportChange, ReportTally
 from impserver.domains.requests.models import ClientRequest, RequestDecline, RequestTransition
 from impserver.domains.resources.models import Group, GroupMember, Queue, QueueAccess, Resource
 from impserver.domains.rooms.models import Attachment, Message, Room, RoomMember
@@ -47,6 +48,8 @@ __all__ = [
     "QueueAccess",
     "QueueRouting",
     "Rating",
+    "ReportChange",
+    "ReportTally",
     "RequestDecline",
     "RequestTag",
     "RequestTransition",

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+
+from impserver.domains.reports import archive as archive_module
 from tests.api.test_ratings import ask_for_ratings
 from tests.api.test_requests import taken
 from tests.harness import LiveServer, Session
@@ -138,3 +141,24 @@ def test_the_filters_offer_what_the_viewer_may_choose(server: LiveServer) -> Non
     assert len(admin["employees"]) > 1
     assert {q["name"] for q in admin["queues"]} >= {"Sales", "Technical support"}
     assert [r["name"] for r in mine["resources"]] == [r["name"] for r in admin["resources"]][:1]
+
+
+def test_the_total_is_counted_up_to_a_limit_then_more_than_it(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A small limit stands for the real one: beyond it a page says "more than".
+    monkeypatch.setattr(archive_module, "TOTAL_COUNTED_UP_TO", 3)
+    admin = server.login("admin")
+    made = [taken(server, "anna")[2] for _ in range(5)]
+    everything = len(ids(archive(admin, page_size=100)))
+    assert everything >= 5
+
+    first = archive(admin, page_size=2)
+    assert (first["total"], first["total_exact"]) == (3, False)
+    assert ids(first) == made[::-1][:2]
+    # Reading further counts as far as the page read, and exactly once the end is in sight.
+    last = archive(admin, page_size=2, page=(everything + 1) // 2)
+    assert (last["total"], last["total_exact"]) == (everything, True)
+    # A search with fewer matches than the limit is counted exactly.
+    one = archive(admin, page_size=2, employee_id=admin.me["id"], status="closed")
+    assert one["total_exact"] is True and one["total"] == len(ids(one))

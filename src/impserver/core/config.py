@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     whatsapp_api_url: str = "https://graph.facebook.com"
 
     upload_max_bytes: int = 25 * 1024 * 1024
+    # How often the reports' tallies catch up with the days whose requests changed (reports
+    # are exact meanwhile: they count those days from the requests).
+    report_roll_up_seconds: float = Field(default=60.0, gt=0)
     # How often due timers (the topic choice running out) are looked for.
     timer_interval_seconds: float = 1.0
     # An employee whose last workspace tab has been gone this long is Offline.

@@ -47,7 +47,10 @@ class ArchiveRow(BaseModel):
 
 
 class ArchivePage(BaseModel):
+    # How many requests match, counted up to a limit (see archive.TOTAL_COUNTED_UP_TO): when
+    # ``total_exact`` is false there are more than ``total``.
     total: int
+    total_exact: bool = True
     page: int
     page_size: int
     items: list[ArchiveRow]

@@ -201,6 +201,7 @@ export default {
     previous: 'Previous',
     next: 'Next',
     pageOf: 'Page {page} of {pages} · {total} in all',
+    pageOfMore: 'Page {page} of {pages}+ · more than {total}',
   },
   mentions: {
     title: 'Mentions',

@@ -202,6 +202,7 @@ const ru: typeof en = {
     previous: 'Назад',
     next: 'Вперёд',
     pageOf: 'Страница {page} из {pages} · всего {total}',
+    pageOfMore: 'Страница {page} из {pages}+ · больше {total}',
   },
   mentions: {
     title: 'Упоминания',

@@ -15,7 +15,9 @@ export interface ArchiveRow {
 }
 
 export interface ArchivePage {
+  /** Counted up to a limit: when `total_exact` is false there are more than `total`. */
   total: number
+  total_exact: boolean
   page: number
   page_size: number
   items: ArchiveRow[]
