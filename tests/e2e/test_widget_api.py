@@ -201,3 +201,26 @@ def test_a_forged_hash_is_not_verified_and_sees_no_history(
     expect(said).to_contain_text("shop-user-7")
     expect(panel.get_by_text("Подтверждён")).to_have_count(0)
     expect(anna.get_by_role("log").get_by_text("Мой личный заказ")).to_have_count(0)
+
+
+def test_an_administrator_shows_and_regenerates_a_websites_identity_secret(
+    app_server: LiveServer, logged_in: Callable[..., Page]
+) -> None:
+    secret = identity_secret(app_server)
+    admin = logged_in("admin")
+    admin.get_by_role("link", name="Администрирование").click()
+    admin.get_by_role("tab", name="Ресурсы").click()
+    site = admin.get_by_role("article", name="Demo website")
+    shown = site.get_by_label("Секрет для подтверждения пользователей")
+    expect(shown).to_have_count(0)  # not on screen until asked for
+    site.get_by_role("button", name="Показать секрет").click()
+    expect(shown).to_have_text(secret)
+    site.get_by_role("button", name="Скрыть секрет").click()
+    expect(shown).to_have_count(0)
+
+    admin.once("dialog", lambda dialog: dialog.accept())
+    site.get_by_role("button", name="Создать новый секрет").click()
+    expect(site.get_by_role("status")).to_have_text("Новый секрет действует.")
+    regenerated = identity_secret(app_server)
+    assert regenerated != secret
+    expect(shown).to_have_text(regenerated)
