@@ -4,6 +4,7 @@ as the visitor's unverified word) and IMP.setAttributes."""
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -328,3 +329,26 @@ def test_unreadable_bodies_and_missing_tokens_are_refused(server: LiveServer) ->
         anonymous = server.client().post(f"/api/widget/{path}", json={"id": "1"})
         assert anonymous.status_code == 401
     assert json.loads(visitor.http.get("/api/widget/conversation").text)["messages"] == []
+
+
+def test_two_browsers_verifying_a_new_person_at_once_become_one_client(
+    server: LiveServer,
+) -> None:
+    secret = identity_secret(server)
+    user = {"id": "user-new", "hash": identity_hash(secret, "user-new")}
+    browsers = [visit(server, address=f"127.0.0.{n}") for n in (3, 4, 5, 6)]
+    start = threading.Barrier(len(browsers))
+    outcomes: list[dict[str, Any]] = []
+
+    def verify(browser: Visitor) -> None:
+        start.wait()
+        outcomes.append(set_user(browser, **user))
+
+    threads = [threading.Thread(target=verify, args=(b,)) for b in browsers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == len(browsers)
+    assert all(outcome["verified"] for outcome in outcomes)
+    assert len({b.session["client"]["id"] for b in browsers}) == 1

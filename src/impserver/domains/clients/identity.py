@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from impserver.channels.models import ChannelReceipt
 from impserver.core.errors import Forbidden, InvalidInput, NotFound
@@ -68,6 +69,15 @@ class Identified:
 
 async def identify(services: Services, client_id: int, data: VisitorIdentity) -> Identified:
     """IMP.setUser from the visitor ``client_id``'s page."""
+    try:
+        return await _identify_once(services, client_id, data)
+    except IntegrityError:
+        # Another browser of the same person became their verified client at the very same
+        # moment (the one client per site and id is a unique index): it is there to join now.
+        return await _identify_once(services, client_id, data)
+
+
+async def _identify_once(services: Services, client_id: int, data: VisitorIdentity) -> Identified:
     async with services.db.transaction() as uow:
         # Locked: two tabs of one browser identifying at once take turns.
         client = await uow.session.get(Client, client_id, with_for_update=True)
