@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -114,3 +116,29 @@ def topic_time_runs_out(server: LiveServer, client_text: str) -> None:
             )
 
     server.run(expire())
+
+
+def identity_secret(server: Endpoint) -> str:
+    """The demo website's identity secret, as an administrator reads it."""
+    admin = server.login("admin")
+    site = demo_site(server)
+    response = admin.http.get(f"/api/admin/resources/{site['id']}/identity-secret")
+    assert response.status_code == 200, response.text
+    return str(response.json()["secret"])
+
+
+def identity_hash(secret: str, user_id: str) -> str:
+    """What the site's server computes for IMP.setUser: HMAC-SHA256 of the id, in hex."""
+    return hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
+
+
+def set_user(visitor: Visitor, **user: Any) -> dict[str, Any]:
+    """IMP.setUser as the widget passes it on; a visitor who becomes another client (the one
+    the site vouched for) carries on with that client's token, as the widget does."""
+    response = visitor.http.post("/api/widget/identity", json=user)
+    assert response.status_code == 200, response.text
+    outcome: dict[str, Any] = response.json()
+    if outcome["session"] is not None:
+        visitor.session = outcome["session"]
+        visitor.http.headers["Authorization"] = f"Bearer {visitor.token}"
+    return outcome

@@ -9,7 +9,7 @@ import httpx
 from tests.api.test_requests import queue_ids
 from tests.api.test_rooms import new_room
 from tests.harness import LiveServer
-from tests.widget import visit
+from tests.widget import demo_site, visit
 
 ALLOWED = {200, 201, 204}
 
@@ -64,6 +64,7 @@ def matrix_world(server: LiveServer) -> dict[str, Any]:
         "room": room["id"],
         "request": request_id,
         "client": visitor_a.session["client"]["id"],
+        "site": demo_site(server)["id"],
     }
 
 
@@ -202,6 +203,49 @@ def test_authorization_matrix(server: LiveServer) -> None:
             {"visitor A": True, "visitor B": True, "anonymous widget": False},
         ),
         ("GET", "/api/requests/queue", None, {"serving employee": True, "anonymous": False}),
+        # A website's identity secret: administrators only, to read or to regenerate.
+        *[
+            (
+                method,
+                f"/api/admin/resources/{world['site']}/identity-secret",
+                None,
+                {
+                    "admin": True,
+                    "supervisor": False,
+                    "serving employee": False,
+                    "employee not serving": False,
+                    "anonymous": False,
+                    "visitor A": False,
+                    "API token": False,
+                },
+            )
+            for method in ("GET", "POST")
+        ],
+        # IMP.setUser and IMP.setAttributes: a visitor's own token, nothing else.
+        (
+            "POST",
+            "/api/widget/identity",
+            {"id": "matrix-user"},
+            {
+                "visitor A": True,
+                "anonymous widget": False,
+                "admin": False,
+                "serving employee": False,
+                "API token": False,
+            },
+        ),
+        (
+            "POST",
+            "/api/widget/attributes",
+            {"attributes": {"plan": "pro"}},
+            {
+                "visitor A": True,
+                "anonymous widget": False,
+                "admin": False,
+                "serving employee": False,
+                "API token": False,
+            },
+        ),
         (
             "GET",
             "/api/search?q=a",

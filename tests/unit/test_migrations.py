@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,26 @@ def test_migrations_downgrade_and_upgrade_again_on_sqlite(tmp_path: Path) -> Non
     command.downgrade(alembic_config(settings), "base")
     upgrade_database(settings)
     assert_models_match_migrations(settings)
+
+
+def test_every_existing_website_gets_an_identity_secret_of_its_own(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, secret_key="x")
+    upgrade_database(settings, "0014_api_tokens")
+    database = sqlite3.connect(tmp_path / "imp.db")
+    for key, kind in (("site-a", "website"), ("site-b", "website"), ("bot", "telegram")):
+        database.execute(
+            "INSERT INTO resources (kind, name, is_active, public_key, topic_choice_seconds, "
+            "rating_enabled, rating_question, site_origins, channel_config, created_at) "
+            "VALUES (?, ?, 1, ?, 60, 0, '', '[]', '{}', '2026-01-01 00:00:00')",
+            (kind, key, key),
+        )
+    database.commit()
+    database.close()
+
+    upgrade_database(settings)
+    database = sqlite3.connect(tmp_path / "imp.db")
+    secrets = dict(database.execute("SELECT public_key, identity_secret FROM resources"))
+    database.close()
+    assert secrets["bot"] is None
+    assert len(secrets["site-a"]) == len(secrets["site-b"]) == 64
+    assert secrets["site-a"] != secrets["site-b"]

@@ -243,6 +243,13 @@ export interface ClientRead {
   browser: string
   contacts: ContactRead[]
   requests: { id: number; status: string; created_at: string; closed_at: string | null; queue_name: string | null }[]
+  /** The website vouched for this person (IMP.setUser with a valid hash); its own id of them. */
+  verified?: boolean
+  verified_id?: string | null
+  /** What the page said without proof. */
+  unverified?: { id: string; name: string; email: string; phone: string } | null
+  /** IMP.setAttributes: flat facts from the website. */
+  attributes?: Record<string, string | number | boolean>
 }
 
 export interface TransferOptions {

@@ -2,6 +2,10 @@
  * The only script a website adds. It stays tiny: a chat button and an iframe with the chat UI
  * served by IMP, so the site's styles and the widget's never mix.
  *   <script src="https://imp.example.com/widget/loader.js" data-imp-key="KEY" async></script>
+ *
+ * It also gives the page `window.IMP` (README, "Widget JavaScript API"): open, close, toggle,
+ * on('open' | 'close' | 'message', fn), setUser and setAttributes. Calls made before it loaded
+ * wait in `IMP.q` as [name, ...arguments] and are made now, in order.
  */
 ;(() => {
   const script = document.currentScript as HTMLScriptElement | null
@@ -55,13 +59,48 @@
     liveNote.style.display = liveLabel && !open ? 'block' : 'none'
   }
   let open = sessionStorage.getItem(stateKey) === '1'
+  // The page's listeners (IMP.on): one that throws must not stop the chat or the others.
+  const listeners: Record<string, ((data?: unknown) => void)[]> = {}
+  const emit = (name: string, data?: unknown) =>
+    listeners[name]?.forEach((listener) => {
+      try {
+        listener(data)
+      } catch (error) {
+        console.error(error)
+      }
+    })
   const setOpen = (value: boolean) => {
+    if (value !== open) emit(value ? 'open' : 'close')
     open = value
     sessionStorage.setItem(stateKey, value ? '1' : '0')
     place()
     button.setAttribute('aria-expanded', String(value))
     frame.contentWindow?.postMessage({ type: 'imp:visibility', open: value }, base)
   }
+  // Who the visitor is and what the site says of them, handed to the chat once it is ready
+  // (and again should it start afresh). Plain copies: a page's object may hold anything.
+  let user: unknown = null
+  let attributes: unknown = null
+  let ready = false
+  const plain = (value: unknown) => JSON.parse(JSON.stringify(value ?? null)) as unknown
+  const tell = (type: string, value: unknown) => ready && value && toFrame({ type, value })
+  const api: Record<string, (...args: never[]) => void> = {
+    open: () => setOpen(true),
+    close: () => setOpen(false),
+    toggle: () => setOpen(!open),
+    on: (name: string, listener: (data?: unknown) => void) => {
+      if (typeof listener === 'function') (listeners[name] ||= []).push(listener)
+    },
+    setUser: (value: unknown) => tell('imp:user', (user = plain(value))),
+    // The chat gets all the page gave so far: the server merges, so a repeat changes nothing.
+    // Anything but an object goes as it is, for the server to say what is wrong with it.
+    setAttributes: (value: unknown) => {
+      const given = plain(value)
+      const isObject = given && typeof given === 'object' && !Array.isArray(given)
+      tell('imp:attributes', (attributes = isObject ? { ...(attributes as object), ...given } : given))
+    },
+  }
+  const run = ([name, ...args]: [string, ...never[]]) => api[name]?.(...args)
 
   button.addEventListener('click', () => setOpen(!open))
   window.addEventListener('resize', place)
@@ -104,7 +143,7 @@
 
   window.addEventListener('message', (event) => {
     if (event.origin !== base || event.source !== frame.contentWindow) return
-    const data = event.data as { type?: string; count?: number; callId?: number; command?: never; live?: boolean; label?: string }
+    const data = event.data as { type?: string; count?: number; callId?: number; command?: never; live?: boolean; label?: string; name?: string; data?: unknown }
     if (data.type === 'imp:cobrowse:start' && data.callId) startSharing(data.callId)
     if (data.type === 'imp:cobrowse:end') stopSharing()
     if (data.type === 'imp:cobrowse:control' && data.command) window.__impCobrowse?.control(data.command)
@@ -117,6 +156,12 @@
       button.title = liveLabel || label
       place()
     }
+    if (data.type === 'imp:ready') {
+      ready = true
+      tell('imp:user', user)
+      tell('imp:attributes', attributes)
+    }
+    if (data.type === 'imp:event' && data.name === 'message') emit('message', data.data)
     if (data.type === 'imp:unread') {
       badge.hidden = !data.count
       badge.textContent = String(data.count ?? '')
@@ -125,6 +170,16 @@
   frame.addEventListener('load', () => setOpen(open))
   place()
   document.body.append(frame, button, liveNote)
+  const queued = (window.IMP?.q ?? []) as [string, ...never[]][]
+  // Pushed to after this, the queue is run at once (a page may keep using IMP.q.push).
+  window.IMP = { ...api, q: { push: run } }
+  queued.forEach(run)
 })()
+
+declare global {
+  interface Window {
+    IMP?: { q?: unknown } & Record<string, unknown>
+  }
+}
 
 export {}

@@ -32,7 +32,8 @@ from impserver.core.lean_routes import LeanCall, LeanRoute
 from impserver.domains.blocking import actions as blocking_actions
 from impserver.domains.blocking import queries as blocking_queries
 from impserver.domains.clients import actions as client_actions
-from impserver.domains.clients.schemas import ContactWrite
+from impserver.domains.clients import identity
+from impserver.domains.clients.schemas import ContactWrite, VisitorAttributes, VisitorIdentity
 from impserver.domains.ratings import actions as rating_actions
 from impserver.domains.ratings import queries as rating_queries
 from impserver.domains.ratings.schemas import RatingCreate, RatingOutcome
@@ -59,6 +60,9 @@ MESSAGES_PER_IP_PER_MINUTE = 120
 UPLOADS_PER_VISITOR_PER_MINUTE = 20
 UPLOADS_PER_IP_PER_MINUTE = 60
 TOPIC_CHOICES_PER_VISITOR_PER_MINUTE = 30
+# IMP.setUser and IMP.setAttributes, together: a page calls each once per page view.
+IDENTITY_CALLS_PER_VISITOR_PER_MINUTE = 60
+IDENTITY_CALLS_PER_IP_PER_MINUTE = 240
 
 
 class SessionStart(InputModel):
@@ -162,8 +166,12 @@ async def start_session(
     if known is not None and known.client.is_blocked:
         # No new token for a blocked client, only the notice the widget shows.
         raise Forbidden(actions.BLOCKED_NOTICE, code="blocked")
+    if known is not None and (
+        known.resource.id != resource.id or _no_longer_theirs(services, known, data.visitor_token)
+    ):
+        known = None
     address = client_ip(request)
-    if known is None or known.resource.id != resource.id:
+    if known is None:
         # A new conversation: refused while the network it comes from is blocked.
         async with services.db.read() as session:
             refusing = await blocking_queries.address_block(session, resource.id, address)
@@ -174,7 +182,7 @@ async def start_session(
         services,
         address=address,
         resource_id=resource.id,
-        client_id=known.client.id if known and known.resource.id == resource.id else None,
+        client_id=known.client.id if known else None,
         environment={
             "page_url": data.page_url,
             "user_agent": request.headers.get("user-agent", "")[:400],
@@ -184,6 +192,79 @@ async def start_session(
     )
     visitor = Visitor(client, resource)
     return await _session_payload(services, visitor, visitor_token(services, client))
+
+
+def _no_longer_theirs(services: Services, known: Visitor, token: str | None) -> bool:
+    """Whether a token names a client its holder may no longer come back to: one joined into
+    the verified client it proved to be (the widget that proved it holds that client's token),
+    or a verified client whose tokens were revoked (the site's identity secret changed: only a
+    hash made with the new one brings the person back). Such a visitor starts anew."""
+    if known.client.merged_into_id is not None:
+        return True
+    claims = read_token(services, token or "")
+    return (
+        known.client.verified_id is not None
+        and claims is not None
+        and claims.generation != known.client.token_generation
+    )
+
+
+class IdentityOutcome(BaseModel):
+    verified: bool
+    # The visitor is now the client the site vouched for (another browser or device of theirs
+    # came first): the widget carries on with this session, that client's token and history.
+    # None: the visitor stays the client they were.
+    session: WidgetSession | None = None
+
+
+class VisitorAttributesRead(BaseModel):
+    attributes: dict[str, bool | int | float | str]
+
+
+@router.post("/identity", response_model=IdentityOutcome)
+async def identify(
+    data: VisitorIdentity,
+    request: Request,
+    visitor: Visitor = Depends(current_visitor),
+    services: Services = Depends(get_services),
+) -> IdentityOutcome:
+    """IMP.setUser from the site's page. With a valid hash the visitor becomes the site's
+    verified client for that id, the same on every browser and device; without one, what the
+    page said is kept as the visitor's own word and joins nothing."""
+    await throttle_all(
+        services,
+        [
+            (f"widget-identity:{visitor.client.id}", IDENTITY_CALLS_PER_VISITOR_PER_MINUTE, 60),
+            (f"widget-identity-ip:{client_ip(request)}", IDENTITY_CALLS_PER_IP_PER_MINUTE, 60),
+        ],
+    )
+    outcome = await identity.identify(services, visitor.client.id, data)
+    if not outcome.switched:
+        return IdentityOutcome(verified=outcome.verified)
+    now = Visitor(outcome.client, visitor.resource)
+    token = visitor_token(services, outcome.client)
+    return IdentityOutcome(
+        verified=outcome.verified, session=await _session_payload(services, now, token)
+    )
+
+
+@router.post("/attributes", response_model=VisitorAttributesRead)
+async def set_attributes(
+    data: VisitorAttributes,
+    request: Request,
+    visitor: Visitor = Depends(current_visitor),
+    services: Services = Depends(get_services),
+) -> VisitorAttributesRead:
+    """IMP.setAttributes: facts the site's page gives about the visitor, shown to employees."""
+    await throttle_all(
+        services,
+        [
+            (f"widget-identity:{visitor.client.id}", IDENTITY_CALLS_PER_VISITOR_PER_MINUTE, 60),
+            (f"widget-identity-ip:{client_ip(request)}", IDENTITY_CALLS_PER_IP_PER_MINUTE, 60),
+        ],
+    )
+    attributes = await identity.set_attributes(services, visitor.client.id, data.attributes)
+    return VisitorAttributesRead(attributes=attributes)
 
 
 @router.get("/conversation", response_model=Conversation)

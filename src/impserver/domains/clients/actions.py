@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from impserver.core.clock import utcnow
 from impserver.core.errors import InvalidInput, NotFound
@@ -17,7 +17,7 @@ from impserver.domains.clients.models import Client, Contact
 from impserver.domains.clients.schemas import ClientRead, ContactRead, ContactWrite
 from impserver.domains.requests.models import STATUS_ASSIGNED, STATUS_WAITING, ClientRequest
 from impserver.domains.resources.queries import queue_server_ids
-from impserver.realtime.events import Audience
+from impserver.realtime.events import Audience, visitor_key
 from impserver.services import Services
 
 
@@ -51,8 +51,8 @@ async def revoke_visitor_tokens(uow: UnitOfWork, client_id: int) -> None:
     """Every visitor token of the client stops working: the widget's HTTP calls and socket are
     refused from now on, and its open sockets are closed once the transaction commits.
 
-    The one place tokens are revoked, so whatever keeps tokens or visitors in memory can drop
-    them here too.
+    The one place tokens are revoked (with ``revoke_verified_visitors``, for many at once), so
+    whatever keeps tokens or visitors in memory can drop them here too.
     """
     client = await uow.session.get(Client, client_id)
     if client is None:
@@ -61,7 +61,24 @@ async def revoke_visitor_tokens(uow: UnitOfWork, client_id: int) -> None:
     uow.control(_CLOSE_SOCKETS, Audience.visitor(client_id))
 
 
-async def _announce(uow: UnitOfWork, client: Client) -> ClientRead:
+async def revoke_verified_visitors(uow: UnitOfWork, resource_id: int) -> None:
+    """Every verified client of a site must prove who they are again (its identity secret was
+    regenerated, perhaps because it leaked: whoever forged a hash with the old one loses what
+    it gave them). Their widgets start anew; the site's next IMP.setUser, with a hash made with
+    the new secret, brings each person back to their client."""
+    verified = (Client.resource_id == resource_id) & Client.verified_id.is_not(None)
+    client_ids = list(await uow.session.scalars(select(Client.id).where(verified)))
+    await uow.session.execute(
+        update(Client)
+        .where(verified)
+        .values(token_generation=Client.token_generation + 1)
+        .execution_options(synchronize_session="fetch")
+    )
+    uow.control(_CLOSE_SOCKETS, Audience(frozenset(visitor_key(i) for i in client_ids)))
+
+
+async def announce_client(uow: UnitOfWork, client: Client) -> ClientRead:
+    """The client's new card to the employees who see one of their open requests."""
     await uow.session.flush()
     read = await queries.client_read(uow.session, client)
     viewers: set[int] = set()
@@ -110,7 +127,7 @@ async def save_contacts(
             if contact.id not in kept and not contact.is_hidden:
                 contact.is_hidden = True
                 contact.updated_at = utcnow()
-        return await _announce(uow, client)
+        return await announce_client(uow, client)
 
 
 async def client_leaves_details(
@@ -133,7 +150,7 @@ async def client_leaves_details(
         for item in contacts:
             if (item.kind, item.value) not in known:
                 uow.session.add(Contact(client_id=client.id, kind=item.kind, value=item.value))
-        await _announce(uow, client)
+        await announce_client(uow, client)
 
 
 async def add_contact(services: Services, client_id: int, kind: str, value: str) -> ContactRead:
@@ -145,7 +162,7 @@ async def add_contact(services: Services, client_id: int, kind: str, value: str)
             raise NotFound(queries.CLIENT_NOT_FOUND, code="client_not_found")
         contact = Contact(client_id=client.id, kind=kind, value=value)
         uow.session.add(contact)
-        await _announce(uow, client)
+        await announce_client(uow, client)
         return ContactRead.model_validate(contact)
 
 
@@ -171,7 +188,7 @@ async def change_contact(
         if is_hidden is not None:
             contact.is_hidden = is_hidden
         contact.updated_at = utcnow()
-        await _announce(uow, client)
+        await announce_client(uow, client)
         return ContactRead.model_validate(contact)
 
 
@@ -185,7 +202,7 @@ async def set_contact_hidden(
             raise NotFound("Contact not found.", code="contact_not_found")
         contact.is_hidden = hidden
         contact.updated_at = utcnow()
-        return await _announce(uow, client)
+        return await announce_client(uow, client)
 
 
 async def rename_client(
@@ -196,7 +213,7 @@ async def rename_client(
         if len(name) > NAME_LENGTH:
             raise InvalidInput("The name is too long.", code="client_name_too_long")
         client.display_name = name
-        return await _announce(uow, client)
+        return await announce_client(uow, client)
 
 
 async def record_visit(

@@ -16,6 +16,9 @@ class Client(Base):
     __tablename__ = "clients"
     __table_args__ = (
         UniqueConstraint("resource_id", "external_id"),
+        # One client per person a site vouches for (IMP.setUser with a valid hash), whatever
+        # browser or device they write from. Anonymous visitors have none (NULLs do not clash).
+        Index("ix_clients_resource_id_verified_id", "resource_id", "verified_id", unique=True),
         # The archive finds clients by any part of their name (trigrams, PostgreSQL only).
         postgres_only(
             Index(
@@ -47,6 +50,19 @@ class Client(Base):
     last_address: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # Last known environment: page URL, user agent, …
     environment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The site's own id of the person, once a hash made with the site's identity secret proved
+    # it (IMP.setUser): the key that joins their browsers and devices into this one client.
+    verified_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    # What the site's page said about the visitor without such proof (id, name, e-mail, phone):
+    # shown to employees as the visitor's own word, never used to find or join anyone.
+    unverified_identity: Mapped[dict[str, str]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
+    # Flat facts the site's page passed in (IMP.setAttributes): key → text, number or yes/no.
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # An anonymous client joined into the verified client they proved to be: their requests
+    # are there now, and their tokens no longer work.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -5,7 +5,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from impserver.core.errors import NotFound
 from impserver.domains.clients.models import Client, Contact
-from impserver.domains.clients.schemas import ClientRead, ContactRead, EarlierRequest
+from impserver.domains.clients.schemas import (
+    ClientRead,
+    ContactRead,
+    EarlierRequest,
+    UnverifiedIdentity,
+)
 from impserver.domains.clients.user_agents import browser_of
 from impserver.domains.requests.models import STATUS_ASSIGNED, STATUS_WAITING, ClientRequest
 from impserver.domains.resources.models import Queue, QueueAccess, Resource
@@ -66,4 +71,12 @@ async def client_read(session: AsyncSession, client: Client) -> ClientRead:
             )
             for r, name in rows
         ],
+        verified=client.verified_id is not None,
+        verified_id=client.verified_id,
+        unverified=(
+            UnverifiedIdentity.model_validate(client.unverified_identity)
+            if client.unverified_identity
+            else None
+        ),
+        attributes=dict(client.attributes or {}),
     )

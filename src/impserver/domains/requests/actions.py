@@ -232,6 +232,13 @@ async def _announce(
     uow.emit(VisitorRequestChanged(request=state), Audience.visitor(request.client_id))
 
 
+async def announce_new_owner(uow: UnitOfWork, request: ClientRequest) -> None:
+    """The request now belongs to another client (an anonymous visitor proved who they are,
+    and their requests joined that person's): its card again to those who see it, and its
+    state to the client's widgets."""
+    await _announce(uow, request, snapshot(request))
+
+
 async def _deliver_message(uow: UnitOfWork, request: ClientRequest, message: MessageRead) -> None:
     viewers = await _viewers(uow.session, request.id, snapshot(request))
     uow.emit(

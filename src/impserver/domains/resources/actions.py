@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import delete, func, select, update
 
 from impserver.core.clock import utcnow
@@ -10,6 +12,7 @@ from impserver.core.security import new_token
 from impserver.core.unit_of_work import UnitOfWork
 from impserver.domains.accounts.actions import ensure_admin
 from impserver.domains.accounts.models import Employee
+from impserver.domains.clients.actions import revoke_verified_visitors
 from impserver.domains.requests.models import STATUS_WAITING, ClientRequest
 from impserver.domains.resources import queries
 from impserver.domains.resources.events import ResourcesUpdated
@@ -27,6 +30,7 @@ from impserver.domains.resources.models import (
 from impserver.domains.resources.schemas import (
     GroupCreate,
     GroupRead,
+    IdentitySecretRead,
     MessengerResourceCreate,
     QueueCreate,
     QueueRead,
@@ -78,10 +82,47 @@ async def create_resource(
             public_key=new_token(16),
             topic_choice_seconds=data.topic_choice_seconds,
             site_origins=data.site_origins or [],
+            identity_secret=new_identity_secret(),
         )
         uow.session.add(resource)
         await uow.session.flush()
         return await _announce_resource(uow, resource.id)
+
+
+def new_identity_secret() -> str:
+    return secrets.token_hex(32)
+
+
+async def _website(uow: UnitOfWork, resource_id: int) -> Resource:
+    resource = await _get_resource(uow, resource_id)
+    if resource.kind != KIND_WEBSITE:
+        raise NotFound("Only a website has an identity secret.", code="not_a_website")
+    return resource
+
+
+async def identity_secret(
+    services: Services, actor: Employee | None, resource_id: int
+) -> IdentitySecretRead:
+    """The website's identity secret (made now if it has none yet)."""
+    ensure_admin(actor)
+    async with services.db.transaction() as uow:
+        resource = await _website(uow, resource_id)
+        if not resource.identity_secret:
+            resource.identity_secret = new_identity_secret()
+        return IdentitySecretRead(resource_id=resource.id, secret=resource.identity_secret)
+
+
+async def regenerate_identity_secret(
+    services: Services, actor: Employee | None, resource_id: int
+) -> IdentitySecretRead:
+    """A new identity secret: hashes made with the old one no longer verify anyone, and every
+    verified visitor of the site must be vouched for again with the new one."""
+    ensure_admin(actor)
+    async with services.db.transaction() as uow:
+        resource = await _website(uow, resource_id)
+        resource.identity_secret = new_identity_secret()
+        await revoke_verified_visitors(uow, resource.id)
+        return IdentitySecretRead(resource_id=resource.id, secret=resource.identity_secret)
 
 
 def _refresh_channels(services: Services, uow: UnitOfWork) -> None:

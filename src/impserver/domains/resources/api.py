@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import Depends
+from fastapi import Depends, Response
 
 from impserver.core.http import api_router
 from impserver.domains.accounts.auth import current_admin, current_employee
@@ -12,6 +12,7 @@ from impserver.domains.resources.schemas import (
     GroupMembersUpdate,
     GroupRead,
     GroupUpdate,
+    IdentitySecretRead,
     QueueCreate,
     QueueRead,
     QueueUpdate,
@@ -80,6 +81,31 @@ async def delete_resource(
     services: Services = Depends(get_services),
 ) -> None:
     await actions.delete_resource(services, admin, resource_id)
+
+
+@admin_router.get("/resources/{resource_id}/identity-secret", response_model=IdentitySecretRead)
+async def read_identity_secret(
+    resource_id: int,
+    response: Response,
+    admin: Employee = Depends(current_admin),
+    services: Services = Depends(get_services),
+) -> IdentitySecretRead:
+    """The website's identity secret, with which its server computes IMP.setUser's hash."""
+    response.headers["Cache-Control"] = "no-store"
+    return await actions.identity_secret(services, admin, resource_id)
+
+
+@admin_router.post("/resources/{resource_id}/identity-secret", response_model=IdentitySecretRead)
+async def regenerate_identity_secret(
+    resource_id: int,
+    response: Response,
+    admin: Employee = Depends(current_admin),
+    services: Services = Depends(get_services),
+) -> IdentitySecretRead:
+    """A new identity secret; hashes made with the old one stop verifying anyone, and verified
+    visitors start again until the site vouches for them with the new one."""
+    response.headers["Cache-Control"] = "no-store"
+    return await actions.regenerate_identity_secret(services, admin, resource_id)
 
 
 @admin_router.post("/resources/{resource_id}/queues", response_model=QueueRead, status_code=201)

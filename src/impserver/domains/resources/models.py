@@ -32,6 +32,10 @@ class Resource(Base):
     rating_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
     rating_question: Mapped[str] = mapped_column(String(300), default="", server_default="")
     site_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Websites: the key of the HMAC with which the site vouches for its logged-in users
+    # (IMP.setUser's hash). Shown to administrators only; regenerating it voids every hash made
+    # with the old one.
+    identity_secret: Mapped[str | None] = mapped_column(String(64), default=None)
     # Channel-specific configuration (a bot's token and webhook secret, …).
     channel_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -150,6 +150,14 @@ class ResourceUpdate(OriginsMixin, StrictModel):
     rating_question: RatingQuestion | None = None
 
 
+class IdentitySecretRead(BaseModel):
+    """A website's identity secret: the key of the HMAC with which the site's server vouches
+    for its logged-in users (IMP.setUser's hash). Administrators only."""
+
+    resource_id: int
+    secret: str
+
+
 class GroupRead(BaseModel):
     id: int
     name: str

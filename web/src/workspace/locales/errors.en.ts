@@ -168,6 +168,8 @@ const errors = {
   api_scope_read: 'This API token may not read.',
   api_scope_write: 'This API token may not write.',
   api_rate_limited: 'Too many calls with this API token; try again in a moment.',
+  not_a_website: 'Only a website has an identity secret.',
+  too_many_attributes: 'A visitor has at most {max} attributes.',
   api_request_not_assigned: 'Only a request an employee is responsible for can be answered, closed or transferred through the API.',
   webhook_address_forbidden: 'Webhooks go to public addresses only: {host} is a loopback, link-local or private address.',
   webhook_host_unresolvable: 'The host name {host} could not be found.',
