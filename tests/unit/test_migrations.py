@@ -41,7 +41,7 @@ def test_migrations_downgrade_and_upgrade_again_on_sqlite(tmp_path: Path) -> Non
 
 def test_every_existing_website_gets_an_identity_secret_of_its_own(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, secret_key="x")
-    upgrade_database(settings, "0014_api_tokens")
+    upgrade_database(settings, "0016_report_tallies")
     database = sqlite3.connect(tmp_path / "imp.db")
     for key, kind in (("site-a", "website"), ("site-b", "website"), ("bot", "telegram")):
         database.execute(

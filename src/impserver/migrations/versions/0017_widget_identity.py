@@ -1,8 +1,8 @@
 """widget identity: each website's identity secret; a client's verified id, what the visitor
 said of themselves unverified, the site's attributes, and which client an anonymous one joined
 
-Revision ID: 0015_widget_identity
-Revises: 0014_api_tokens
+Revision ID: 0017_widget_identity
+Revises: 0016_report_tallies
 """
 
 import secrets
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015_widget_identity"
-down_revision: str | None = "0014_api_tokens"
+revision: str = "0017_widget_identity"
+down_revision: str | None = "0016_report_tallies"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
