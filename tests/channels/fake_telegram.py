@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import itertools
 import json
 import time
@@ -47,6 +48,10 @@ class FakeTelegram(FakeServer[SentCall]):
     def __init__(self) -> None:
         super().__init__()
         self.bots: dict[str, FakeBot] = {}
+        # IMP loads its Telegram adapter (aiogram: seconds of CPU) when a bot first needs it,
+        # once per process. Loaded here, outside any test's request and its client timeout: on
+        # a busy machine the first bot connected in a test worker took longer than 15 s.
+        importlib.import_module("impserver.channels.telegram.adapter")
         self.files: dict[str, tuple[str, bytes]] = {}
         # (method, a piece of its text) -> retry_after: the first such call is answered 429.
         self.refuse_once: dict[tuple[str, str], int] = {}
