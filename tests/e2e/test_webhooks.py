@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.api.test_requests import queue_ids
+from tests.api.test_webhooks import settled
 from tests.faults.tools import wait_until
 from tests.harness import LiveServer
 from tests.webhook_receiver import WebhookReceiver
@@ -56,6 +57,11 @@ def test_an_administrator_registers_a_webhook_and_reads_its_deliveries(
     assert visitor.send("Где мой заказ?").status_code == 201
     wait_until(lambda: len(receiver.received) == 2, 10, "two deliveries")
     assert all(r.signed_with(secret) for r in receiver.received)
+    # The receiver answers before the sender records the answer: the log is read once both are
+    # recorded.
+    (hook,) = app_server.login("admin").http.get("/api/admin/webhooks").json()
+    hook_id = hook["id"]
+    wait_until(lambda: settled(app_server, hook_id), 10, "both answers recorded")
 
     row.get_by_role("button", name="Доставки").click()
     log = admin.get_by_role("dialog", name=f"Доставки на {receiver.url}")
@@ -71,6 +77,8 @@ def test_an_administrator_registers_a_webhook_and_reads_its_deliveries(
     assert receiver.received[2].body == next(
         r.body for r in receiver.received[:2] if r.event == "message.created"
     )
+    wait_until(lambda: settled(app_server, hook_id), 10, "the resend's answer recorded")
     log.get_by_role("button", name="Обновить").click()
     expect(lines.nth(1)).to_contain_text("Доставлено")
     expect(lines.nth(1)).to_contain_text("200")
+
