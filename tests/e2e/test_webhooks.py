@@ -81,4 +81,3 @@ def test_an_administrator_registers_a_webhook_and_reads_its_deliveries(
     log.get_by_role("button", name="Обновить").click()
     expect(lines.nth(1)).to_contain_text("Доставлено")
     expect(lines.nth(1)).to_contain_text("200")
-
