@@ -31,6 +31,19 @@ def test_the_archive_shows_each_reader_what_they_may_see_and_filters_it(
     anna, visitor, closed_id = taken(server, "anna")
     client_id = anna.http.get(f"/api/requests/{closed_id}").json()["client"]["id"]
     anna.http.patch(f"/api/clients/{client_id}", json={"display_name": "Иван Петров"})
+    # A contact of theirs finds the request, even once hidden (no longer valid, kept for the
+    # record).
+    saved = anna.http.put(
+        f"/api/clients/{client_id}/contacts",
+        json={"contacts": [{"kind": "email", "value": "Ivan.Petrov@Example.com"}]},
+    )
+    assert saved.status_code == 200, saved.text
+    assert ids(archive(admin, client="ivan.petrov@")) == [closed_id]
+    [contact] = saved.json()["contacts"]
+    hidden = anna.http.post(f"/api/clients/{client_id}/contacts/{contact['id']}/hide")
+    assert hidden.json()["contacts"][0]["is_hidden"] is True
+    assert ids(archive(admin, client="IVAN.PETROV@example")) == [closed_id]
+    assert archive(admin, client="ivan.petrov@other")["items"] == []
     anna.http.post(f"/api/requests/{closed_id}/notes", json={"body": "Проверить оплату"})
     anna.http.post(f"/api/requests/{closed_id}/messages", json={"body": "Готово"})
     anna.http.post(f"/api/requests/{closed_id}/close")

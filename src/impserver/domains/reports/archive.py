@@ -109,8 +109,10 @@ def _day_bounds(filters: ArchiveFilters) -> tuple[datetime | None, datetime | No
 
 async def _of_clients_matching(session: AsyncSession, text: str) -> ColumnElement[bool]:
     """Requests of clients whose name or a contact contains ``text``, in any letter case.
-    PostgreSQL compares case-insensitively in every alphabet; SQLite's LIKE folds ASCII only,
-    so there the (small, embedded) client list is compared in Python."""
+    Hidden contacts count: the archive is the record, and a client who wrote from an address
+    they no longer use is looked up by it. PostgreSQL compares case-insensitively in every
+    alphabet; SQLite's LIKE folds ASCII only, so there the (small, embedded) client list is
+    compared in Python."""
     if session.get_bind().dialect.name == "postgresql":
         # ILIKE (not lower() LIKE) and a union (not OR), so the trigram indexes serve both.
         pattern = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
@@ -129,9 +131,7 @@ async def _of_clients_matching(session: AsyncSession, text: str) -> ColumnElemen
     }
     found |= {
         client_id
-        for client_id, value in await session.execute(
-            select(Contact.client_id, Contact.value).where(Contact.is_hidden.is_(False))
-        )
+        for client_id, value in await session.execute(select(Contact.client_id, Contact.value))
         if needle in value.casefold()
     }
     return among(session, ClientRequest.client_id, sorted(found))
