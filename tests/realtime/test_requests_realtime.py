@@ -117,3 +117,54 @@ def test_restart_with_connected_client_and_employee_loses_nothing(server: LiveSe
             assert "Я тоже тут" in to_employee
     finally:
         restarted.stop()
+
+
+def test_a_client_message_reaches_who_sees_the_request_with_its_new_card(
+    server: LiveServer,
+) -> None:
+    """Waiting: the queue's servers who have not declined it; taken: its assignee. Each gets
+    the message and the card as the request's own page shows it, with the new preview and
+    the wait for a reply."""
+    anna, boris = server.login("anna"), server.login("boris")
+    visitor = visit(server)
+    visitor.pick(queue_ids(server)["Sales"])
+    visitor.send("Добрый день")
+    request_id = visitor.conversation()["request"]["id"]
+    assert boris.http.post(f"/api/requests/{request_id}/decline").status_code == 204
+
+    def as_page_shows(card: dict) -> dict:
+        detail = anna.http.get(f"/api/requests/{request_id}").json()
+        shown = {k: v for k, v in detail.items() if k not in ("history", "unread", "tags")}
+        assert {k: v for k, v in card.items() if k not in ("unread", "tags")} == shown
+        return card
+
+    with anna.socket() as anna_tab, boris.socket() as boris_tab, visitor.socket() as widget:
+        visitor.send("Есть вопрос по оплате")
+        message = anna_tab.event("request.message")
+        assert (message["request_id"], message["message"]["body"]) == (
+            request_id,
+            "Есть вопрос по оплате",
+        )
+        card = as_page_shows(anna_tab.event("request.updated")["request"])
+        assert card["status"] == "waiting" and card["last_message"]["body"] == (
+            "Есть вопрос по оплате"
+        )
+        assert card["awaiting_reply_since"] is not None and card["tags"] is None
+        assert widget.event("message.created")["message"]["body"] == "Есть вопрос по оплате"
+        boris_tab.assert_silent("request.message")
+
+        anna.http.post(f"/api/requests/{request_id}/accept")
+        anna.http.post(f"/api/requests/{request_id}/messages", json={"body": "Слушаю вас"})
+        anna_tab.receive_until(
+            lambda f: f.get("type") == "request.message"
+            and f["message"]["body"] == "Слушаю вас"
+        )
+        # Answered: nobody owes the client a reply until they write again.
+        assert anna.http.get(f"/api/requests/{request_id}").json()["awaiting_reply_since"] is None
+        visitor.send("Оплата не проходит")
+        assert anna_tab.event("request.message")["message"]["body"] == "Оплата не проходит"
+        card = as_page_shows(anna_tab.event("request.updated")["request"])
+        assert card["status"] == "assigned" and card["assignee"]["id"] == anna.me["id"]
+        assert card["last_message"]["body"] == "Оплата не проходит"
+        assert card["awaiting_reply_since"] is not None
+        boris_tab.assert_silent("request.updated")

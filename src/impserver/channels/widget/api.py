@@ -390,7 +390,7 @@ async def _visitor_sends(services: Services, request: Request, data: MessageCrea
     )
     not_admitted = NotAuthenticated(NOT_VALID, code="visitor")
     try:
-        message, _ = await actions.client_sends(
+        message = await actions.visitor_sends(
             services,
             claims.client_id,
             body=data.body,

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select
 from impserver.core.errors import DomainError, Forbidden, NotAuthenticated, TooManyRequests
 from impserver.core.security import sign, unsign
 from impserver.domains.clients.models import Client
-from impserver.domains.requests.actions import BLOCKED_NOTICE
+from impserver.domains.requests.actions import BLOCKED_NOTICE, ClientFacts, SiteFacts
 from impserver.domains.resources.models import Resource
 from impserver.services import Services, get_services
 
@@ -70,7 +70,7 @@ def read_token(services: Services, token: str) -> VisitorClaims | None:
 
 
 def visitor_admitted(
-    claims: VisitorClaims, client: Client, resource: Resource, *, revoked_too: bool = False
+    claims: VisitorClaims, client: ClientFacts, resource: SiteFacts, *, revoked_too: bool = False
 ) -> bool:
     """Whether the holder of a token with these claims is still this client of this site. The
     one rule every widget entry applies: the requests and sockets that look the visitor up

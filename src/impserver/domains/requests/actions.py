@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, delete, select, update
@@ -77,7 +77,11 @@ from impserver.domains.resources.models import (
 )
 from impserver.domains.resources.queries import overseer_ids, queue_server_ids
 from impserver.domains.rooms.idempotency import send_idempotently
-from impserver.domains.rooms.messaging import append_message, employee_text_on_driver
+from impserver.domains.rooms.messaging import (
+    append_message,
+    employee_text_on_driver,
+    text_on_driver,
+)
 from impserver.domains.rooms.models import (
     KIND_NOTE,
     KIND_TEXT,
@@ -532,6 +536,155 @@ async def _route_new_request(
     await _enter_queue(uow, request, client, default.id, first_time=True)
 
 
+class ClientFacts(Protocol):
+    """What a channel's ``admit`` check reads of the client (a row, or the driver's values)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def resource_id(self) -> int: ...
+    @property
+    def token_generation(self) -> int: ...
+
+
+class SiteFacts(Protocol):
+    """What a channel's ``admit`` check reads of the client's site."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def deleted_at(self) -> datetime | None: ...
+
+
+Admit = Callable[[ClientFacts, SiteFacts], bool]
+
+
+@dataclass(frozen=True)
+class _ClientOnDriver:
+    id: int
+    resource_id: int
+    token_generation: int
+
+
+@dataclass(frozen=True)
+class _SiteOnDriver:
+    id: int
+    deleted_at: datetime | None
+
+
+async def visitor_sends(
+    services: Services,
+    client_id: int,
+    *,
+    body: str,
+    attachment_ids: list[int],
+    client_message_id: str | None,
+    admit: Admit,
+    refusal: DomainError,
+) -> MessageRead:
+    """``client_sends`` for a sender that needs only the message (the widget). On PostgreSQL,
+    a text to a request already waiting or taken, the ordinary case, is written on the driver's
+    connection; anything else takes ``client_sends``, which answers it as always."""
+    if services.db.has_driver_units and not attachment_ids:
+        with contextlib.suppress(_FullPathNeeded):
+            return await send_idempotently(
+                client_message_id,
+                lambda: _client_text_on_driver(
+                    services,
+                    client_id,
+                    body=body,
+                    client_message_id=client_message_id,
+                    admit=admit,
+                ),
+            )
+    message, _ = await client_sends(
+        services,
+        client_id,
+        body=body,
+        attachment_ids=attachment_ids,
+        client_message_id=client_message_id,
+        admit=admit,
+        refusal=refusal,
+    )
+    return message
+
+
+_AWAITING_REPLY_DRIVER = "UPDATE requests SET awaiting_reply_since = $2 WHERE id = $1"
+_CLIENT_SEEN_DRIVER = "UPDATE clients SET last_seen_at = $2 WHERE id = $1"
+
+
+async def _client_text_on_driver(
+    services: Services,
+    client_id: int,
+    *,
+    body: str,
+    client_message_id: str | None,
+    admit: Admit,
+) -> MessageRead:
+    """What ``_client_sends_once`` does for a text to an open request past its topic choice:
+    the same rows and events (the card, built from the one row read, without its tags), in a
+    ``DriverUnit``. Any other case (a refused, blocked or unknown client, a site not taking
+    requests, no request yet, a topic still to choose) raises ``_FullPathNeeded`` before
+    writing anything."""
+    async with services.db.driver_transaction() as unit:
+        found = await unit.connection.fetchrow(
+            queries.CLIENT_SITE_AND_OPEN_REQUEST_DRIVER, client_id
+        )
+        if (
+            found is None
+            or found["status"] not in (STATUS_WAITING, STATUS_ASSIGNED)
+            or found["is_blocked"]
+            or not found["is_active"]
+            or found["deleted_at"] is not None
+            or not admit(
+                _ClientOnDriver(client_id, found["client_resource_id"], found["token_generation"]),
+                _SiteOnDriver(found["resource_id"], found["deleted_at"]),
+            )
+        ):
+            raise _FullPathNeeded
+        row = dict(found)
+        author = MessageAuthor(kind="client", id=client_id, name=row["display_name"])
+        message, created = await text_on_driver(
+            services, unit, row["room_id"], author, body=body, client_message_id=client_message_id
+        )
+        if not created:
+            return message
+        now = message.created_at
+        if row["awaiting_reply_since"] is None:
+            await unit.connection.execute(_AWAITING_REPLY_DRIVER, row["id"], now)
+            row["awaiting_reply_since"] = now
+        # Refreshed now and then, not on every message, as on the full path.
+        if now - row["last_seen_at"] > LAST_SEEN_PRECISION:
+            await unit.connection.execute(_CLIENT_SEEN_DRIVER, client_id, now)
+        request_id = row["id"]
+        viewers: set[int] = set()
+        if row["status"] == STATUS_ASSIGNED:
+            viewers.add(row["assignee_id"])
+        elif row["queue_id"] is not None:
+            viewers.update(
+                r[0]
+                for r in await unit.connection.fetch(
+                    queries.QUEUE_VIEWERS_DRIVER, row["queue_id"], request_id
+                )
+            )
+        # As _deliver_message, then _announce of a state that did not change: the message to
+        # those who see the request and to the client, the card's new preview to the former.
+        unit.emit(
+            RequestMessageCreated(request_id=request_id, message=message),
+            Audience.employees(viewers),
+        )
+        unit.emit(VisitorMessage(message=for_visitor(message)), Audience.visitor(client_id))
+        unit.tell_integrations(
+            MESSAGE_CREATED,
+            row["resource_id"],
+            lambda: message_data(request_id, client_id, message),
+        )
+        unit.emit(
+            RequestUpdated(request=queries.card_of_row(row, message)), Audience.employees(viewers)
+        )
+    return message
+
+
 async def client_sends(
     services: Services,
     client_id: int,
@@ -540,7 +693,7 @@ async def client_sends(
     attachment_ids: list[int] | None = None,
     client_message_id: str | None = None,
     meta: dict[str, Any] | None = None,
-    admit: Callable[[Client, Resource], bool] | None = None,
+    admit: Admit | None = None,
     refusal: DomainError | None = None,
 ) -> tuple[MessageRead, ClientRequest]:
     """A client's message: joins their open request, or opens a new one (W-1).
@@ -577,7 +730,7 @@ async def _client_sends_once(
     attachment_ids: list[int] | None,
     client_message_id: str | None,
     meta: dict[str, Any] | None,
-    admit: Callable[[Client, Resource], bool] | None = None,
+    admit: Admit | None = None,
     refusal: DomainError | None = None,
 ) -> tuple[MessageRead, ClientRequest]:
     async with services.db.transaction() as uow:

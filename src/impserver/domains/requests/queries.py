@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TypeVar
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -173,6 +173,92 @@ def _wait_thresholds(routing: QueueRouting | None) -> dict[str, int]:
         "wait_amber_seconds": routing.wait_amber_minutes * 60,
         "wait_red_seconds": routing.wait_red_minutes * 60,
     }
+
+
+# A client's site and open request, with what the request's card shows beside them, in one
+# statement for the driver's connection (see ``card_of_row``): the busiest widget send reads it.
+CLIENT_SITE_AND_OPEN_REQUEST_DRIVER = """
+    SELECT clients.id AS client_id, clients.resource_id AS client_resource_id,
+           clients.token_generation, clients.is_blocked, clients.display_name, clients.language,
+           clients.last_seen_at, clients.environment ->> 'page_url' AS page_url,
+           clients.environment ->> 'user_agent' AS user_agent,
+           resources.id AS resource_id, resources.kind AS resource_kind,
+           resources.name AS resource_name, resources.is_active, resources.deleted_at,
+           open.id, open.room_id, open.status, open.queue_id, open.taken_from_queue_id,
+           open.assignee_id, open.address_blocked_before, open.created_at, open.waiting_since,
+           open.awaiting_reply_since, open.outside_hours, open.topic_due_at,
+           queues.name AS queue_name, routing.wait_amber_minutes, routing.wait_red_minutes,
+           assignee.name AS assignee_name
+    FROM clients
+    JOIN resources ON resources.id = clients.resource_id
+    LEFT JOIN LATERAL (
+        SELECT * FROM requests
+        WHERE requests.client_id = clients.id
+          AND requests.status IN ('choosing', 'waiting', 'assigned')
+        ORDER BY requests.id DESC LIMIT 1
+    ) open ON true
+    LEFT JOIN queues ON queues.id = open.queue_id
+    LEFT JOIN queue_routing routing
+        ON routing.queue_id = coalesce(open.taken_from_queue_id, open.queue_id)
+    LEFT JOIN employees assignee ON assignee.id = open.assignee_id
+    WHERE clients.id = $1
+"""
+
+
+# ``_viewers`` of a waiting request on the driver's connection: its queue's active servers who
+# have not declined it.
+QUEUE_VIEWERS_DRIVER = """
+    SELECT queue_access.employee_id FROM queue_access
+    JOIN employees ON employees.id = queue_access.employee_id
+    WHERE queue_access.queue_id = $1 AND employees.is_active
+      AND queue_access.employee_id NOT IN (
+          SELECT employee_id FROM request_declines WHERE request_id = $2
+      )
+"""
+
+
+def card_of_row(row: Mapping[str, Any], newest: MessageRead | None) -> RequestCard:
+    """The card ``cards`` makes, from a row of ``CLIENT_SITE_AND_OPEN_REQUEST_DRIVER`` (whose
+    request has just changed as the row says); without tags, as a client's message leaves
+    them as they were."""
+    routing = (
+        {
+            "wait_amber_seconds": row["wait_amber_minutes"] * 60,
+            "wait_red_seconds": row["wait_red_minutes"] * 60,
+        }
+        if row["wait_amber_minutes"] is not None
+        else {}
+    )
+    return RequestCard(
+        id=row["id"],
+        room_id=row["room_id"],
+        status=row["status"],
+        client=ClientBrief(
+            id=row["client_id"],
+            name=row["display_name"],
+            is_blocked=row["is_blocked"],
+            channel=row["resource_kind"],
+        ),
+        resource=NamedRef(id=row["resource_id"], name=row["resource_name"]),
+        resource_kind=row["resource_kind"],
+        queue=NamedRef(id=row["queue_id"], name=row["queue_name"]) if row["queue_name"] else None,
+        assignee=NamedRef(id=row["assignee_id"], name=row["assignee_name"] or "")
+        if row["assignee_id"]
+        else None,
+        page_url=row["page_url"] or "",
+        browser=browser_of(row["user_agent"] or ""),
+        language=row["language"],
+        address_blocked_before=row["address_blocked_before"],
+        created_at=row["created_at"],
+        waiting_since=row["waiting_since"],
+        awaiting_reply_since=row["awaiting_reply_since"],
+        outside_hours=row["outside_hours"],
+        **routing,
+        topic_due_at=row["topic_due_at"],
+        last_message=newest,
+        unread=0,
+        tags=None,
+    )
 
 
 async def card(

@@ -437,13 +437,36 @@ async def employee_text_on_driver(
 ) -> tuple[MessageRead, bool]:
     """``append_message`` of an employee's text without files, read by its author, in a
     ``DriverUnit`` (PostgreSQL): the same statement on the driver's connection."""
+    return await text_on_driver(
+        services,
+        unit,
+        room_id,
+        MessageAuthor(kind="employee", id=author.id, name=author.name),
+        body=body,
+        client_message_id=client_message_id,
+    )
+
+
+async def text_on_driver(
+    services: Services,
+    unit: DriverUnit,
+    room_id: int,
+    author: MessageAuthor,
+    *,
+    body: str,
+    client_message_id: str | None,
+) -> tuple[MessageRead, bool]:
+    """``append_message`` of a text without files by an employee (read by its author) or a
+    client, in a ``DriverUnit`` (PostgreSQL): the same statement on the driver's connection."""
     body = body.strip()
     _check_size(body, [], "text")
     now = utcnow()
+    employee_id = author.id if author.kind == "employee" else None
+    client_id = author.id if author.kind == "client" else None
     row = {
         "room_id": room_id,
-        "author_employee_id": author.id,
-        "author_client_id": None,
+        "author_employee_id": employee_id,
+        "author_client_id": client_id,
         "kind": "text",
         "body": body,
         "search_text": search_text_of(body),
@@ -451,7 +474,7 @@ async def employee_text_on_driver(
         "meta": "{}",
         "created_at": now,
         "reply_to_id": None,
-        "reader": author.id,
+        "reader": employee_id,
     }
     written = await unit.connection.fetchrow(
         _APPEND_DRIVER, *(row[name] for name in _APPEND_DRIVER_NAMES)
@@ -460,13 +483,13 @@ async def employee_text_on_driver(
         # A retried send: the earlier message is read as every other path reads it.
         async with services.db.read() as session:
             known = {"room_id": room_id, "client_message_id": client_message_id}
-            return await _earlier_message(session, known, author.id, None)
+            return await _earlier_message(session, known, employee_id, client_id)
     message = MessageRead(
         id=written["added_id"],
         room_id=room_id,
         kind="text",
         body=body,
-        author=MessageAuthor(kind="employee", id=author.id, name=author.name),
+        author=author,
         attachments=[],
         client_message_id=client_message_id,
         meta={},
