@@ -156,8 +156,7 @@ def test_a_client_message_reaches_who_sees_the_request_with_its_new_card(
         anna.http.post(f"/api/requests/{request_id}/accept")
         anna.http.post(f"/api/requests/{request_id}/messages", json={"body": "Слушаю вас"})
         anna_tab.receive_until(
-            lambda f: f.get("type") == "request.message"
-            and f["message"]["body"] == "Слушаю вас"
+            lambda f: f.get("type") == "request.message" and f["message"]["body"] == "Слушаю вас"
         )
         # Answered: nobody owes the client a reply until they write again.
         assert anna.http.get(f"/api/requests/{request_id}").json()["awaiting_reply_since"] is None
