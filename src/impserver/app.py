@@ -119,6 +119,7 @@ def build_services(settings: Settings) -> Services:
     services.messengers[KIND_WHATSAPP] = WhatsAppChannel(services)
     rooms_api.register_socket_commands(gateway, services)
     calls_api.register_socket_commands(gateway, services)
+    requests_api.register_socket_commands(gateway, services)
     routing_api.register_socket_hooks(gateway, services)
     return services
 

@@ -119,6 +119,23 @@ export interface RequestMessage {
   message: MessageRead
 }
 
+/** The client of a request the employee holds is typing (draft: what they typed so far, where
+ * the resource shows it; null where it does not). */
+export interface ClientTyping {
+  type: 'request.client_typing'
+  request_id: number
+  typing: boolean
+  draft: string | null
+}
+
+/** The client has seen the conversation up to ``upto``. */
+export interface ClientReadMark {
+  id: number
+  type: 'request.client_read'
+  request_id: number
+  upto: number
+}
+
 export interface ClientUpdated {
   id: number
   type: 'client.updated'
@@ -182,6 +199,8 @@ export type WorkspaceEvent =
   | RequestRemoved
   | RequestTakenBack
   | RequestMessage
+  | ClientTyping
+  | ClientReadMark
   | ClientUpdated
   | CallUpdated
   | CallSignalEvent

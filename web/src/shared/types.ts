@@ -48,6 +48,7 @@ export interface ResourceRead {
   topic_choice_seconds: number
   rating_enabled?: boolean
   rating_question?: string
+  typing_preview?: boolean
   site_origins: string[]
   public_key: string
   bot_username?: string | null
@@ -206,6 +207,8 @@ export interface RequestCard {
   topic_due_at: string | null
   last_message: MessageRead | null
   unread: number
+  /** How far the client has seen the conversation: the employee's messages up to it are read. */
+  client_read_upto: number
   /** Null: sent without them (nothing changed them); keep the ones known. */
   tags?: TagRead[] | null
 }

@@ -120,6 +120,12 @@ export function dispatch(event: WorkspaceEvent): void {
       }
       return
     }
+    case 'request.client_typing':
+      useRequestsStore().clientTyping(event.request_id, event.typing, event.draft)
+      return
+    case 'request.client_read':
+      useRequestsStore().clientRead(event.request_id, event.upto)
+      return
     case 'client.updated':
       useRequestsStore().putClient(event.client)
       return

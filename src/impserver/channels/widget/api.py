@@ -37,7 +37,7 @@ from impserver.domains.clients.schemas import ContactWrite, VisitorAttributes, V
 from impserver.domains.ratings import actions as rating_actions
 from impserver.domains.ratings import queries as rating_queries
 from impserver.domains.ratings.schemas import RatingCreate, RatingOutcome
-from impserver.domains.requests import actions, queries
+from impserver.domains.requests import actions, queries, reading
 from impserver.domains.requests.models import ClientRequest
 from impserver.domains.requests.schemas import NamedRef, VisitorRequestState
 from impserver.domains.resources.models import Resource
@@ -107,6 +107,9 @@ class Conversation(BaseModel):
     has_older: bool = Field(default=False)
     # The scores the client gave, by request (a question already answered shows no stars).
     ratings: dict[int, int] = Field(default_factory=dict)
+    # How far the employees answering the client have read: their messages up to it show as
+    # read.
+    team_read_upto: int = 0
 
 
 async def _session_payload(services: Services, visitor: Visitor, token: str) -> WidgetSession:
@@ -291,7 +294,11 @@ async def conversation(
         )
         ratings = await rating_queries.scores_of_client(session, visitor.client.id)
     return Conversation(
-        request=state, messages=visible, has_older=len(batch) == limit * 3, ratings=ratings
+        request=state,
+        messages=visible,
+        has_older=len(batch) == limit * 3,
+        ratings=ratings,
+        team_read_upto=await reading.team_read_upto(services, visitor.client.id),
     )
 
 

@@ -65,6 +65,9 @@ class Client(Base):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The newest message of their conversation the client has seen (message ids only grow, so
+    # one mark covers every request of theirs).
+    read_message_id: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Contact(Base):

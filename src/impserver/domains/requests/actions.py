@@ -53,6 +53,7 @@ from impserver.domains.requests.events import (
     RequestTakenBack,
     RequestUpdated,
     VisitorMessage,
+    VisitorRead,
     VisitorRequestChanged,
 )
 from impserver.domains.requests.integration_data import message_data, request_data
@@ -1442,6 +1443,8 @@ async def mark_read(services: Services, actor: Employee, request_id: int, messag
             SummaryUpdated(summary=await summary(uow.session, actor.id)),
             Audience.employee(actor.id),
         )
+        # The client's messages show as read in the widget.
+        uow.emit(VisitorRead(upto=upto), Audience.visitor(request.client_id))
 
 
 async def unblock_client(services: Services, actor: Employee, client_id: int) -> None:

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from typing import Annotated, ClassVar, Literal
+
 from fastapi import Depends, Query, Response
+from pydantic import StrictInt, StrictStr, StringConstraints
 from sqlalchemy import select
 
-from impserver.core.http import api_router
+from impserver.core.errors import Forbidden, NotFound
+from impserver.core.http import LARGEST_ID, api_router
 from impserver.core.lean_routes import LeanCall, LeanRoute
 from impserver.domains.accounts.auth import authenticate_request, current_employee
 from impserver.domains.accounts.models import Employee
@@ -15,7 +19,7 @@ from impserver.domains.clients.schemas import (
     ClientUpdate,
     ContactsUpdate,
 )
-from impserver.domains.requests import actions, queries
+from impserver.domains.requests import actions, queries, reading
 from impserver.domains.requests.schemas import (
     GroupWithMembers,
     NamedRef,
@@ -31,6 +35,7 @@ from impserver.domains.resources.models import Group, GroupMember, Queue
 from impserver.domains.rooms.messaging import history_page
 from impserver.domains.rooms.schemas import EmployeeMessageCreate, MessageRead
 from impserver.domains.tags.schemas import RequestTags
+from impserver.realtime.gateway import Connection, Gateway, SocketCommand
 from impserver.services import Services, get_services
 
 router = api_router("/api", "requests")
@@ -340,3 +345,62 @@ async def unblock(
     services: Services = Depends(get_services),
 ) -> None:
     await actions.unblock_client(services, employee, client_id)
+
+
+# The widget sends its composer at most twice a second while the client types, and a read mark
+# as new messages show. Frames beyond these limits are dropped without a reply: both are
+# best-effort, and an error frame for each would add to the flood it answers.
+CLIENT_TYPING_PER_WINDOW, CLIENT_TYPING_WINDOW = 12, 5
+# As long as a message may be (rooms.schemas).
+MAX_MESSAGE_CHARS = 10_000
+CLIENT_READS_PER_WINDOW, CLIENT_READS_WINDOW = 20, 10
+
+
+class ClientTypingCommand(SocketCommand):
+    """The client's composer as it is now (empty: they stopped typing, or sent it)."""
+
+    refusal: ClassVar[str] = "client.typing needs the draft as text."
+    type: Literal["client.typing"]
+    draft: Annotated[StrictStr, StringConstraints(max_length=MAX_MESSAGE_CHARS)]
+
+
+class ClientReadCommand(SocketCommand):
+    """The client has seen their conversation up to this message."""
+
+    refusal: ClassVar[str] = "client.read needs a message_id."
+    type: Literal["client.read"]
+    message_id: StrictInt
+
+
+async def _within(services: Services, key: str, limit: int, window: int) -> bool:
+    count, _ = await services.limiter.hit(key, window)
+    return count <= limit
+
+
+def _client_of(connection: Connection) -> int:
+    if connection.client_id is None:
+        raise Forbidden(
+            "Only the client's widget says what the client types or reads.",
+            code="client_socket_only",
+        )
+    return connection.client_id
+
+
+def register_socket_commands(gateway: Gateway, services: Services) -> None:
+    @gateway.command("client.typing", ClientTypingCommand)
+    async def client_typing(connection: Connection, command: ClientTypingCommand) -> None:
+        client_id = _client_of(connection)
+        if await _within(
+            services, f"client-typing:{client_id}", CLIENT_TYPING_PER_WINDOW, CLIENT_TYPING_WINDOW
+        ):
+            await reading.client_typing(services, client_id, command.draft)
+
+    @gateway.command("client.read", ClientReadCommand)
+    async def client_read(connection: Connection, command: ClientReadCommand) -> None:
+        client_id = _client_of(connection)
+        if not 0 < command.message_id <= LARGEST_ID:
+            raise NotFound("Message not found.", code="message_not_found")
+        if await _within(
+            services, f"client-read:{client_id}", CLIENT_READS_PER_WINDOW, CLIENT_READS_WINDOW
+        ):
+            await reading.client_reads(services, client_id, command.message_id)

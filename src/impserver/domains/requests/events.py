@@ -60,3 +60,29 @@ class VisitorRequestChanged(Event):
 class VisitorTyping(Event):
     type: Literal["typing"] = "typing"
     name: str
+
+
+class ClientTyping(Event):
+    """The client of the recipient's request is typing (``typing`` false: they stopped, or
+    sent it). ``draft`` is what they have typed so far, where the resource shows it to
+    employees (``Resource.typing_preview``); None where it does not."""
+
+    type: Literal["request.client_typing"] = "request.client_typing"
+    request_id: int
+    typing: bool
+    draft: str | None = None
+
+
+class ClientRead(Event):
+    """The client of the recipient's request has seen the conversation up to ``upto``."""
+
+    type: Literal["request.client_read"] = "request.client_read"
+    request_id: int
+    upto: int
+
+
+class VisitorRead(Event):
+    """The employee answering the visitor has seen the conversation up to ``upto``."""
+
+    type: Literal["read"] = "read"
+    upto: int

@@ -160,6 +160,7 @@ async def cards(
                 topic_due_at=r.topic_due_at,
                 last_message=last.get(r.room_id),
                 unread=unread.get(r.room_id, 0),
+                client_read_upto=client.read_message_id,
                 tags=tags.get(r.id, []) if tags is not None else None,
             )
         )
@@ -180,7 +181,8 @@ def _wait_thresholds(routing: QueueRouting | None) -> dict[str, int]:
 CLIENT_SITE_AND_OPEN_REQUEST_DRIVER = """
     SELECT clients.id AS client_id, clients.resource_id AS client_resource_id,
            clients.token_generation, clients.is_blocked, clients.display_name, clients.language,
-           clients.last_seen_at, clients.environment ->> 'page_url' AS page_url,
+           clients.last_seen_at, clients.read_message_id,
+           clients.environment ->> 'page_url' AS page_url,
            clients.environment ->> 'user_agent' AS user_agent,
            resources.id AS resource_id, resources.kind AS resource_kind,
            resources.name AS resource_name, resources.is_active, resources.deleted_at,
@@ -257,6 +259,7 @@ def card_of_row(row: Mapping[str, Any], newest: MessageRead | None) -> RequestCa
         topic_due_at=row["topic_due_at"],
         last_message=newest,
         unread=0,
+        client_read_upto=row["read_message_id"],
         tags=None,
     )
 

@@ -51,6 +51,9 @@ class RequestCard(BaseModel):
     topic_due_at: datetime | None
     last_message: MessageRead | None
     unread: int = 0
+    # How far the client has seen the conversation (a message id): the employee's messages up
+    # to it show as read.
+    client_read_upto: int = 0
     # None: not sent with this card, as what it announces (a client's new message) changes no
     # tags; the reader keeps those it knows.
     tags: list[TagRead] | None = []

@@ -196,6 +196,8 @@ async def update_resource(
             resource.rating_enabled = data.rating_enabled
         if data.rating_question is not None:
             resource.rating_question = data.rating_question
+        if data.typing_preview is not None:
+            resource.typing_preview = data.typing_preview
         if data.site_origins is not None:
             resource.site_origins = data.site_origins
         if data.is_active is not None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from impserver.core.clock import utcnow
@@ -31,6 +31,8 @@ class Resource(Base):
     # words (empty: the standard question in the client's language).
     rating_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
     rating_question: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # Employees see what a client types before it is sent (off: only that they are typing).
+    typing_preview: Mapped[bool] = mapped_column(default=True, server_default=true())
     site_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Websites: the key of the HMAC with which the site vouches for its logged-in users
     # (IMP.setUser's hash). Shown to administrators only; regenerating it voids every hash made

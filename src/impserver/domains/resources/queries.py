@@ -39,6 +39,7 @@ async def resource_reads(
             topic_choice_seconds=r.topic_choice_seconds,
             rating_enabled=r.rating_enabled,
             rating_question=r.rating_question,
+            typing_preview=r.typing_preview,
             site_origins=list(r.site_origins or []),
             public_key=r.public_key,
             bot_username=(r.channel_config or {}).get("bot_username"),

@@ -101,6 +101,7 @@ class ResourceRead(BaseModel):
     topic_choice_seconds: int
     rating_enabled: bool = False
     rating_question: str = ""
+    typing_preview: bool = True
     site_origins: list[str]
     public_key: str
     # Messengers: how people find the account there: a Telegram bot's @username, a VK
@@ -148,6 +149,8 @@ class ResourceUpdate(OriginsMixin, StrictModel):
     # standard one in the client's language).
     rating_enabled: bool | None = None
     rating_question: RatingQuestion | None = None
+    # Employees see a client's message as it is typed (off: only that the client is typing).
+    typing_preview: bool | None = None
 
 
 class IdentitySecretRead(BaseModel):

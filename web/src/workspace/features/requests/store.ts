@@ -13,6 +13,11 @@ export const useRequestsStore = defineStore('requests', () => {
   const hasOlder = ref<Record<number, boolean>>({})
   const clients = ref<Record<number, ClientRead>>({})
   const loaded = ref(false)
+  // What the client of each held request is typing now (null: typing, unseen), until they
+  // stop, send it, or go quiet for a while (a lost "stopped" must not leave it showing).
+  const typing = ref<Record<number, string | null>>({})
+  const typingTimers: Record<number, ReturnType<typeof setTimeout>> = {}
+  const TYPING_SHOWN_MS = 8000
   // The newest message this employee's read mark is known to cover, per request: a read
   // mark is sent whenever what they have seen goes past it, not only when a counter shows.
   const readUpTo: Record<number, number> = {}
@@ -147,6 +152,8 @@ export const useRequestsStore = defineStore('requests', () => {
     // A known id is an update of that message (e.g. its delivery to a messenger failed).
     if (list && index >= 0) list[index] = message
     else if (list) list.push(message)
+    // What they were typing has arrived.
+    if (message.author.kind === 'client') clientTyping(requestId, false, null)
     apply(() => putCardMessage(requestId, message, viewing, myId))
   }
 
@@ -183,6 +190,24 @@ export const useRequestsStore = defineStore('requests', () => {
     await api.post(`/api/requests/${requestId}/read`, { message_id: messageId })
   }
 
+  function clientTyping(requestId: number, isTyping: boolean, draft: string | null): void {
+    clearTimeout(typingTimers[requestId])
+    if (!isTyping) {
+      delete typing.value[requestId]
+      return
+    }
+    typing.value[requestId] = draft
+    typingTimers[requestId] = setTimeout(() => delete typing.value[requestId], TYPING_SHOWN_MS)
+  }
+
+  /** The client has seen the conversation up to ``upto``: the employee's messages show as read. */
+  function clientRead(requestId: number, upto: number): void {
+    apply(() => {
+      const card = find(requestId)
+      if (card && upto > card.client_read_upto) card.client_read_upto = upto
+    })
+  }
+
   async function upload(file: File): Promise<AttachmentRead> {
     const form = new FormData()
     form.append('file', file)
@@ -208,6 +233,9 @@ export const useRequestsStore = defineStore('requests', () => {
     loadClient,
     putClient,
     markRead,
+    typing,
+    clientTyping,
+    clientRead,
     upload,
   }
 })
