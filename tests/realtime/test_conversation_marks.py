@@ -102,3 +102,19 @@ def test_only_the_widget_speaks_for_the_client_and_bad_frames_are_refused(
         widget.send({"type": "client.read", "message_id": 0})
         assert widget.event("error")["code"] == "message_not_found"
         anna_tab.assert_silent("request.client_typing")
+
+
+def test_the_client_sees_the_employee_holding_the_request_type(server: LiveServer) -> None:
+    anna, visitor, request_id = taken(server, "anna")
+    boris = server.login("boris")
+    with anna.socket() as anna_tab, boris.socket() as boris_tab, visitor.socket() as widget:
+        anna_tab.send({"type": "request.typing", "request_id": request_id})
+        assert widget.event("typing") == {"type": "typing", "name": anna.me["name"]}
+        # Only the one holding it: another employee's typing is refused, and not told.
+        boris_tab.send({"type": "request.typing", "request_id": request_id})
+        assert boris_tab.event("error")["code"] == "request_not_found"
+        widget.assert_silent("typing")
+        anna_tab.send({"type": "request.typing", "request_id": "1"})
+        assert anna_tab.event("error")["detail"] == "request.typing needs a request_id."
+        widget.send({"type": "request.typing", "request_id": request_id})
+        assert widget.event("error")["code"] == "typing_employees_only"

@@ -354,6 +354,7 @@ CLIENT_TYPING_PER_WINDOW, CLIENT_TYPING_WINDOW = 12, 5
 # As long as a message may be (rooms.schemas).
 MAX_MESSAGE_CHARS = 10_000
 CLIENT_READS_PER_WINDOW, CLIENT_READS_WINDOW = 20, 10
+TYPING_PER_WINDOW, TYPING_WINDOW = 10, 10
 
 
 class ClientTypingCommand(SocketCommand):
@@ -370,6 +371,14 @@ class ClientReadCommand(SocketCommand):
     refusal: ClassVar[str] = "client.read needs a message_id."
     type: Literal["client.read"]
     message_id: StrictInt
+
+
+class EmployeeTypingCommand(SocketCommand):
+    """The employee holding a request is writing a reply (not a note) in it."""
+
+    refusal: ClassVar[str] = "request.typing needs a request_id."
+    type: Literal["request.typing"]
+    request_id: StrictInt
 
 
 async def _within(services: Services, key: str, limit: int, window: int) -> bool:
@@ -394,6 +403,26 @@ def register_socket_commands(gateway: Gateway, services: Services) -> None:
             services, f"client-typing:{client_id}", CLIENT_TYPING_PER_WINDOW, CLIENT_TYPING_WINDOW
         ):
             await reading.client_typing(services, client_id, command.draft)
+
+    @gateway.command("request.typing", EmployeeTypingCommand)
+    async def employee_typing(connection: Connection, command: EmployeeTypingCommand) -> None:
+        if connection.employee_id is None:
+            raise Forbidden(
+                "Only employees announce typing in requests.", code="typing_employees_only"
+            )
+        request_id = command.request_id
+        if not 0 < request_id <= LARGEST_ID:
+            raise NotFound("Request not found.", code="request_not_found")
+        # The workspace says it once every 3 seconds while the employee types.
+        if not await _within(
+            services, f"request-typing:{connection.employee_id}", TYPING_PER_WINDOW, TYPING_WINDOW
+        ):
+            return
+        async with services.db.read() as session:
+            actor = await session.get(Employee, connection.employee_id)
+        if actor is None:
+            raise NotFound("Employee not found.", code="employee_not_found")
+        await reading.employee_typing(services, actor, request_id)
 
     @gateway.command("client.read", ClientReadCommand)
     async def client_read(connection: Connection, command: ClientReadCommand) -> None:

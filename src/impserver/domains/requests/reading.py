@@ -1,6 +1,6 @@
 """A conversation that shows the other side is there: the client's typing (and, where the
-resource allows it, what they type) for the employee who holds the request, and how far each
-side has read, for the other.
+resource allows it, what they type) for the employee who holds the request, the employee's
+typing for the client, and how far each side has read, for the other.
 
 An employee's read mark is the one ``actions.mark_read`` keeps; the client's is one message id
 on their row (``Client.read_message_id``): message ids only grow, so it covers every request of
@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
+from impserver.core.errors import NotFound
+from impserver.domains.accounts.models import Employee
 from impserver.domains.clients.models import Client
-from impserver.domains.requests.events import ClientRead, ClientTyping
+from impserver.domains.requests.events import ClientRead, ClientTyping, VisitorTyping
 from impserver.domains.requests.models import STATUS_ASSIGNED, ClientRequest
 from impserver.domains.resources.models import Resource
 from impserver.domains.rooms.models import Message, RoomMember
@@ -44,6 +46,23 @@ async def client_typing(services: Services, client_id: int, draft: str) -> None:
         ClientTyping(request_id=held.id, typing=typing, draft=shown),
         Audience.employee(held.assignee_id),
     )
+
+
+async def employee_typing(services: Services, actor: Employee, request_id: int) -> None:
+    """The employee holding the request is writing a reply: the client sees "… is typing"
+    (the widget shows it for a few seconds; the workspace says it again while typing goes on).
+    Nobody else's typing reaches the client."""
+    async with services.db.read() as session:
+        held = await session.scalar(
+            select(ClientRequest.client_id).where(
+                ClientRequest.id == request_id,
+                ClientRequest.status == STATUS_ASSIGNED,
+                ClientRequest.assignee_id == actor.id,
+            )
+        )
+    if held is None:
+        raise NotFound("Request not found.", code="request_not_found")
+    await services.db.publish_ephemeral(VisitorTyping(name=actor.name), Audience.visitor(held))
 
 
 async def client_reads(services: Services, client_id: int, message_id: int) -> int:
