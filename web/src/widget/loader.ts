@@ -36,6 +36,7 @@
   liveNote.style.cssText =
     'position:fixed;right:88px;bottom:34px;z-index:2147483646;background:#e03131;color:#fff;font:13px sans-serif;padding:6px 12px;border-radius:16px;box-shadow:0 4px 14px rgba(0,0,0,.25);display:none'
   let liveLabel = ''
+  let pageTitle = ''
   badge.style.cssText =
     'position:absolute;top:-2px;right:-2px;min-width:20px;height:20px;border-radius:10px;background:#e03131;color:#fff;font:12px/20px sans-serif;padding:0 5px'
 
@@ -165,6 +166,9 @@
     if (data.type === 'imp:unread') {
       badge.hidden = !data.count
       badge.textContent = String(data.count ?? '')
+      // The count in the page's title too, for a tab in the background.
+      if (data.count) document.title = `(${data.count}) ${(pageTitle ||= document.title)}`
+      else if (pageTitle) [document.title, pageTitle] = [pageTitle, '']
     }
   })
   frame.addEventListener('load', () => setOpen(open))

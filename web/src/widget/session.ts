@@ -62,6 +62,33 @@ export function saveToken(token: string | null): void {
   }
 }
 
+/** A message the client wrote that the server has not confirmed yet: kept across reloads, so
+ * words written without a connection go once it is back (the id makes a resend harmless). */
+export interface Unsent {
+  client_message_id: string
+  body: string
+  attachment_ids: number[]
+}
+
+const outboxKey = (clientId: number) => `imp.outbox.${publicKey}.${clientId}`
+
+export function unsent(clientId: number): Unsent[] {
+  try {
+    return JSON.parse(localStorage.getItem(outboxKey(clientId)) ?? '[]') as Unsent[]
+  } catch {
+    return []
+  }
+}
+
+export function keepUnsent(clientId: number, items: Unsent[]): void {
+  try {
+    if (items.length) localStorage.setItem(outboxKey(clientId), JSON.stringify(items))
+    else localStorage.removeItem(outboxKey(clientId))
+  } catch {
+    // Storage blocked: they are kept for as long as the page is open.
+  }
+}
+
 export async function call<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
   const headers: Record<string, string> = {}
   if (token) headers.Authorization = `Bearer ${token}`
