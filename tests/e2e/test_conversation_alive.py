@@ -122,3 +122,38 @@ def test_messages_written_offline_arrive_once_in_order_when_back_online(
     expect(anna.get_by_role("log").get_by_text("Четвёртое, страница закрыта")).to_be_visible()
     listed = app_server.login("anna").http.get(f"/api/requests/{request_id}/messages").json()
     assert [m["body"] for m in listed].count("Четвёртое, страница закрыта") == 1
+
+
+def test_on_a_phone_the_chat_takes_the_whole_screen_and_the_composer_shows(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    anna = logged_in("anna")
+    phone = new_context(
+        locale="ru-RU", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    ).new_page()
+    phone.goto(f"{app_server.base_url}/demo")
+    phone.get_by_role("button", name="Чат с поддержкой").tap()
+    frame = phone.frame_locator("#imp-widget-frame")
+    frame.get_by_role("button", name="Sales").tap()
+    client_says(frame, "Пишу с телефона")
+    expect(frame.locator(".bubble.mine").filter(has_text="Пишу с телефона")).to_be_visible()
+    box = phone.locator("#imp-widget-frame").bounding_box()
+    assert box is not None and (box["x"], box["y"], box["width"], box["height"]) == (
+        0,
+        0,
+        390,
+        844,
+    ), box
+    # The composer and its button are on the screen, and nothing scrolls sideways.
+    send = frame.get_by_role("button", name="Отправить").bounding_box()
+    assert send is not None and send["y"] + send["height"] <= 844, send
+    assert frame.locator("html").evaluate("(html) => html.scrollWidth <= html.clientWidth")
+    anna.get_by_role("link", name="Очередь").click()
+    anna.get_by_role("listitem").filter(has_text="Пишу с телефона").get_by_role(
+        "button", name="Принять"
+    ).click()
+    anna.get_by_label("Сообщение", exact=True).fill("Отвечаю на телефон")
+    anna.get_by_role("button", name="Отправить").click()
+    expect(frame.get_by_text("Отвечаю на телефон")).to_be_visible()
