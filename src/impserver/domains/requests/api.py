@@ -414,15 +414,10 @@ def register_socket_commands(gateway: Gateway, services: Services) -> None:
         if not 0 < request_id <= LARGEST_ID:
             raise NotFound("Request not found.", code="request_not_found")
         # The workspace says it once every 3 seconds while the employee types.
-        if not await _within(
+        if await _within(
             services, f"request-typing:{connection.employee_id}", TYPING_PER_WINDOW, TYPING_WINDOW
         ):
-            return
-        async with services.db.read() as session:
-            actor = await session.get(Employee, connection.employee_id)
-        if actor is None:
-            raise NotFound("Employee not found.", code="employee_not_found")
-        await reading.employee_typing(services, actor, request_id)
+            await reading.employee_typing(services, connection.employee_id, request_id)
 
     @gateway.command("client.read", ClientReadCommand)
     async def client_read(connection: Connection, command: ClientReadCommand) -> None:

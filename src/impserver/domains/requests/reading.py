@@ -48,21 +48,27 @@ async def client_typing(services: Services, client_id: int, draft: str) -> None:
     )
 
 
-async def employee_typing(services: Services, actor: Employee, request_id: int) -> None:
+async def employee_typing(services: Services, actor_id: int, request_id: int) -> None:
     """The employee holding the request is writing a reply: the client sees "… is typing"
     (the widget shows it for a few seconds; the workspace says it again while typing goes on).
     Nobody else's typing reaches the client."""
     async with services.db.read() as session:
-        held = await session.scalar(
-            select(ClientRequest.client_id).where(
-                ClientRequest.id == request_id,
-                ClientRequest.status == STATUS_ASSIGNED,
-                ClientRequest.assignee_id == actor.id,
+        held = (
+            await session.execute(
+                select(ClientRequest.client_id, Employee.name)
+                .join(Employee, Employee.id == ClientRequest.assignee_id)
+                .where(
+                    ClientRequest.id == request_id,
+                    ClientRequest.status == STATUS_ASSIGNED,
+                    ClientRequest.assignee_id == actor_id,
+                )
             )
-        )
+        ).first()
     if held is None:
         raise NotFound("Request not found.", code="request_not_found")
-    await services.db.publish_ephemeral(VisitorTyping(name=actor.name), Audience.visitor(held))
+    await services.db.publish_ephemeral(
+        VisitorTyping(name=held.name), Audience.visitor(held.client_id)
+    )
 
 
 async def client_reads(services: Services, client_id: int, message_id: int) -> int:
