@@ -40,6 +40,16 @@ export interface QueueRead {
   position: number
 }
 
+/** How a website's chat looks on the site. */
+export interface WidgetLook {
+  colour: string
+  position: 'right' | 'left'
+  button_label: string
+  title: string
+  greeting: string
+  language: 'auto' | 'ru' | 'en'
+}
+
 export interface ResourceRead {
   id: number
   kind: 'website' | 'telegram' | 'vk' | 'whatsapp'
@@ -49,6 +59,7 @@ export interface ResourceRead {
   rating_enabled?: boolean
   rating_question?: string
   typing_preview?: boolean
+  widget_look: WidgetLook
   site_origins: string[]
   public_key: string
   bot_username?: string | null

@@ -13,7 +13,7 @@
   if (!script || !key || document.getElementById('imp-widget-frame')) return
   const base = new URL(script.src).origin
   const lang = (document.documentElement.lang || navigator.language || 'en').slice(0, 2).toLowerCase()
-  const label = lang === 'ru' ? 'Чат с поддержкой' : 'Chat with support'
+  let label = lang === 'ru' ? 'Чат с поддержкой' : 'Chat with support'
   const stateKey = 'imp-widget-open'
 
   const button = document.createElement('button')
@@ -47,6 +47,8 @@
   frame.allow = 'microphone; camera; display-capture; autoplay'
   const params = new URLSearchParams({ key, lang, page: location.href, origin: location.origin })
   frame.src = `${base}/widget/frame?${params}`
+  // The website's choice (its look, told by the chat once it knows it): colour, side, label.
+  let side = 'right'
   const small = () => window.innerWidth < 600
   const pageOverflow = document.documentElement.style.overflow
   const place = () => {
@@ -55,7 +57,7 @@
     document.documentElement.style.overflow = small() && open ? 'hidden' : pageOverflow
     frame.style.cssText = small()
       ? 'position:fixed;inset:0;width:100%;height:100%;border:none;z-index:2147483647;background:#fff'
-      : 'position:fixed;right:20px;bottom:92px;width:380px;height:min(620px,calc(100vh - 120px));border:none;border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.25);z-index:2147483647;background:#fff'
+      : `position:fixed;${side}:20px;bottom:92px;width:380px;height:min(620px,calc(100vh - 120px));border:none;border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.25);z-index:2147483647;background:#fff`
     frame.style.display = open ? 'block' : 'none'
     liveNote.style.display = liveLabel && !open ? 'block' : 'none'
   }
@@ -144,7 +146,7 @@
 
   window.addEventListener('message', (event) => {
     if (event.origin !== base || event.source !== frame.contentWindow) return
-    const data = event.data as { type?: string; count?: number; callId?: number; command?: never; live?: boolean; label?: string; name?: string; data?: unknown }
+    const data = event.data as { type?: string; count?: number; callId?: number; command?: never; live?: boolean; label?: string; name?: string; data?: unknown; position?: string; colour?: string }
     if (data.type === 'imp:cobrowse:start' && data.callId) startSharing(data.callId)
     if (data.type === 'imp:cobrowse:end') stopSharing()
     if (data.type === 'imp:cobrowse:control' && data.command) window.__impCobrowse?.control(data.command)
@@ -155,6 +157,19 @@
       live.hidden = !liveLabel
       liveNote.textContent = liveLabel
       button.title = liveLabel || label
+      place()
+    }
+    if (data.type === 'imp:look') {
+      const left = data.position === 'left'
+      side = left ? 'left' : 'right'
+      button.style.left = left ? '20px' : ''
+      button.style.right = left ? 'auto' : '20px'
+      liveNote.style.left = left ? '88px' : ''
+      liveNote.style.right = left ? 'auto' : '88px'
+      if (/^#[0-9a-f]{6}$/i.test(data.colour ?? '')) button.style.background = data.colour as string
+      if (data.label) button.title = label = data.label
+      button.setAttribute('aria-label', label)
+      frame.title = label
       place()
     }
     if (data.type === 'imp:ready') {

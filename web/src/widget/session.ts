@@ -19,10 +19,20 @@ export interface VisitorRequest {
   expected_wait_seconds?: number | null
 }
 
+/** How the website's chat looks (Administration → Resources → "Виджет"). */
+export interface WidgetLook {
+  colour: string
+  position: 'right' | 'left'
+  button_label: string
+  title: string
+  greeting: string
+  language: 'auto' | 'ru' | 'en'
+}
+
 export interface WidgetSession {
   visitor_token: string
   client: NamedRef
-  resource: { name: string; topics: NamedRef[]; topic_choice_seconds: number }
+  resource: { name: string; topics: NamedRef[]; topic_choice_seconds: number; look?: WidgetLook }
   request: VisitorRequest | null
   preferred_topic_id: number | null
   blocked: boolean

@@ -41,7 +41,7 @@ from impserver.domains.requests import actions, queries, reading
 from impserver.domains.requests.models import ClientRequest
 from impserver.domains.requests.schemas import NamedRef, VisitorRequestState
 from impserver.domains.resources.models import Resource
-from impserver.domains.resources.schemas import normalise_origin
+from impserver.domains.resources.schemas import WidgetLook, normalise_origin, widget_look_of
 from impserver.domains.rooms.api import UPLOAD_REQUEST_BODY, uploaded_file
 from impserver.domains.rooms.files import file_response
 from impserver.domains.rooms.messaging import message_reads, save_upload
@@ -78,6 +78,7 @@ class WidgetResource(BaseModel):
     name: str
     topics: list[NamedRef]
     topic_choice_seconds: int
+    look: WidgetLook = Field(default_factory=WidgetLook)
 
 
 class WidgetHours(BaseModel):
@@ -129,6 +130,7 @@ async def _session_payload(services: Services, visitor: Visitor, token: str) -> 
             name=visitor.resource.name,
             topics=[NamedRef(id=q.id, name=q.name) for q in topics],
             topic_choice_seconds=visitor.resource.topic_choice_seconds,
+            look=widget_look_of(visitor.resource.widget_look),
         ),
         request=state,
         preferred_topic_id=visitor.client.preferred_queue_id,

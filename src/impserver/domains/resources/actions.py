@@ -198,6 +198,13 @@ async def update_resource(
             resource.rating_question = data.rating_question
         if data.typing_preview is not None:
             resource.typing_preview = data.typing_preview
+        if data.widget_look is not None:
+            if resource.kind != KIND_WEBSITE:
+                raise InvalidInput(
+                    "widget_look: only a website has a chat to look after.",
+                    code="widget_look_websites_only",
+                )
+            resource.widget_look = data.widget_look.model_dump()
         if data.site_origins is not None:
             resource.site_origins = data.site_origins
         if data.is_active is not None:

@@ -38,6 +38,8 @@ class Resource(Base):
     # (IMP.setUser's hash). Shown to administrators only; regenerating it voids every hash made
     # with the old one.
     identity_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Websites: how the chat looks on the site (``schemas.WidgetLook``; empty: as it comes).
+    widget_look: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     # Channel-specific configuration (a bot's token and webhook secret, …).
     channel_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,6 +12,7 @@ from impserver.domains.resources.schemas import (
     QueueRead,
     ResourceRead,
     ServedQueueRead,
+    widget_look_of,
 )
 
 
@@ -40,6 +41,7 @@ async def resource_reads(
             rating_enabled=r.rating_enabled,
             rating_question=r.rating_question,
             typing_preview=r.typing_preview,
+            widget_look=widget_look_of(r.widget_look),
             site_origins=list(r.site_origins or []),
             public_key=r.public_key,
             bot_username=(r.channel_config or {}).get("bot_username"),

@@ -93,6 +93,28 @@ class QueueUpdate(StrictModel):
     position: Annotated[int, Field(ge=0, le=10_000)] | None = None
 
 
+# The chat's colour when the website has not chosen one.
+DEFAULT_WIDGET_COLOUR = "#3b5bdb"
+
+
+class WidgetLook(StrictModel):
+    """How a website's chat looks: the button's and header's colour (#rrggbb), the side of the
+    page it sits on, the button's label, the chat's title, the greeting shown before the first
+    message, and its language (auto: the page's). Empty texts: the chat's own words."""
+
+    colour: Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")] = DEFAULT_WIDGET_COLOUR
+    position: Literal["right", "left"] = "right"
+    button_label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] = ""
+    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] = ""
+    greeting: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+    language: Literal["auto", "ru", "en"] = "auto"
+
+
+def widget_look_of(stored: dict[str, Any]) -> WidgetLook:
+    """The look kept with a website, as the chat uses it (what is not kept: as it comes)."""
+    return WidgetLook.model_validate(stored or {})
+
+
 class ResourceRead(BaseModel):
     id: int
     kind: ResourceKind
@@ -102,6 +124,7 @@ class ResourceRead(BaseModel):
     rating_enabled: bool = False
     rating_question: str = ""
     typing_preview: bool = True
+    widget_look: WidgetLook = Field(default_factory=WidgetLook)
     site_origins: list[str]
     public_key: str
     # Messengers: how people find the account there: a Telegram bot's @username, a VK
@@ -151,6 +174,8 @@ class ResourceUpdate(OriginsMixin, StrictModel):
     rating_question: RatingQuestion | None = None
     # Employees see a client's message as it is typed (off: only that the client is typing).
     typing_preview: bool | None = None
+    # Websites only: how the chat looks on the site.
+    widget_look: WidgetLook | None = None
 
 
 class IdentitySecretRead(BaseModel):

@@ -142,6 +142,7 @@ const errors = {
   tag_name_empty: 'Enter the tag\'s name.',
   tag_name_too_long: 'The name is too long (at most {max} characters).',
   tag_name_taken: 'There is already a tag named “{name}”.',
+  widget_look_websites_only: 'Only a website has a chat whose look can be set.',
   tag_color_invalid: 'Choose a colour for the tag.',
   tag_not_found: 'There is no such tag (it may have been deleted).',
   // Pictures, replies to messages, mentions

@@ -141,6 +141,7 @@ const errors: typeof errorsEn = {
   tag_name_empty: 'Введите название тега.',
   tag_name_too_long: 'Название слишком длинное (не больше {max} символов).',
   tag_name_taken: 'Тег «{name}» уже есть.',
+  widget_look_websites_only: 'Внешний вид чата настраивается только у сайтов.',
   tag_color_invalid: 'Выберите цвет тега.',
   tag_not_found: 'Такого тега нет (возможно, его удалили).',
   // Картинки, ответы на сообщения, упоминания
