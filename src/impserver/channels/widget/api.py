@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request, Response, WebSocket
 from fastapi.exceptions import RequestValidationError
@@ -78,6 +78,8 @@ class WidgetResource(BaseModel):
     name: str
     topics: list[NamedRef]
     topic_choice_seconds: int
+    # The calls the client may start once an employee has taken their request.
+    calls: list[Literal["voice", "video"]] = Field(default_factory=list)
 
 
 class WidgetHours(BaseModel):
@@ -126,6 +128,14 @@ async def _session_payload(services: Services, visitor: Visitor, token: str) -> 
             name=visitor.resource.name,
             topics=[NamedRef(id=q.id, name=q.name) for q in topics],
             topic_choice_seconds=visitor.resource.topic_choice_seconds,
+            calls=[
+                kind
+                for kind, allowed in (
+                    ("voice", visitor.resource.client_voice_calls),
+                    ("video", visitor.resource.client_video_calls),
+                )
+                if allowed
+            ],
         ),
         request=state,
         preferred_topic_id=visitor.client.preferred_queue_id,

@@ -17,6 +17,10 @@ STATE_ACCEPTED = "accepted"
 STATE_CONNECTED = "connected"
 STATE_ENDED = "ended"
 ACTIVE_STATES = (STATE_INVITED, STATE_RINGING, STATE_ACCEPTED, STATE_CONNECTED)
+# Who started the call. A client's call rings in the employee's workspace ("ringing") until
+# they answer it (accepted) or decline it.
+STARTED_BY_EMPLOYEE = "employee"
+STARTED_BY_CLIENT = "client"
 
 
 class Call(Base):
@@ -32,6 +36,9 @@ class Call(Base):
     kind: Mapped[str] = mapped_column(String(8))
     state: Mapped[str] = mapped_column(String(16), default=STATE_INVITED)
     outcome: Mapped[str | None] = mapped_column(String(16), default=None)
+    started_by: Mapped[str] = mapped_column(
+        String(8), default=STARTED_BY_EMPLOYEE, server_default=STARTED_BY_EMPLOYEE
+    )
     employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -18,6 +18,8 @@ class CallRead(BaseModel):
     request_id: int
     kind: CallKind
     state: str
+    # "client": the client called (the employee answers); "employee": the employee invited.
+    started_by: Literal["employee", "client"] = "employee"
     outcome: str | None
     created_at: datetime
     connected_at: datetime | None
@@ -27,6 +29,20 @@ class CallRead(BaseModel):
 class CallInvite(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: CallKind
+
+
+class ClientCallStart(BaseModel):
+    """A client calls the employee serving their request: by voice or by video."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["voice", "video"]
+
+
+class CallAnswer(BaseModel):
+    """The employee's answer to a client's call."""
+
+    model_config = ConfigDict(extra="forbid")
+    response: Literal["accept", "decline"]
 
 
 class CallConfig(BaseModel):

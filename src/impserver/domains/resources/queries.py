@@ -39,6 +39,8 @@ async def resource_reads(
             topic_choice_seconds=r.topic_choice_seconds,
             rating_enabled=r.rating_enabled,
             rating_question=r.rating_question,
+            client_voice_calls=r.client_voice_calls,
+            client_video_calls=r.client_video_calls,
             site_origins=list(r.site_origins or []),
             public_key=r.public_key,
             bot_username=(r.channel_config or {}).get("bot_username"),

@@ -101,6 +101,8 @@ class ResourceRead(BaseModel):
     topic_choice_seconds: int
     rating_enabled: bool = False
     rating_question: str = ""
+    client_voice_calls: bool = False
+    client_video_calls: bool = False
     site_origins: list[str]
     public_key: str
     # Messengers: how people find the account there: a Telegram bot's @username, a VK
@@ -148,6 +150,9 @@ class ResourceUpdate(OriginsMixin, StrictModel):
     # standard one in the client's language).
     rating_enabled: bool | None = None
     rating_question: RatingQuestion | None = None
+    # Websites: the widget offers the client to call their employee by voice, by video.
+    client_voice_calls: bool | None = None
+    client_video_calls: bool | None = None
 
 
 class IdentitySecretRead(BaseModel):

@@ -52,6 +52,8 @@ const errors = {
   call_in_progress: 'A call with this client is already in progress.',
   call_not_invited: 'Only the invited client answers an invitation.',
   invitation_closed: 'This invitation is no longer open.',
+  client_calls_off: 'Client calls are off on this website.',
+  call_needs_employee: 'A call is possible once an employee has taken the request.',
   call_bad_response: 'Answer with allow, accept or decline.',
   call_not_setting_up: 'The call is not being set up.',
   signal_too_large: 'The call message is too large.',
