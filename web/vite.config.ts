@@ -13,9 +13,9 @@ export default defineConfig({
     outDir: 'dist',
     emptyOutDir: true,
     rollupOptions: {
+      // The widget's chat page is built on its own (vite.widget.config.ts).
       input: {
         workspace: fileURLToPath(new URL('./index.html', import.meta.url)),
-        widget: fileURLToPath(new URL('./widget.html', import.meta.url)),
         loader: fileURLToPath(new URL('./src/widget/loader.ts', import.meta.url)),
       },
       output: {
