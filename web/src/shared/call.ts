@@ -1,7 +1,7 @@
 /**
  * One side of a call: a WebRTC peer connection whose signalling travels through IMP's socket.
- * The client, who accepted, makes the offer; the employee answers. Candidates that arrive
- * before the remote description wait in a queue.
+ * The client, who accepted (or whose call the employee answered), makes the offer; the employee
+ * answers. Candidates that arrive before the remote description wait in a queue.
  */
 
 export type CallKind = 'voice' | 'video' | 'screen' | 'cobrowse'
@@ -12,6 +12,8 @@ export interface CallRead {
   kind: CallKind
   state: 'invited' | 'ringing' | 'accepted' | 'connected' | 'ended'
   outcome: string | null
+  /** 'client': the client called and the employee answers; 'employee': the employee invited. */
+  started_by?: 'employee' | 'client'
   created_at: string
   connected_at: string | null
   ended_at: string | null

@@ -48,6 +48,9 @@ export interface ResourceRead {
   topic_choice_seconds: number
   rating_enabled?: boolean
   rating_question?: string
+  /** Websites: the widget offers the client to call the employee, by voice, by video. */
+  client_voice_calls?: boolean
+  client_video_calls?: boolean
   site_origins: string[]
   public_key: string
   bot_username?: string | null

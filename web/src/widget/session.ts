@@ -22,7 +22,8 @@ export interface VisitorRequest {
 export interface WidgetSession {
   visitor_token: string
   client: NamedRef
-  resource: { name: string; topics: NamedRef[]; topic_choice_seconds: number }
+  /** calls: the calls the client may start once an employee has taken the request. */
+  resource: { name: string; topics: NamedRef[]; topic_choice_seconds: number; calls?: ('voice' | 'video')[] }
   request: VisitorRequest | null
   preferred_topic_id: number | null
   blocked: boolean

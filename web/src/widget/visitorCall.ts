@@ -1,5 +1,6 @@
 /** The client's side of a call, shared by the widget and the voice-call window. */
 import { ref, shallowRef } from 'vue'
+import { ApiError } from '@/shared/api'
 import { CallPeer, localMedia, type CallRead, type SignalData } from '@/shared/call'
 import { call as request } from './session'
 
@@ -9,10 +10,15 @@ export function useVisitorCall(token: () => string, send: (frame: Record<string,
   const local = shallowRef<MediaStream | null>(null)
   const remote = shallowRef<MediaStream | null>(null)
   const muted = ref(false)
+  // 'media': no camera, microphone or screen; otherwise the server's refusal, in words.
   const error = ref('')
   let peer: CallPeer | null = null
+  // Calls the client started in this page: another page of the same client hears of them too,
+  // but only the page holding the microphone and camera sets up the media.
+  const dialledHere = new Set<number>()
 
   function updated(value: CallRead): void {
+    if (value.started_by === 'client' && !dialledHere.has(value.id)) return
     if (value.state === 'ended') {
       if (!current.value || current.value.id === value.id) {
         ended.value = value
@@ -21,11 +27,37 @@ export function useVisitorCall(token: () => string, send: (frame: Record<string,
       return
     }
     current.value = value
+    // The employee answered the client's call: the client, who holds the media, makes the offer.
+    if (value.started_by === 'client' && value.state === 'accepted' && !peer && local.value) {
+      void connect(value, local.value)
+    }
   }
 
   async function respond(response: 'allow' | 'accept' | 'decline'): Promise<void> {
     if (!current.value) return
     updated(await request<CallRead>('POST', `/api/widget/calls/${current.value.id}/respond`, { response }, token()))
+  }
+
+  /** The client calls the employee: microphone (and camera) first, then the call rings. */
+  async function dial(kind: 'voice' | 'video'): Promise<void> {
+    error.value = ''
+    ended.value = null
+    let media: MediaStream
+    try {
+      media = await localMedia(kind, 'client')
+    } catch {
+      error.value = 'media'
+      return
+    }
+    try {
+      const started = await request<CallRead>('POST', '/api/widget/calls', { kind }, token())
+      dialledHere.add(started.id)
+      local.value = media
+      updated(started)
+    } catch (e) {
+      for (const track of media.getTracks()) track.stop()
+      error.value = e instanceof ApiError ? e.detail : String(e)
+    }
   }
 
   /** Accept and start sending: microphone, camera, or the screen the browser lets the client pick. */
@@ -42,6 +74,11 @@ export function useVisitorCall(token: () => string, send: (frame: Record<string,
       return
     }
     await respond('accept')
+    local.value = media
+    await connect(target, media)
+  }
+
+  async function connect(target: CallRead, media: MediaStream): Promise<void> {
     const config = await request<{ ice_servers: RTCIceServer[] }>('GET', '/api/widget/calls/config', undefined, token())
     peer = new CallPeer({
       iceServers: config.ice_servers,
@@ -50,7 +87,6 @@ export function useVisitorCall(token: () => string, send: (frame: Record<string,
       onConnected: () => void request('POST', `/api/widget/calls/${target.id}/connected`, undefined, token()),
       onFailed: () => void hangUp(),
     })
-    local.value = media
     peer.addLocal(media)
     if (target.kind === 'screen') {
       // Stopping the share from the browser's own control ends it for both sides.
@@ -77,13 +113,15 @@ export function useVisitorCall(token: () => string, send: (frame: Record<string,
   function close(): void {
     peer?.close()
     peer = null
+    // A call that ended before it was answered never reached the peer: its media stops here.
+    for (const track of local.value?.getTracks() ?? []) track.stop()
     current.value = null
     local.value = null
     remote.value = null
     muted.value = false
   }
 
-  return { current, ended, local, remote, muted, error, updated, respond, accept, signal, toggleMute, hangUp }
+  return { current, ended, local, remote, muted, error, updated, respond, dial, accept, signal, toggleMute, hangUp }
 }
 
 declare global {
