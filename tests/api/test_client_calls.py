@@ -208,3 +208,77 @@ def test_an_unanswered_call_ends_after_the_clients_answer_time(
         assert history_kinds(anna, request_id)[0][1]["outcome"] == "no_answer"
     finally:
         live.stop()
+
+
+def connected_call(server: LiveServer, started_by: str, kind: str = "voice") -> Any:
+    """A call under way between Anna and a client, started by either."""
+    allow_client_calls(server)
+    anna, visitor, request_id = taken(server, "anna")
+    if started_by == "client":
+        call = call_employee(visitor, kind).json()
+        anna.http.post(f"/api/calls/{call['id']}/answer", json={"response": "accept"})
+    else:
+        call = anna.http.post(f"/api/requests/{request_id}/calls", json={"kind": kind}).json()
+        visitor.http.post(f"/api/widget/calls/{call['id']}/respond", json={"response": "accept"})
+    assert visitor.http.post(f"/api/widget/calls/{call['id']}/connected").status_code == 200
+    return anna, visitor, request_id, call["id"]
+
+
+@pytest.mark.parametrize("started_by", ["client", "employee"])
+def test_the_client_shows_the_screen_during_a_call_without_hanging_up(
+    server: LiveServer, started_by: str
+) -> None:
+    anna, visitor, request_id, call_id = connected_call(server, started_by, "video")
+    employee_screen = f"/api/calls/{call_id}/screen"
+    client_screen = f"/api/widget/calls/{call_id}/screen"
+    with visitor.socket() as widget:
+        asked = anna.http.post(employee_screen, json={"action": "ask"}).json()
+        assert (asked["state"], asked["screen"]) == ("connected", "asked")
+        assert widget.event("call.updated")["call"]["screen"] == "asked"
+    declined = visitor.http.post(client_screen, json={"action": "decline"}).json()
+    assert declined["screen"] is None
+    assert refusal(visitor.http.post(client_screen, json={"action": "decline"})) == (
+        409,
+        "screen_not_asked",
+    )
+    anna.http.post(employee_screen, json={"action": "ask"})
+    with anna.socket() as tab:
+        shared = visitor.http.post(client_screen, json={"action": "share"}).json()
+        assert (shared["state"], shared["screen"]) == ("connected", "on")
+        assert tab.event("call.updated")["call"]["screen"] == "on"
+    stopped = anna.http.post(employee_screen, json={"action": "stop"}).json()
+    assert (stopped["state"], stopped["screen"]) == ("connected", None)
+    # The client may show it unasked too, and stop it.
+    assert visitor.http.post(client_screen, json={"action": "share"}).json()["screen"] == "on"
+    assert visitor.http.post(client_screen, json={"action": "stop"}).json()["screen"] is None
+    anna.http.post(f"/api/calls/{call_id}/hangup")
+    ((_, details),) = history_kinds(anna, request_id)
+    assert (details["call_kind"], details["outcome"], details["screen_shared"]) == (
+        "video",
+        "completed",
+        True,
+    )
+
+
+def test_the_screen_is_the_call_parties_to_show_and_only_during_a_call(
+    server: LiveServer,
+) -> None:
+    allow_client_calls(server)
+    anna, visitor, _ = taken(server, "anna")
+    ringing = call_employee(visitor).json()
+    not_yet = anna.http.post(f"/api/calls/{ringing['id']}/screen", json={"action": "ask"})
+    assert refusal(not_yet) == (409, "screen_needs_call")
+    anna.http.post(f"/api/calls/{ringing['id']}/answer", json={"response": "accept"})
+    visitor.http.post(f"/api/widget/calls/{ringing['id']}/connected")
+    boris, stranger = server.login("boris"), visit(server)
+    ask = boris.http.post(f"/api/calls/{ringing['id']}/screen", json={"action": "ask"})
+    assert ask.status_code == 404
+    share = stranger.http.post(
+        f"/api/widget/calls/{ringing['id']}/screen", json={"action": "share"}
+    )
+    assert share.status_code == 404
+    # Each side has its own words: the employee asks, the client shares.
+    wrong = anna.http.post(f"/api/calls/{ringing['id']}/screen", json={"action": "share"})
+    assert wrong.status_code == 422
+    wrong = visitor.http.post(f"/api/widget/calls/{ringing['id']}/screen", json={"action": "ask"})
+    assert wrong.status_code == 422

@@ -246,3 +246,94 @@ def test_the_administrator_turns_client_calls_on_for_a_website(
     _, _, frame = set_up(app_server, new_context, logged_in, "Теперь можно звонить")
     expect(frame.get_by_role("button", name="Позвонить", exact=True)).to_be_visible()
     expect(frame.get_by_role("button", name="Видеозвонок", exact=True)).to_be_visible()
+
+
+def shows_pictures(video: Locator) -> None:
+    """The video element plays a picture that came over the call."""
+    expect(video).to_be_visible()
+    video.evaluate(
+        """(v) => new Promise((resolve) => {
+          const check = () => (v.videoWidth > 0 ? resolve(true) : setTimeout(check, 100))
+          check()
+        })"""
+    )
+
+
+def test_the_employee_asks_for_the_screen_during_a_client_call_without_hanging_up(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    client_calls(app_server)
+    anna, page, frame = set_up(app_server, new_context, logged_in, "Покажу экран в звонке")
+    dial(frame, "voice")
+    ringing(anna).get_by_role("button", name="Принять").click()
+    expect(anna.get_by_text("Идёт звонок", exact=True)).to_be_visible()
+    grows(anna, "audio")
+
+    anna.get_by_role("button", name="Попросить показать экран").click()
+    expect(anna.get_by_text("Ждём, когда клиент покажет экран…")).to_be_visible()
+    asked = frame.get_by_role("alertdialog", name="Сотрудник просит показать ваш экран.")
+    asked.get_by_role("button", name="Принять").click()
+    shows_pictures(anna.get_by_label("Экран клиента"))
+    # The screen joins the call: video comes in now, and the voice goes on.
+    grows(anna, "frames")
+    grows(anna, "audio")
+    expect(frame.get_by_role("group", name="Вы показываете экран")).to_be_visible()
+    grows(content_frame(page, "#imp-widget-frame"), "audio")
+
+    anna.get_by_role("button", name="Скрыть экран клиента").click()
+    expect(anna.get_by_label("Экран клиента")).to_have_count(0)
+    expect(frame.get_by_role("button", name="Показать экран")).to_be_visible()
+    expect(anna.get_by_text("Идёт звонок", exact=True)).to_be_visible()
+    grows(anna, "audio")
+    anna.get_by_role("button", name="Завершить").click()
+    expect(frame.get_by_text("Звонок завершён.")).to_be_visible()
+    record = re.compile(r"^Звонок клиента, \d+ с, с показом экрана$")
+    expect(history(anna).get_by_text(record)).to_be_visible()
+
+
+def test_the_client_shows_the_screen_unasked_in_an_employees_video_call(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    anna, _, frame = set_up(app_server, new_context, logged_in, "Покажу и камеру, и экран")
+    anna.get_by_role("button", name="Видеозвонок").click()
+    frame.get_by_role("button", name="Принять", exact=True).click()
+    expect(anna.get_by_text("Идёт видеозвонок")).to_be_visible()
+    call = frame.get_by_role("region", name="Видеозвонок")
+    call.get_by_role("button", name="Показать экран").click()
+    shows_pictures(anna.get_by_label("Экран клиента"))
+    shows_pictures(anna.get_by_label("Камера клиента"))
+    sharing = call.get_by_role("group", name="Вы показываете экран")
+    sharing.get_by_role("button", name="Остановить показ").click()
+    expect(anna.get_by_label("Экран клиента")).to_have_count(0)
+    expect(anna.get_by_text("Идёт видеозвонок")).to_be_visible()
+    grows(anna, "frames")
+    call.get_by_role("button", name="Завершить").click()
+    expect(anna.get_by_text("Видеозвонок завершён.")).to_be_visible()
+
+
+def test_the_screen_joins_an_employees_voice_call_in_the_clients_call_window(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    anna, page, frame = set_up(app_server, new_context, logged_in, "Покажу экран из окна звонка")
+    anna.get_by_role("button", name="Позвонить клиенту").click()
+    with page.expect_popup() as popup:
+        frame.get_by_role("button", name="Разрешить").click()
+    window = popup.value
+    window.get_by_role("button", name="Принять звонок").click()
+    expect(window.get_by_text("Идёт звонок")).to_be_visible()
+    anna.get_by_role("button", name="Попросить показать экран").click()
+    window.get_by_role("alertdialog", name="Сотрудник просит показать ваш экран.").get_by_role(
+        "button", name="Принять"
+    ).click()
+    shows_pictures(anna.get_by_label("Экран клиента"))
+    window.get_by_role("button", name="Остановить показ").click()
+    expect(anna.get_by_label("Экран клиента")).to_have_count(0)
+    grows(window, "audio")
+    window.get_by_role("button", name="Завершить").click()
+    expect(anna.get_by_text("Звонок завершён.")).to_be_visible()

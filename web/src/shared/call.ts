@@ -14,6 +14,8 @@ export interface CallRead {
   outcome: string | null
   /** 'client': the client called and the employee answers; 'employee': the employee invited. */
   started_by?: 'employee' | 'client'
+  /** During a voice or video call: the employee asked for the client's screen, or it is shown. */
+  screen?: 'asked' | 'on' | null
   created_at: string
   connected_at: string | null
   ended_at: string | null
@@ -39,6 +41,7 @@ export class CallPeer {
   private local: MediaStream | null = null
   private muted = false
   private audioSender: RTCRtpSender | null = null
+  private screenSender: RTCRtpSender | null = null
 
   constructor(private options: PeerOptions) {
     this.pc = new RTCPeerConnection({ iceServers: options.iceServers })
@@ -58,6 +61,24 @@ export class CallPeer {
       const sender = this.pc.addTrack(track, stream)
       if (track.kind === 'audio') this.audioSender = sender
     }
+  }
+
+  /** The client's screen, added to a call under way: a track of its own on this connection,
+   * offered anew (only the client offers, so the two sides never offer at once). */
+  async addScreen(stream: MediaStream): Promise<void> {
+    const track = stream.getVideoTracks()[0]
+    if (!track || this.screenSender) return
+    this.screenSender = this.pc.addTrack(track, stream)
+    await this.offer()
+  }
+
+  async removeScreen(): Promise<void> {
+    const sender = this.screenSender
+    if (!sender) return
+    this.screenSender = null
+    sender.track?.stop()
+    this.pc.removeTrack(sender)
+    await this.offer()
   }
 
   /** Ask to receive what the other side sends even when we send nothing of that kind. */
@@ -101,6 +122,7 @@ export class CallPeer {
 
   close(): void {
     for (const track of this.local?.getTracks() ?? []) track.stop()
+    this.screenSender?.track?.stop()
     this.pc.close()
   }
 }

@@ -10,6 +10,8 @@ export function useVisitorCall(token: () => string, send: (frame: Record<string,
   const local = shallowRef<MediaStream | null>(null)
   const remote = shallowRef<MediaStream | null>(null)
   const muted = ref(false)
+  // The client's screen shown during the call, on the call's own connection.
+  const screen = shallowRef<MediaStream | null>(null)
   // 'media': no camera, microphone or screen; otherwise the server's refusal, in words.
   const error = ref('')
   let peer: CallPeer | null = null
@@ -27,6 +29,11 @@ export function useVisitorCall(token: () => string, send: (frame: Record<string,
       return
     }
     current.value = value
+    // Stopped by the employee, or by this client in another way: the screen stops going out.
+    if (!value.screen && screen.value) {
+      screen.value = null
+      void peer?.removeScreen()
+    }
     // The employee answered the client's call: the client, who holds the media, makes the offer.
     if (value.started_by === 'client' && value.state === 'accepted' && !peer && local.value) {
       void connect(value, local.value)
@@ -96,6 +103,37 @@ export function useVisitorCall(token: () => string, send: (frame: Record<string,
     await peer.offer()
   }
 
+  /** Show the screen during the call: asked by the employee, or unasked. */
+  async function shareScreen(): Promise<void> {
+    const target = current.value
+    if (!target || !peer || screen.value) return
+    error.value = ''
+    let media: MediaStream
+    try {
+      media = await localMedia('screen', 'client')
+    } catch {
+      error.value = 'media'
+      return
+    }
+    try {
+      // What becomes of the screen comes by the call's events, in the order it happened (an
+      // answer to this request may overtake the events before it).
+      await request<CallRead>('POST', `/api/widget/calls/${target.id}/screen`, { action: 'share' }, token())
+      screen.value = media
+      // Stopping the share from the browser's own control stops it for both sides.
+      media.getVideoTracks()[0]?.addEventListener('ended', () => void screenAction('stop'))
+      await peer.addScreen(media)
+    } catch (e) {
+      for (const track of media.getTracks()) track.stop()
+      error.value = e instanceof ApiError ? e.detail : String(e)
+    }
+  }
+
+  async function screenAction(action: 'decline' | 'stop'): Promise<void> {
+    if (!current.value) return
+    await request<CallRead>('POST', `/api/widget/calls/${current.value.id}/screen`, { action }, token())
+  }
+
   async function signal(callId: number, data: SignalData): Promise<void> {
     if (peer && current.value?.id === callId) await peer.handle(data)
   }
@@ -118,10 +156,28 @@ export function useVisitorCall(token: () => string, send: (frame: Record<string,
     current.value = null
     local.value = null
     remote.value = null
+    screen.value = null
     muted.value = false
   }
 
-  return { current, ended, local, remote, muted, error, updated, respond, dial, accept, signal, toggleMute, hangUp }
+  return {
+    current,
+    ended,
+    local,
+    remote,
+    muted,
+    screen,
+    error,
+    updated,
+    respond,
+    dial,
+    accept,
+    shareScreen,
+    screenAction,
+    signal,
+    toggleMute,
+    hangUp,
+  }
 }
 
 declare global {

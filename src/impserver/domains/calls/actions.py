@@ -22,6 +22,8 @@ from impserver.domains.accounts.models import Employee
 from impserver.domains.calls.events import CallSignal, CallUpdated, CobrowseControl, CobrowseFrames
 from impserver.domains.calls.models import (
     ACTIVE_STATES,
+    SCREEN_ASKED,
+    SCREEN_ON,
     STARTED_BY_CLIENT,
     STARTED_BY_EMPLOYEE,
     STATE_ACCEPTED,
@@ -88,6 +90,7 @@ async def _party_call(uow: UnitOfWork, party: Party, call_id: int) -> Call:
 async def _end(uow: UnitOfWork, call: Call, outcome: str) -> CallRead:
     call.state = STATE_ENDED
     call.outcome = outcome
+    call.screen = None
     call.ended_at = utcnow()
     call.due_at = None
     duration = int((call.ended_at - call.connected_at).total_seconds()) if call.connected_at else 0
@@ -96,6 +99,7 @@ async def _end(uow: UnitOfWork, call: Call, outcome: str) -> CallRead:
         "outcome": outcome,
         "duration": duration,
         "started_by": call.started_by,
+        "screen_shared": call.screen_shared,
     }
     uow.session.add(
         RequestTransition(
@@ -294,6 +298,33 @@ async def respond(services: Services, party: Party, call_id: int, response: str)
             call.due_at = utcnow() + timedelta(seconds=services.settings.call_answer_seconds)
             return await _announce(uow, call)
         raise InvalidInput("Answer with allow, accept or decline.", code="call_bad_response")
+
+
+async def change_screen(services: Services, party: Party, call_id: int, action: str) -> CallRead:
+    """The client's screen during a voice or video call, on the call's own connection: the
+    employee asks for it (the client then shares or declines) and either side stops it; the
+    client may also share it unasked."""
+    async with services.db.transaction() as uow:
+        call = await _party_call(uow, party, call_id)
+        if call.state != STATE_CONNECTED or call.kind not in ("voice", "video"):
+            raise Conflict(
+                "The screen is shown during a voice or video call only.",
+                code="screen_needs_call",
+            )
+        if action == "ask":
+            if call.screen is not None:
+                return CallRead.model_validate(call)
+            call.screen = SCREEN_ASKED
+        elif action == "share":
+            call.screen = SCREEN_ON
+            call.screen_shared = True
+        elif action == "decline":
+            if call.screen != SCREEN_ASKED:
+                raise Conflict("Nobody asked for the screen.", code="screen_not_asked")
+            call.screen = None
+        else:
+            call.screen = None
+        return await _announce(uow, call)
 
 
 async def mark_connected(services: Services, party: Party, call_id: int) -> CallRead:

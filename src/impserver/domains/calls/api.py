@@ -21,8 +21,10 @@ from impserver.domains.calls.schemas import (
     CallRead,
     CallSignalCommand,
     ClientCallStart,
+    ClientScreenAction,
     CobrowseControlCommand,
     CobrowseFramesCommand,
+    EmployeeScreenAction,
 )
 from impserver.domains.requests.actions import visible_request
 from impserver.realtime.gateway import Connection, Gateway
@@ -86,6 +88,17 @@ async def employee_answer(
     return await actions.answer(services, employee, _call_id(call_id), data.response)
 
 
+@router.post("/calls/{call_id}/screen", response_model=CallRead)
+async def employee_screen(
+    call_id: int,
+    data: EmployeeScreenAction,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> CallRead:
+    party = Party("employee", employee.id)
+    return await actions.change_screen(services, party, _call_id(call_id), data.action)
+
+
 @router.post("/calls/{call_id}/connected", response_model=CallRead)
 async def employee_connected(
     call_id: int,
@@ -138,6 +151,17 @@ async def visitor_respond(
     return await actions.respond(
         services, Party("client", visitor.client.id), call_id, data.response
     )
+
+
+@router.post("/widget/calls/{call_id}/screen", response_model=CallRead)
+async def visitor_screen(
+    call_id: int,
+    data: ClientScreenAction,
+    visitor: Visitor = Depends(current_visitor),
+    services: Services = Depends(get_services),
+) -> CallRead:
+    party = Party("client", visitor.client.id)
+    return await actions.change_screen(services, party, _call_id(call_id), data.action)
 
 
 @router.post("/widget/calls/{call_id}/connected", response_model=CallRead)

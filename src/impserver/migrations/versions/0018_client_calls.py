@@ -1,4 +1,5 @@
-"""client calls: a website may let its clients call (voice, video); who started each call
+"""client calls: a website may let its clients call (voice, video); who started each call;
+the client's screen shown during a call
 
 Revision ID: 0018_client_calls
 Revises: 0017_widget_identity
@@ -27,10 +28,16 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("started_by", sa.String(length=8), nullable=False, server_default="employee")
         )
+        batch.add_column(sa.Column("screen", sa.String(length=8), nullable=True))
+        batch.add_column(
+            sa.Column("screen_shared", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("calls") as batch:
+        batch.drop_column("screen_shared")
+        batch.drop_column("screen")
         batch.drop_column("started_by")
     with op.batch_alter_table("resources") as batch:
         batch.drop_column("client_video_calls")

@@ -418,6 +418,10 @@ export default {
     video: 'Video call',
     screen: 'Ask to share the screen',
     waiting: 'Waiting for an answer…',
+    // The client's screen during a voice or video call.
+    screenAsked: 'Waiting for the client to share the screen…',
+    screenStop: 'Stop seeing the client’s screen',
+    screenCancel: 'No need to share the screen',
     connecting: 'Connecting…',
     // A client's call ringing for the employee.
     incoming: {
@@ -667,6 +671,7 @@ export default {
       cancelled: { voice: 'The client cancelled the call', video: 'The client cancelled the video call' },
       connection_lost: { voice: 'Call from the client, the connection was lost, {duration}', video: 'Video call from the client, the connection was lost, {duration}' },
     },
+    withScreen: '{record}, with screen sharing',
     seconds: '{s} s',
     minutes: '{m} min {s} s',
   },

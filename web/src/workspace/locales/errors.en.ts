@@ -54,6 +54,8 @@ const errors = {
   invitation_closed: 'This invitation is no longer open.',
   client_calls_off: 'Client calls are off on this website.',
   call_needs_employee: 'A call is possible once an employee has taken the request.',
+  screen_needs_call: 'The screen is shown during a voice or video call only.',
+  screen_not_asked: 'Nobody asked for the screen.',
   call_bad_response: 'Answer with allow, accept or decline.',
   call_not_setting_up: 'The call is not being set up.',
   signal_too_large: 'The call message is too large.',

@@ -419,6 +419,10 @@ const ru: typeof en = {
     video: 'Видеозвонок',
     screen: 'Попросить показать экран',
     waiting: 'Ждём ответа…',
+    // The client's screen during a voice or video call.
+    screenAsked: 'Ждём, когда клиент покажет экран…',
+    screenStop: 'Скрыть экран клиента',
+    screenCancel: 'Не нужно показывать экран',
     connecting: 'Соединяем…',
     // A client's call ringing for the employee.
     incoming: {
@@ -668,6 +672,7 @@ const ru: typeof en = {
       cancelled: { voice: 'Клиент отменил звонок', video: 'Клиент отменил видеозвонок' },
       connection_lost: { voice: 'Звонок клиента, связь прервалась, {duration}', video: 'Видеозвонок клиента, связь прервалась, {duration}' },
     },
+    withScreen: '{record}, с показом экрана',
     seconds: '{s} с',
     minutes: '{m} мин {s} с',
   },

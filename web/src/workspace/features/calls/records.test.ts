@@ -35,4 +35,10 @@ describe('call records', () => {
     // An outcome with no words of its own for a client's call reads as an employee's call's.
     expect(words({ ...byClient, call_kind: 'voice', outcome: 'request_released' })).toBe('Голосовой звонок, 0 с')
   })
+
+  it('tell that the client showed the screen during the call', () => {
+    const meta = { call_kind: 'video', outcome: 'completed', duration: 65, screen_shared: true }
+    expect(words(meta)).toBe('Видеозвонок, 1 мин 5 с, с показом экрана')
+    expect(words({ ...meta, started_by: 'client' })).toBe('Видеозвонок клиента, 1 мин 5 с, с показом экрана')
+  })
 })

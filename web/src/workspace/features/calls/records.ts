@@ -22,5 +22,7 @@ export function describeCallRecord(message: MessageRead, t: Translate, te: Has):
   // A call the client started says so; its other outcomes read as an employee's call's do.
   const byClient = message.meta.started_by === 'client' ? `callRecords.byClient.${outcome}.${kind}` : ''
   const key = [byClient, `callRecords.${outcome}.${kind}`].find((k) => k && te(k)) ?? `callRecords.completed.${kind}`
-  return t(key, { duration: duration(Number(message.meta.duration ?? 0), t) })
+  const words = t(key, { duration: duration(Number(message.meta.duration ?? 0), t) })
+  // The client showed their screen during the call, on its connection.
+  return message.meta.screen_shared === true ? t('callRecords.withScreen', { record: words }) : words
 }

@@ -10,6 +10,8 @@ export const useCallsStore = defineStore('calls', () => {
   const call = ref<CallRead | null>(null)
   const lastEnded = ref<CallRead | null>(null)
   const remote = shallowRef<MediaStream | null>(null)
+  // The client's screen shown during a voice or video call: a stream of its own, after the call's.
+  const remoteScreen = shallowRef<MediaStream | null>(null)
   const muted = ref(false)
   const error = ref('')
   // Clients' calls ringing for this employee, in every tab of theirs until one answers.
@@ -35,7 +37,10 @@ export const useCallsStore = defineStore('calls', () => {
       const created = new CallPeer({
         iceServers: config.ice_servers,
         send: (data) => realtimeClient()?.send({ type: 'call.signal', call_id: current.id, data }),
-        onRemoteStream: (stream) => (remote.value = stream),
+        onRemoteStream: (stream) => {
+          if (!remote.value || remote.value.id === stream.id) remote.value = stream
+          else remoteScreen.value = stream
+        },
         onConnected: () => void api.post(`/api/calls/${current.id}/connected`),
         onFailed: () => void hangUp(),
       })
@@ -92,6 +97,7 @@ export const useCallsStore = defineStore('calls', () => {
       return
     }
     call.value = value
+    if (!value.screen) remoteScreen.value = null
     if (value.state === 'accepted' && value.kind !== 'cobrowse') void ensurePeer(value)
   }
 
@@ -99,6 +105,14 @@ export const useCallsStore = defineStore('calls', () => {
     if (!call.value || call.value.id !== callId) return
     const target = await ensurePeer(call.value)
     await target.handle(data)
+  }
+
+  /** Ask to see the client's screen during the call, or stop seeing it. What becomes of it
+   * comes by the call's events, in the order it happened (the answer may overtake them). */
+  async function screen(action: 'ask' | 'stop'): Promise<void> {
+    const current = call.value
+    if (!current) return
+    await api.post<CallRead>(`/api/calls/${current.id}/screen`, { action })
   }
 
   async function toggleMute(): Promise<void> {
@@ -118,10 +132,26 @@ export const useCallsStore = defineStore('calls', () => {
     preparing = null
     call.value = null
     remote.value = null
+    remoteScreen.value = null
     muted.value = false
   }
 
-  return { call, lastEnded, remote, muted, error, incoming, start, answer, updated, signal, toggleMute, hangUp }
+  return {
+    call,
+    lastEnded,
+    remote,
+    remoteScreen,
+    muted,
+    error,
+    incoming,
+    start,
+    answer,
+    updated,
+    signal,
+    screen,
+    toggleMute,
+    hangUp,
+  }
 })
 
 declare global {
