@@ -266,3 +266,40 @@ def test_authorization_matrix(server: LiveServer) -> None:
         m["body"] for m in world["visitor B"].get("/api/widget/conversation").json()["messages"]
     ]
     assert "Вопрос A" not in bodies
+
+
+def test_client_call_matrix(server: LiveServer) -> None:
+    """A client's call: started by that request's visitor only, answered by its assignee only;
+    nobody else reaches it."""
+    world = matrix_world(server)
+    request = world["request"]
+    site = world["site"]
+    calls_on = {"client_voice_calls": True, "client_video_calls": True}
+    assert world["admin"].patch(f"/api/admin/resources/{site}", json=calls_on).status_code == 200
+    assert world["serving employee"].post(f"/api/requests/{request}/accept").status_code == 200
+    refused_all = {
+        "admin": False,
+        "supervisor": False,
+        "employee not serving": False,
+        "anonymous": False,
+        "anonymous widget": False,
+        "API token": False,
+    }
+    start = ("POST", "/api/widget/calls", {"kind": "voice"})
+    failures = []
+    # Visitor B has no request an employee has taken; the serving employee is no visitor.
+    for role, allowed in {**refused_all, "visitor B": False, "serving employee": False}.items():
+        if (status(world[role], *start) in ALLOWED) != allowed:
+            failures.append(f"{role} started a call")
+    started = world["visitor A"].post("/api/widget/calls", json={"kind": "voice"})
+    assert started.status_code == 201, started.text
+    call = started.json()["id"]
+    answer = ("POST", f"/api/calls/{call}/answer", {"response": "accept"})
+    for role in [*refused_all, "visitor A", "visitor B"]:
+        if status(world[role], *answer) in ALLOWED:
+            failures.append(f"{role} answered the call")
+    for role in [*refused_all, "visitor B"]:
+        if status(world[role], "POST", f"/api/widget/calls/{call}/hangup") in ALLOWED:
+            failures.append(f"{role} hung up the call")
+    assert status(world["serving employee"], *answer) == 200
+    assert failures == []

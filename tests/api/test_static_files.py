@@ -48,7 +48,9 @@ def test_loader_is_sent_gzip_compressed_to_browsers_that_accept_it(built: LiveSe
     assert len(packed.body) < len(plain.body)
 
 
-def test_widget_stays_within_its_byte_budget_and_leaves_rrweb_out(built: LiveServer) -> None:
+def test_widget_stays_within_its_byte_budget_and_leaves_rrweb_and_calls_out(
+    built: LiveServer,
+) -> None:
     loader = fetch(built, "/widget/loader.js")
     frame = fetch(built, f"/widget/frame?key={widget_key(built)}")
     assert frame.status_code == 200
@@ -63,6 +65,8 @@ def test_widget_stays_within_its_byte_budget_and_leaves_rrweb_out(built: LiveSer
     # The session recorder is fetched only when a client allows co-browsing.
     everything = [gzip.decompress(r.body) for r in [loader, frame, *responses]]
     assert not any(b"rrweb" in body for body in everything)
+    # Nor does the call code come before a call does (an invitation, or the client calling).
+    assert not any(b"RTCPeerConnection" in body for body in everything)
     recorder = fetch(built, "/widget/cobrowse.js")
     assert b"rrweb" in gzip.decompress(recorder.body)
 

@@ -3,37 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from playwright.sync_api import BrowserContext, FrameLocator, Page, expect
 
+from tests.e2e.media import grows, stats
 from tests.e2e.test_widget_requests import client_in_hands
 from tests.harness import LiveServer
-
-STATS = """async (direction) => {
-  const peer = window.__impCall || window.__impVisitorCall
-  if (!peer) return null
-  const report = await peer.pc.getStats()
-  const out = {audio: 0, video: 0, frames: 0}
-  report.forEach((s) => {
-    if (s.type === direction) {
-      out[s.kind] += direction === 'inbound-rtp' ? s.bytesReceived : s.bytesSent
-      if (s.kind === 'video' && direction === 'inbound-rtp') out.frames += s.framesDecoded || 0
-    }
-  })
-  return out
-}"""
-
-
-def stats(page: Page | Any, direction: str = "inbound-rtp") -> dict[str, int]:
-    return page.evaluate(STATS, direction)  # type: ignore[no-any-return]
-
-
-def grows(page: Page | Any, key: str, direction: str = "inbound-rtp") -> None:
-    before = stats(page, direction)[key]
-    page.wait_for_timeout(1500)
-    assert stats(page, direction)[key] > before, f"{key} did not grow"
 
 
 def set_up(

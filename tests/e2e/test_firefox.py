@@ -14,7 +14,8 @@ from playwright.sync_api import BrowserContext, FrameLocator, Page, expect
 
 from tests.api.test_requests import queue_ids
 from tests.e2e.firefox import Firefox, FirefoxPage, VirtualDisplay
-from tests.e2e.test_calls import BUTTON, ENDED, IN_PROGRESS, STATS, grows
+from tests.e2e.media import STATS, grows
+from tests.e2e.test_calls import BUTTON, ENDED, IN_PROGRESS
 from tests.e2e.test_widget_requests import accept_from_queue
 from tests.e2e.test_widget_requests import client_says as chromium_says
 from tests.e2e.test_widget_requests import open_widget as open_chromium_widget

@@ -8,13 +8,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Frame, FrameLocator, Locator, Page, Route, expect
+from playwright.sync_api import BrowserContext, FrameLocator, Locator, Page, Route, expect
 
 from impserver.demo import seed_demo
 from impserver.domains.requests.actions import client_sends
 from tests.e2e.conftest import WEB_DIST
 from tests.e2e.language_check import assert_no_latin_words
-from tests.e2e.test_calls import grows, set_up
+from tests.e2e.media import content_frame, grows
+from tests.e2e.test_calls import set_up
 from tests.e2e.test_cobrowse import start_cobrowse
 from tests.e2e.test_widget_requests import client_says, open_widget
 from tests.harness import LiveServer, Session, free_port
@@ -316,14 +317,6 @@ def height(locator: Any) -> float:
     box = locator.bounding_box()
     assert box is not None, "not laid out"
     return float(box["height"])
-
-
-def content_frame(page: Page, selector: str) -> Frame:
-    handle = page.locator(selector).element_handle()
-    assert handle is not None
-    frame = handle.content_frame()
-    assert frame is not None
-    return frame
 
 
 # --- Calls, call records, words of the Russian UI, co-browsing placeholder, widget greeting ---

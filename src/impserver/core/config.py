@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     away_after_minutes: float = Field(default=10.0, gt=0)
     # An unanswered call invitation ends after this long.
     call_answer_seconds: float = 45.0
+    # A call a client starts rings in the employee's workspace this long; then the client is
+    # told nobody answered and can write instead.
+    client_call_answer_seconds: float = Field(default=30.0, gt=0)
     # A call whose party lost every socket ends unless they are back within this time.
     call_reconnect_grace_seconds: float = 10.0
     # What one co-browsing session may relay from the client's page: a burst of this many bytes

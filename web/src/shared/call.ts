@@ -1,7 +1,7 @@
 /**
  * One side of a call: a WebRTC peer connection whose signalling travels through IMP's socket.
- * The client, who accepted, makes the offer; the employee answers. Candidates that arrive
- * before the remote description wait in a queue.
+ * The client, who accepted (or whose call the employee answered), makes the offer; the employee
+ * answers. Candidates that arrive before the remote description wait in a queue.
  */
 
 export type CallKind = 'voice' | 'video' | 'screen' | 'cobrowse'
@@ -12,6 +12,10 @@ export interface CallRead {
   kind: CallKind
   state: 'invited' | 'ringing' | 'accepted' | 'connected' | 'ended'
   outcome: string | null
+  /** 'client': the client called and the employee answers; 'employee': the employee invited. */
+  started_by?: 'employee' | 'client'
+  /** During a voice or video call: the employee asked for the client's screen, or it is shown. */
+  screen?: 'asked' | 'on' | null
   created_at: string
   connected_at: string | null
   ended_at: string | null
@@ -37,6 +41,7 @@ export class CallPeer {
   private local: MediaStream | null = null
   private muted = false
   private audioSender: RTCRtpSender | null = null
+  private screenSender: RTCRtpSender | null = null
 
   constructor(private options: PeerOptions) {
     this.pc = new RTCPeerConnection({ iceServers: options.iceServers })
@@ -56,6 +61,24 @@ export class CallPeer {
       const sender = this.pc.addTrack(track, stream)
       if (track.kind === 'audio') this.audioSender = sender
     }
+  }
+
+  /** The client's screen, added to a call under way: a track of its own on this connection,
+   * offered anew (only the client offers, so the two sides never offer at once). */
+  async addScreen(stream: MediaStream): Promise<void> {
+    const track = stream.getVideoTracks()[0]
+    if (!track || this.screenSender) return
+    this.screenSender = this.pc.addTrack(track, stream)
+    await this.offer()
+  }
+
+  async removeScreen(): Promise<void> {
+    const sender = this.screenSender
+    if (!sender) return
+    this.screenSender = null
+    sender.track?.stop()
+    this.pc.removeTrack(sender)
+    await this.offer()
   }
 
   /** Ask to receive what the other side sends even when we send nothing of that kind. */
@@ -99,6 +122,7 @@ export class CallPeer {
 
   close(): void {
     for (const track of this.local?.getTracks() ?? []) track.stop()
+    this.screenSender?.track?.stop()
     this.pc.close()
   }
 }

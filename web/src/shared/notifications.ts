@@ -23,22 +23,52 @@ export async function askDesktopPermission(): Promise<NotificationPermission | '
   return Notification.requestPermission()
 }
 
-function playChime(): void {
+function tone(frequency: number, startIn: number, length: number): void {
   try {
     audioContext ??= new AudioContext()
+    const at = audioContext.currentTime + startIn
     const oscillator = audioContext.createOscillator()
     const gain = audioContext.createGain()
     oscillator.type = 'sine'
-    oscillator.frequency.value = 880
-    gain.gain.setValueAtTime(0.0001, audioContext.currentTime)
-    gain.gain.exponentialRampToValueAtTime(0.2, audioContext.currentTime + 0.02)
-    gain.gain.exponentialRampToValueAtTime(0.0001, audioContext.currentTime + 0.35)
+    oscillator.frequency.value = frequency
+    gain.gain.setValueAtTime(0.0001, at)
+    gain.gain.exponentialRampToValueAtTime(0.2, at + 0.02)
+    gain.gain.exponentialRampToValueAtTime(0.0001, at + length - 0.05)
     oscillator.connect(gain).connect(audioContext.destination)
-    oscillator.start()
-    oscillator.stop(audioContext.currentTime + 0.4)
+    oscillator.start(at)
+    oscillator.stop(at + length)
   } catch {
     // Audio may be blocked until the page has had a user gesture; the visual cues remain.
   }
+}
+
+function playChime(): void {
+  tone(880, 0, 0.4)
+}
+
+let ringTimer: ReturnType<typeof setInterval> | undefined
+
+/** Whether a call is ringing now (the sound may still be blocked by the browser). */
+export function isRinging(): boolean {
+  return ringTimer !== undefined
+}
+
+/** A client's call: a two-tone ring every two seconds until stopRinging (silent in
+ * do-not-disturb, which also stops a ring that has begun). */
+export function startRinging(): void {
+  if (ringTimer !== undefined || isQuiet()) return
+  const ring = () => {
+    if (isQuiet()) return stopRinging()
+    tone(660, 0, 0.35)
+    tone(880, 0.4, 0.35)
+  }
+  ring()
+  ringTimer = setInterval(ring, 2000)
+}
+
+export function stopRinging(): void {
+  clearInterval(ringTimer)
+  ringTimer = undefined
 }
 
 export interface Notice {

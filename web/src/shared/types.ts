@@ -60,6 +60,9 @@ export interface ResourceRead {
   rating_question?: string
   typing_preview?: boolean
   widget_look: WidgetLook
+  /** Websites: the widget offers the client to call the employee, by voice, by video. */
+  client_voice_calls?: boolean
+  client_video_calls?: boolean
   site_origins: string[]
   public_key: string
   bot_username?: string | null

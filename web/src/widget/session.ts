@@ -32,7 +32,8 @@ export interface WidgetLook {
 export interface WidgetSession {
   visitor_token: string
   client: NamedRef
-  resource: { name: string; topics: NamedRef[]; topic_choice_seconds: number; look?: WidgetLook }
+  /** calls: the calls the client may start once an employee has taken the request. */
+  resource: { name: string; topics: NamedRef[]; topic_choice_seconds: number; look?: WidgetLook; calls?: ('voice' | 'video')[] }
   request: VisitorRequest | null
   preferred_topic_id: number | null
   blocked: boolean

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request, Response, WebSocket
 from fastapi.exceptions import RequestValidationError
@@ -79,6 +79,8 @@ class WidgetResource(BaseModel):
     topics: list[NamedRef]
     topic_choice_seconds: int
     look: WidgetLook = Field(default_factory=WidgetLook)
+    # The calls the client may start once an employee has taken their request.
+    calls: list[Literal["voice", "video"]] = Field(default_factory=list)
 
 
 class WidgetHours(BaseModel):
@@ -131,6 +133,14 @@ async def _session_payload(services: Services, visitor: Visitor, token: str) -> 
             topics=[NamedRef(id=q.id, name=q.name) for q in topics],
             topic_choice_seconds=visitor.resource.topic_choice_seconds,
             look=widget_look_of(visitor.resource.widget_look),
+            calls=[
+                kind
+                for kind, allowed in (
+                    ("voice", visitor.resource.client_voice_calls),
+                    ("video", visitor.resource.client_video_calls),
+                )
+                if allowed
+            ],
         ),
         request=state,
         preferred_topic_id=visitor.client.preferred_queue_id,

@@ -1,8 +1,10 @@
 """Calls and screen sharing with widget clients (CALL-1, VID-1, SCR-1, W-6, W-8, W-9).
 
-Media flows browser to browser over WebRTC; the server keeps the call's state, relays the
-signalling between exactly its two parties, ends calls nobody answers, and records each call
-in the request's history.
+The employee serving a request invites its client; where the website allows it, the client
+calls that employee too (voice or video), ringing in the employee's workspace. Media flows
+browser to browser over WebRTC; the server keeps the call's state, relays the signalling
+between exactly its two parties, ends calls nobody answers, and records each call in the
+request's history.
 """
 
 from __future__ import annotations
@@ -11,15 +13,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from impserver.core.clock import utcnow
-from impserver.core.errors import Conflict, InvalidInput, NotFound
+from impserver.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from impserver.core.unit_of_work import UnitOfWork
 from impserver.domains.accounts.models import Employee
 from impserver.domains.calls.events import CallSignal, CallUpdated, CobrowseControl, CobrowseFrames
 from impserver.domains.calls.models import (
     ACTIVE_STATES,
+    SCREEN_ASKED,
+    SCREEN_ON,
+    STARTED_BY_CLIENT,
+    STARTED_BY_EMPLOYEE,
     STATE_ACCEPTED,
     STATE_CONNECTED,
     STATE_ENDED,
@@ -29,7 +35,12 @@ from impserver.domains.calls.models import (
 )
 from impserver.domains.calls.schemas import CallRead
 from impserver.domains.requests.events import RequestMessageCreated
-from impserver.domains.requests.models import STATUS_ASSIGNED, ClientRequest, RequestTransition
+from impserver.domains.requests.models import (
+    STATUS_ASSIGNED,
+    STATUS_CLOSED,
+    ClientRequest,
+    RequestTransition,
+)
 from impserver.domains.resources.models import KIND_WEBSITE, Resource
 from impserver.domains.rooms.messaging import append_message
 from impserver.domains.rooms.models import Room
@@ -43,6 +54,8 @@ MAX_COBROWSE_BYTES = 4 * 1024 * 1024
 # The request stopped being the employee's (closed, blocked, returned or transferred): calls
 # and co-browsing are between the client and whoever serves the request, so they end with it.
 OUTCOME_REQUEST_RELEASED = "request_released"
+# A client called an employee in do-not-disturb: not rung, declined at once.
+OUTCOME_BUSY = "busy"
 
 
 @dataclass(frozen=True)
@@ -77,10 +90,17 @@ async def _party_call(uow: UnitOfWork, party: Party, call_id: int) -> Call:
 async def _end(uow: UnitOfWork, call: Call, outcome: str) -> CallRead:
     call.state = STATE_ENDED
     call.outcome = outcome
+    call.screen = None
     call.ended_at = utcnow()
     call.due_at = None
     duration = int((call.ended_at - call.connected_at).total_seconds()) if call.connected_at else 0
-    details: dict[str, Any] = {"call_kind": call.kind, "outcome": outcome, "duration": duration}
+    details: dict[str, Any] = {
+        "call_kind": call.kind,
+        "outcome": outcome,
+        "duration": duration,
+        "started_by": call.started_by,
+        "screen_shared": call.screen_shared,
+    }
     uow.session.add(
         RequestTransition(
             request_id=call.request_id,
@@ -156,11 +176,112 @@ async def invite(services: Services, actor: Employee, request_id: int, kind: str
         return await _announce(uow, call)
 
 
+async def call_employee(
+    services: Services, client_id: int, resource_id: int, kind: str
+) -> CallRead:
+    """The client calls the employee serving their request, where the website allows it.
+
+    Refused before an employee has taken the request and while a call is on. An employee in
+    do-not-disturb is not rung: the call ends at once as "busy", and the client is told that
+    the employee cannot answer now."""
+    async with services.db.transaction() as uow:
+        resource = await uow.session.get(Resource, resource_id)
+        allowed = resource is not None and (
+            resource.client_voice_calls if kind == "voice" else resource.client_video_calls
+        )
+        if not allowed:
+            raise Forbidden("Calls are not available on this website.", code="client_calls_off")
+        open_request = await uow.session.scalar(
+            select(ClientRequest.id)
+            .where(ClientRequest.client_id == client_id)
+            .where(ClientRequest.status != STATUS_CLOSED)
+            .order_by(ClientRequest.id.desc())
+            .limit(1)
+        )
+        # Locked as an employee's invitation locks it: a transfer at the same moment either
+        # comes first (and this finds nobody to call) or waits and then ends this call.
+        request = (
+            await uow.session.scalar(
+                select(ClientRequest)
+                .where(ClientRequest.id == open_request)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            if open_request is not None
+            else None
+        )
+        if request is None or request.status != STATUS_ASSIGNED or request.assignee_id is None:
+            raise Conflict(
+                "A call is possible once an employee has taken the request.",
+                code="call_needs_employee",
+            )
+        busy = await uow.session.scalar(
+            select(Call.id)
+            .where(Call.request_id == request.id)
+            .where(Call.state.in_(ACTIVE_STATES))
+        )
+        if busy is not None:
+            raise Conflict(
+                "A call with this client is already in progress.", code="call_in_progress"
+            )
+        employee = await uow.session.get(Employee, request.assignee_id)
+        call = Call(
+            request_id=request.id,
+            kind=kind,
+            state=STATE_RINGING,
+            started_by=STARTED_BY_CLIENT,
+            employee_id=request.assignee_id,
+            client_id=client_id,
+            due_at=utcnow() + timedelta(seconds=services.settings.client_call_answer_seconds),
+        )
+        uow.session.add(call)
+        await uow.session.flush()
+        if (
+            employee is not None
+            and employee.dnd_until is not None
+            and employee.dnd_until > utcnow()
+        ):
+            return await _end(uow, call, OUTCOME_BUSY)
+        return await _announce(uow, call)
+
+
+async def answer(services: Services, actor: Employee, call_id: int, response: str) -> CallRead:
+    """The employee answers a client's call: accept it (this tab then sets up the media) or
+    decline it. Only the employee it rings for, while they still serve the request."""
+    async with services.db.transaction() as uow:
+        call = await _party_call(uow, Party("employee", actor.id), call_id)
+        if call.started_by != STARTED_BY_CLIENT:
+            raise InvalidInput("Only a client's call is answered.", code="call_not_invited")
+        request = await uow.session.get(ClientRequest, call.request_id)
+        if request is None or request.assignee_id != actor.id or request.status != STATUS_ASSIGNED:
+            raise NotFound(CALL_NOT_FOUND, code="call_not_found")
+        if response == "decline":
+            if call.state != STATE_RINGING:
+                raise Conflict("This call is no longer ringing.", code="invitation_closed")
+            return await _end(uow, call, "declined")
+        # One change, conditional on the call still ringing: of two tabs answering at once,
+        # one takes the call and the other is told it is no longer ringing.
+        taken = await uow.session.execute(
+            update(Call)
+            .where(Call.id == call.id)
+            .where(Call.state == STATE_RINGING)
+            .values(
+                state=STATE_ACCEPTED,
+                due_at=utcnow() + timedelta(seconds=services.settings.call_answer_seconds),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict("This call is no longer ringing.", code="invitation_closed")
+        await uow.session.refresh(call)
+        return await _announce(uow, call)
+
+
 async def respond(services: Services, party: Party, call_id: int, response: str) -> CallRead:
     """The client's answer: allow (voice: opens the call window), accept, or decline."""
     async with services.db.transaction() as uow:
         call = await _party_call(uow, party, call_id)
-        if party.kind != "client":
+        if party.kind != "client" or call.started_by != STARTED_BY_EMPLOYEE:
             raise InvalidInput(
                 "Only the invited client answers an invitation.", code="call_not_invited"
             )
@@ -177,6 +298,33 @@ async def respond(services: Services, party: Party, call_id: int, response: str)
             call.due_at = utcnow() + timedelta(seconds=services.settings.call_answer_seconds)
             return await _announce(uow, call)
         raise InvalidInput("Answer with allow, accept or decline.", code="call_bad_response")
+
+
+async def change_screen(services: Services, party: Party, call_id: int, action: str) -> CallRead:
+    """The client's screen during a voice or video call, on the call's own connection: the
+    employee asks for it (the client then shares or declines) and either side stops it; the
+    client may also share it unasked."""
+    async with services.db.transaction() as uow:
+        call = await _party_call(uow, party, call_id)
+        if call.state != STATE_CONNECTED or call.kind not in ("voice", "video"):
+            raise Conflict(
+                "The screen is shown during a voice or video call only.",
+                code="screen_needs_call",
+            )
+        if action == "ask":
+            if call.screen is not None:
+                return CallRead.model_validate(call)
+            call.screen = SCREEN_ASKED
+        elif action == "share":
+            call.screen = SCREEN_ON
+            call.screen_shared = True
+        elif action == "decline":
+            if call.screen != SCREEN_ASKED:
+                raise Conflict("Nobody asked for the screen.", code="screen_not_asked")
+            call.screen = None
+        else:
+            call.screen = None
+        return await _announce(uow, call)
 
 
 async def mark_connected(services: Services, party: Party, call_id: int) -> CallRead:

@@ -5,7 +5,7 @@ from typing import Literal
 from fastapi import Depends
 from pydantic import BaseModel, ConfigDict
 
-from impserver.channels.widget.visitors import Visitor, current_visitor
+from impserver.channels.widget.visitors import Visitor, current_visitor, throttle
 from impserver.core.errors import Forbidden, NotFound, TooManyRequests
 from impserver.core.http import LARGEST_ID, api_router
 from impserver.domains.accounts.auth import current_employee
@@ -15,18 +15,26 @@ from impserver.domains.calls.actions import MAX_COBROWSE_BYTES, MAX_SIGNAL_BYTES
 from impserver.domains.calls.budget import RelayBudget, Verdict
 from impserver.domains.calls.events import CallSignal, CobrowseControl, CobrowseFrames
 from impserver.domains.calls.schemas import (
+    CallAnswer,
     CallConfig,
     CallInvite,
     CallRead,
     CallSignalCommand,
+    ClientCallStart,
+    ClientScreenAction,
     CobrowseControlCommand,
     CobrowseFramesCommand,
+    EmployeeScreenAction,
 )
 from impserver.domains.requests.actions import visible_request
 from impserver.realtime.gateway import Connection, Gateway
 from impserver.services import Services, get_services
 
 router = api_router("/api", "calls")
+
+# A client's calls: a person calls a few times in a row at most; more is a script ringing the
+# employee's workspace over and over.
+CLIENT_CALLS_PER_MINUTE = 10
 
 
 class CallResponse(BaseModel):
@@ -70,6 +78,27 @@ async def active(
     return await actions.active_call(services, request_id)
 
 
+@router.post("/calls/{call_id}/answer", response_model=CallRead)
+async def employee_answer(
+    call_id: int,
+    data: CallAnswer,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> CallRead:
+    return await actions.answer(services, employee, _call_id(call_id), data.response)
+
+
+@router.post("/calls/{call_id}/screen", response_model=CallRead)
+async def employee_screen(
+    call_id: int,
+    data: EmployeeScreenAction,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> CallRead:
+    party = Party("employee", employee.id)
+    return await actions.change_screen(services, party, _call_id(call_id), data.action)
+
+
 @router.post("/calls/{call_id}/connected", response_model=CallRead)
 async def employee_connected(
     call_id: int,
@@ -102,6 +131,16 @@ async def visitor_active(
     return await actions.active_call_of_client(services, visitor.client.id)
 
 
+@router.post("/widget/calls", response_model=CallRead, status_code=201)
+async def visitor_call(
+    data: ClientCallStart,
+    visitor: Visitor = Depends(current_visitor),
+    services: Services = Depends(get_services),
+) -> CallRead:
+    await throttle(services, f"widget-call:{visitor.client.id}", CLIENT_CALLS_PER_MINUTE, 60)
+    return await actions.call_employee(services, visitor.client.id, visitor.resource.id, data.kind)
+
+
 @router.post("/widget/calls/{call_id}/respond", response_model=CallRead)
 async def visitor_respond(
     call_id: int,
@@ -112,6 +151,17 @@ async def visitor_respond(
     return await actions.respond(
         services, Party("client", visitor.client.id), call_id, data.response
     )
+
+
+@router.post("/widget/calls/{call_id}/screen", response_model=CallRead)
+async def visitor_screen(
+    call_id: int,
+    data: ClientScreenAction,
+    visitor: Visitor = Depends(current_visitor),
+    services: Services = Depends(get_services),
+) -> CallRead:
+    party = Party("client", visitor.client.id)
+    return await actions.change_screen(services, party, _call_id(call_id), data.action)
 
 
 @router.post("/widget/calls/{call_id}/connected", response_model=CallRead)

@@ -18,6 +18,11 @@ class CallRead(BaseModel):
     request_id: int
     kind: CallKind
     state: str
+    # "client": the client called (the employee answers); "employee": the employee invited.
+    started_by: Literal["employee", "client"] = "employee"
+    # During a voice or video call: the employee asked to see the client's screen ("asked"), or
+    # the client shows it ("on") on the call's own connection.
+    screen: Literal["asked", "on"] | None = None
     outcome: str | None
     created_at: datetime
     connected_at: datetime | None
@@ -27,6 +32,34 @@ class CallRead(BaseModel):
 class CallInvite(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: CallKind
+
+
+class ClientCallStart(BaseModel):
+    """A client calls the employee serving their request: by voice or by video."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["voice", "video"]
+
+
+class CallAnswer(BaseModel):
+    """The employee's answer to a client's call."""
+
+    model_config = ConfigDict(extra="forbid")
+    response: Literal["accept", "decline"]
+
+
+class EmployeeScreenAction(BaseModel):
+    """The employee asks to see the client's screen during the call, or stops seeing it."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["ask", "stop"]
+
+
+class ClientScreenAction(BaseModel):
+    """The client shows their screen during the call (asked or not), declines, or stops."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["share", "decline", "stop"]
 
 
 class CallConfig(BaseModel):

@@ -205,6 +205,14 @@ async def update_resource(
                     code="widget_look_websites_only",
                 )
             resource.widget_look = data.widget_look.model_dump()
+        if (data.client_voice_calls or data.client_video_calls) and resource.kind != KIND_WEBSITE:
+            raise InvalidInput(
+                "Calls are available with website visitors only.", code="calls_website_only"
+            )
+        if data.client_voice_calls is not None:
+            resource.client_voice_calls = data.client_voice_calls
+        if data.client_video_calls is not None:
+            resource.client_video_calls = data.client_video_calls
         if data.site_origins is not None:
             resource.site_origins = data.site_origins
         if data.is_active is not None:

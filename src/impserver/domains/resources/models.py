@@ -33,6 +33,10 @@ class Resource(Base):
     rating_question: Mapped[str] = mapped_column(String(300), default="", server_default="")
     # Employees see what a client types before it is sent (off: only that they are typing).
     typing_preview: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Websites: whether the widget offers the client to call the employee serving their
+    # request, by voice and by video. Off until an administrator turns them on.
+    client_voice_calls: Mapped[bool] = mapped_column(default=False, server_default=false())
+    client_video_calls: Mapped[bool] = mapped_column(default=False, server_default=false())
     site_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Websites: the key of the HMAC with which the site vouches for its logged-in users
     # (IMP.setUser's hash). Shown to administrators only; regenerating it voids every hash made

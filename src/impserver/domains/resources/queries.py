@@ -42,6 +42,8 @@ async def resource_reads(
             rating_question=r.rating_question,
             typing_preview=r.typing_preview,
             widget_look=widget_look_of(r.widget_look),
+            client_voice_calls=r.client_voice_calls,
+            client_video_calls=r.client_video_calls,
             site_origins=list(r.site_origins or []),
             public_key=r.public_key,
             bot_username=(r.channel_config or {}).get("bot_username"),

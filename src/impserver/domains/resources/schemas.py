@@ -125,6 +125,8 @@ class ResourceRead(BaseModel):
     rating_question: str = ""
     typing_preview: bool = True
     widget_look: WidgetLook = Field(default_factory=WidgetLook)
+    client_voice_calls: bool = False
+    client_video_calls: bool = False
     site_origins: list[str]
     public_key: str
     # Messengers: how people find the account there: a Telegram bot's @username, a VK
@@ -176,6 +178,9 @@ class ResourceUpdate(OriginsMixin, StrictModel):
     typing_preview: bool | None = None
     # Websites only: how the chat looks on the site.
     widget_look: WidgetLook | None = None
+    # Websites: the widget offers the client to call their employee by voice, by video.
+    client_voice_calls: bool | None = None
+    client_video_calls: bool | None = None
 
 
 class IdentitySecretRead(BaseModel):

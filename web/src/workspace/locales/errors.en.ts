@@ -52,6 +52,10 @@ const errors = {
   call_in_progress: 'A call with this client is already in progress.',
   call_not_invited: 'Only the invited client answers an invitation.',
   invitation_closed: 'This invitation is no longer open.',
+  client_calls_off: 'Client calls are off on this website.',
+  call_needs_employee: 'A call is possible once an employee has taken the request.',
+  screen_needs_call: 'The screen is shown during a voice or video call only.',
+  screen_not_asked: 'Nobody asked for the screen.',
   call_bad_response: 'Answer with allow, accept or decline.',
   call_not_setting_up: 'The call is not being set up.',
   signal_too_large: 'The call message is too large.',
@@ -143,6 +147,7 @@ const errors = {
   tag_name_too_long: 'The name is too long (at most {max} characters).',
   tag_name_taken: 'There is already a tag named “{name}”.',
   widget_look_websites_only: 'Only a website has a chat whose look can be set.',
+  client_socket_only: 'Only the client’s chat can say this.',
   tag_color_invalid: 'Choose a colour for the tag.',
   tag_not_found: 'There is no such tag (it may have been deleted).',
   // Pictures, replies to messages, mentions

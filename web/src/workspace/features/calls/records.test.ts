@@ -26,4 +26,19 @@ describe('call records', () => {
     expect(words({ call_kind: 'video', outcome: 'no_answer', duration: 0 })).toBe('Video call: the client did not answer')
     i18n.global.locale.value = 'ru'
   })
+
+  it('tell the calls the client started', () => {
+    const byClient = { started_by: 'client', duration: 0 }
+    expect(words({ ...byClient, call_kind: 'voice', outcome: 'no_answer' })).toBe('Пропущенный звонок клиента')
+    expect(words({ ...byClient, call_kind: 'video', outcome: 'busy' })).toBe('Видеозвонок клиента отклонён: режим «Не беспокоить»')
+    expect(words({ ...byClient, call_kind: 'voice', outcome: 'completed', duration: 7 })).toBe('Звонок клиента, 7 с')
+    // An outcome with no words of its own for a client's call reads as an employee's call's.
+    expect(words({ ...byClient, call_kind: 'voice', outcome: 'request_released' })).toBe('Голосовой звонок, 0 с')
+  })
+
+  it('tell that the client showed the screen during the call', () => {
+    const meta = { call_kind: 'video', outcome: 'completed', duration: 65, screen_shared: true }
+    expect(words(meta)).toBe('Видеозвонок, 1 мин 5 с, с показом экрана')
+    expect(words({ ...meta, started_by: 'client' })).toBe('Видеозвонок клиента, 1 мин 5 с, с показом экрана')
+  })
 })

@@ -19,6 +19,10 @@ export function duration(seconds: number, t: Translate): string {
 export function describeCallRecord(message: MessageRead, t: Translate, te: Has): string {
   const kind = KINDS.includes(String(message.meta.call_kind)) ? String(message.meta.call_kind) : 'voice'
   const outcome = String(message.meta.outcome ?? 'completed')
-  const key = te(`callRecords.${outcome}.${kind}`) ? `callRecords.${outcome}.${kind}` : `callRecords.completed.${kind}`
-  return t(key, { duration: duration(Number(message.meta.duration ?? 0), t) })
+  // A call the client started says so; its other outcomes read as an employee's call's do.
+  const byClient = message.meta.started_by === 'client' ? `callRecords.byClient.${outcome}.${kind}` : ''
+  const key = [byClient, `callRecords.${outcome}.${kind}`].find((k) => k && te(k)) ?? `callRecords.completed.${kind}`
+  const words = t(key, { duration: duration(Number(message.meta.duration ?? 0), t) })
+  // The client showed their screen during the call, on its connection.
+  return message.meta.screen_shared === true ? t('callRecords.withScreen', { record: words }) : words
 }
