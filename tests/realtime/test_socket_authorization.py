@@ -377,7 +377,15 @@ def error_reply(socket: Socket, timeout: float = 5) -> Frame:
     )
 
 
-COMMANDS = {"typing", "call.signal", "cobrowse.frames", "cobrowse.control"}
+COMMANDS = {
+    "typing",
+    "call.signal",
+    "cobrowse.frames",
+    "cobrowse.control",
+    "request.typing",
+    "client.typing",
+    "client.read",
+}
 
 
 def marked_data(kind: str, marker: str) -> Frame:
@@ -439,6 +447,25 @@ def test_commands_are_refused_for_whoever_may_not_use_them(quiet_server: LiveSer
         ("employee not serving", signal("refused-11", "cobrowse.control"), not_found),
         ("room member", signal("refused-12", "cobrowse.control"), not_found),
         ("admin", signal("refused-13", "cobrowse.control"), not_found),
+        # Typing in a request: its holder's alone; the client's typing and reading: their widget's.
+        (
+            "employee not serving",
+            {"type": "request.typing", "request_id": cw.request_id},
+            "Request not found.",
+        ),
+        ("admin", {"type": "request.typing", "request_id": cw.request_id}, "Request not found."),
+        (
+            "visitor A",
+            {"type": "request.typing", "request_id": cw.request_id},
+            "Only employees announce typing in requests.",
+        ),
+        (
+            "serving employee",
+            {"type": "client.typing", "draft": "marker-draft"},
+            "Only the client's widget says",
+        ),
+        ("room member", {"type": "client.typing", "draft": "x"}, "Only the client's widget says"),
+        ("admin", {"type": "client.read", "message_id": 1}, "Only the client's widget says"),
     ]
     assert {frame["type"] for _, frame, _ in cases} == COMMANDS
     with contextlib.ExitStack() as stack:
