@@ -33,7 +33,7 @@ from impserver.domains.requests.schemas import (
 from impserver.domains.requests.search import readable_request
 from impserver.domains.resources.models import Group, GroupMember, Queue
 from impserver.domains.rooms.messaging import history_page
-from impserver.domains.rooms.schemas import EmployeeMessageCreate, MessageRead
+from impserver.domains.rooms.schemas import MAX_MESSAGE_CHARS, EmployeeMessageCreate, MessageRead
 from impserver.domains.tags.schemas import RequestTags
 from impserver.realtime.gateway import Connection, Gateway, SocketCommand
 from impserver.services import Services, get_services
@@ -351,8 +351,6 @@ async def unblock(
 # as new messages show. Frames beyond these limits are dropped without a reply: both are
 # best-effort, and an error frame for each would add to the flood it answers.
 CLIENT_TYPING_PER_WINDOW, CLIENT_TYPING_WINDOW = 12, 5
-# As long as a message may be (rooms.schemas).
-MAX_MESSAGE_CHARS = 10_000
 CLIENT_READS_PER_WINDOW, CLIENT_READS_WINDOW = 20, 10
 TYPING_PER_WINDOW, TYPING_WINDOW = 10, 10
 
@@ -382,8 +380,7 @@ class EmployeeTypingCommand(SocketCommand):
 
 
 async def _within(services: Services, key: str, limit: int, window: int) -> bool:
-    count, _ = await services.limiter.hit(key, window)
-    return count <= limit
+    return (await services.limiter.take(key, limit, window)).allowed
 
 
 def _client_of(connection: Connection) -> int:
