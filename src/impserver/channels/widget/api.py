@@ -305,12 +305,13 @@ async def conversation(
             session, await actions.open_request_of(session, visitor.client.id)
         )
         ratings = await rating_queries.scores_of_client(session, visitor.client.id)
+        team_read = await reading.team_read_upto(session, visitor.client.id)
     return Conversation(
         request=state,
         messages=visible,
         has_older=len(batch) == limit * 3,
         ratings=ratings,
-        team_read_upto=await reading.team_read_upto(services, visitor.client.id),
+        team_read_upto=team_read,
     )
 
 

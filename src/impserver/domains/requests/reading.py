@@ -9,6 +9,7 @@ theirs."""
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from impserver.core.errors import NotFound
 from impserver.domains.accounts.models import Employee
@@ -71,9 +72,9 @@ async def employee_typing(services: Services, actor_id: int, request_id: int) ->
     )
 
 
-async def client_reads(services: Services, client_id: int, message_id: int) -> int:
+async def client_reads(services: Services, client_id: int, message_id: int) -> None:
     """The client has seen their conversation up to ``message_id`` (never past its newest
-    message). The employee holding their request is told. Returns the client's mark."""
+    message, never back). The employee holding their request is told."""
     async with services.db.transaction() as uow:
         session = uow.session
         rooms = select(ClientRequest.room_id).where(ClientRequest.client_id == client_id)
@@ -87,24 +88,19 @@ async def client_reads(services: Services, client_id: int, message_id: int) -> i
             .values(read_message_id=upto)
         )
         if not moved.rowcount:  # type: ignore[attr-defined]
-            return int(
-                await session.scalar(select(Client.read_message_id).where(Client.id == client_id))
-                or 0
-            )
+            return
         held = (
             await session.execute(_HELD_REQUEST.where(ClientRequest.client_id == client_id))
         ).first()
         if held is not None and held.assignee_id is not None:
             uow.emit(ClientRead(request_id=held.id, upto=upto), Audience.employee(held.assignee_id))
-        return upto
 
 
-async def team_read_upto(services: Services, client_id: int) -> int:
+async def team_read_upto(session: AsyncSession, client_id: int) -> int:
     """How far the employees who held the client's requests have read them: the furthest of
     their read marks."""
-    async with services.db.read() as session:
-        rooms = select(ClientRequest.room_id).where(ClientRequest.client_id == client_id)
-        found = await session.scalar(
-            select(func.max(RoomMember.last_read_message_id)).where(RoomMember.room_id.in_(rooms))
-        )
+    rooms = select(ClientRequest.room_id).where(ClientRequest.client_id == client_id)
+    found = await session.scalar(
+        select(func.max(RoomMember.last_read_message_id)).where(RoomMember.room_id.in_(rooms))
+    )
     return int(found or 0)
