@@ -3,6 +3,7 @@ resource a token is held to."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -246,3 +247,33 @@ def test_the_public_api_is_documented(server: LiveServer) -> None:
         assert operation.get("description") or operation.get("summary"), (method, path)
         assert operation["security"] == [{"ApiToken": []}], (method, path)
     assert document["components"]["securitySchemes"]["ApiToken"]["scheme"] == "bearer"
+
+
+def test_a_reply_racing_a_handover_goes_out_for_whoever_holds_the_request(
+    server: LiveServer,
+) -> None:
+    # The API reads the assignee, then acts for them: a handover in between must not turn the
+    # reply into a refusal of the former assignee (404/403), it is sent for the new one.
+    api = integration(server)
+    answers: list[int] = []
+    for round_ in range(4):
+        anna, _, request_id = taken(server, "anna")
+        options = anna.http.get(f"/api/requests/{request_id}/transfer-options").json()
+        tech = next(g for g in options["groups"] if g["name"] == "Technical specialists")
+        olga = next(m for m in tech["members"] if m["name"] == "Ольга Иванова")
+
+        def reply(index: int, request_id: int = request_id, round_: int = round_) -> int:
+            return api.post(
+                f"/api/v1/requests/{request_id}/messages",
+                json={"body": f"Ответ {index}", "client_message_id": f"race-{round_}-{index}"},
+            ).status_code
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            sending = pool.map(reply, range(16))
+            handed = anna.http.post(
+                f"/api/requests/{request_id}/transfer-employee",
+                json={"group_id": tech["id"], "employee_id": olga["id"]},
+            )
+            answers += list(sending)
+        assert handed.status_code == 204, handed.text
+    assert set(answers) == {201}, answers

@@ -7,11 +7,14 @@ can be guessed from it, and a call is checked with one indexed lookup.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impserver.core.clock import utcnow
-from impserver.core.errors import Conflict, InvalidInput, NotFound
+from impserver.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from impserver.core.integration_events import CATALOGUE
 from impserver.core.security import new_token, token_digest
 from impserver.core.unit_of_work import UnitOfWork
@@ -137,32 +140,66 @@ async def _responsible(services: Services, caller: Integration, request_id: int)
     return assignee
 
 
+Done = TypeVar("Done")
+
+
+async def _for_responsible(
+    services: Services,
+    caller: Integration,
+    request_id: int,
+    act: Callable[[Employee], Awaitable[Done]],
+) -> Done:
+    """``act`` for the request's assignee. The request may change hands between reading its
+    assignee and acting (routing, a supervisor): the action then refuses the former assignee,
+    and the call is made once more for whoever holds it now, or answered 409 if nobody does."""
+    assignee = await _responsible(services, caller, request_id)
+    try:
+        return await act(assignee)
+    except (Forbidden, NotFound):
+        now = await _responsible(services, caller, request_id)
+        if now.id == assignee.id:
+            raise
+        return await act(now)
+
+
 async def reply(
     services: Services, caller: Integration, request_id: int, data: PublicReply
 ) -> tuple[MessageRead, bool]:
-    assignee = await _responsible(services, caller, request_id)
-    return await request_actions.employee_replies(
+    return await _for_responsible(
         services,
-        assignee,
+        caller,
         request_id,
-        body=data.body,
-        attachment_ids=[],
-        client_message_id=data.client_message_id,
-        via=caller.name,
+        lambda assignee: request_actions.employee_replies(
+            services,
+            assignee,
+            request_id,
+            body=data.body,
+            attachment_ids=[],
+            client_message_id=data.client_message_id,
+            via=caller.name,
+        ),
     )
 
 
 async def close(services: Services, caller: Integration, request_id: int) -> None:
-    assignee = await _responsible(services, caller, request_id)
-    await request_actions.close(services, assignee, request_id, via=caller.name)
+    await _for_responsible(
+        services,
+        caller,
+        request_id,
+        lambda assignee: request_actions.close(services, assignee, request_id, via=caller.name),
+    )
 
 
 async def transfer(
     services: Services, caller: Integration, request_id: int, data: PublicTransfer
 ) -> None:
-    assignee = await _responsible(services, caller, request_id)
-    await request_actions.transfer_to_queue(
-        services, assignee, request_id, data.queue_id, via=caller.name
+    await _for_responsible(
+        services,
+        caller,
+        request_id,
+        lambda assignee: request_actions.transfer_to_queue(
+            services, assignee, request_id, data.queue_id, via=caller.name
+        ),
     )
 
 
