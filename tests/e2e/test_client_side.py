@@ -206,6 +206,8 @@ def test_calls_off_show_no_buttons_and_the_server_refuses(
     frame.get_by_role("button", name="Позвонить", exact=True).click()
     expect(frame.get_by_role("alert")).to_have_text("Звонки на этом сайте выключены.")
     expect(frame.get_by_text("Звоним сотруднику…")).to_have_count(0)
+    # …and offers that call no more.
+    expect(frame.get_by_role("button", name="Позвонить", exact=True)).to_have_count(0)
 
 
 def test_no_call_buttons_before_an_employee_takes_the_request(
@@ -320,13 +322,18 @@ def test_the_screen_joins_an_employees_voice_call_in_the_clients_call_window(
     new_context: Callable[..., BrowserContext],
     logged_in: Callable[..., Page],
 ) -> None:
+    client_calls(app_server)
     anna, page, frame = set_up(app_server, new_context, logged_in, "Покажу экран из окна звонка")
+    call_buttons = frame.get_by_role("button", name=re.compile("^(Позвонить|Видеозвонок)$"))
+    expect(call_buttons).to_have_count(2)
     anna.get_by_role("button", name="Позвонить клиенту").click()
     with page.expect_popup() as popup:
         frame.get_by_role("button", name="Разрешить").click()
     window = popup.value
     window.get_by_role("button", name="Принять звонок").click()
     expect(window.get_by_text("Идёт звонок")).to_be_visible()
+    # The call runs in its own window: the chat offers no second call meanwhile.
+    expect(call_buttons).to_have_count(0)
     anna.get_by_role("button", name="Попросить показать экран").click()
     window.get_by_role("alertdialog", name="Сотрудник просит показать ваш экран.").get_by_role(
         "button", name="Принять"
@@ -337,3 +344,87 @@ def test_the_screen_joins_an_employees_voice_call_in_the_clients_call_window(
     grows(window, "audio")
     window.get_by_role("button", name="Завершить").click()
     expect(anna.get_by_text("Звонок завершён.")).to_be_visible()
+    expect(call_buttons).to_have_count(2)
+
+
+PHONE = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36"
+)
+
+
+def test_a_client_on_a_phone_makes_a_video_call(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    # Mobile Chromium: a phone's screen, touch and user agent, the chat full-screen.
+    def phone(**options: object) -> BrowserContext:
+        return new_context(
+            **options,
+            viewport={"width": 390, "height": 844},
+            is_mobile=True,
+            has_touch=True,
+            user_agent=PHONE,
+        )
+
+    client_calls(app_server)
+    anna, page, frame = set_up(app_server, phone, logged_in, "Позвоню с телефона")
+    box = page.locator("#imp-widget-frame").bounding_box()
+    assert box is not None and (box["width"], box["height"]) == (390, 844), box
+    frame.get_by_role("button", name="Видеозвонок", exact=True).tap()
+    expect(frame.get_by_text("Звоним сотруднику…")).to_be_visible()
+    ringing(anna, "video").get_by_role("button", name="Принять").click()
+    call = frame.get_by_role("region", name="Видеозвонок")
+    expect(call.get_by_text("Идёт звонок")).to_be_visible()
+    widget = content_frame(page, "#imp-widget-frame")
+    for key in ("audio", "video", "frames"):
+        grows(anna, key)
+        grows(widget, key)
+    call.get_by_role("button", name="Завершить").tap()
+    expect(anna.get_by_text(ENDED["video"])).to_be_visible()
+
+
+# Records the desktop notices the page makes (and closes), with the tab out of sight.
+HIDDEN_TAB_WITH_NOTICES = """
+Object.defineProperty(document, 'visibilityState', { get: () => 'hidden', configurable: true })
+window.__notices = []
+const RealNotification = window.Notification
+window.Notification = class extends RealNotification {
+  constructor(title, options) {
+    super(title, options)
+    const record = { title, body: options.body, tag: options.tag, closed: false }
+    window.__notices.push(record)
+    const close = this.close.bind(this)
+    this.close = () => { record.closed = true; close() }
+  }
+}
+"""
+
+
+def test_a_call_ringing_in_a_hidden_tab_shows_a_desktop_notice_until_answered(
+    app_server: LiveServer,
+    new_context: Callable[..., BrowserContext],
+    logged_in: Callable[..., Page],
+) -> None:
+    client_calls(app_server)
+    anna, _, frame = set_up(app_server, new_context, logged_in, "Позвоню, пока вкладка скрыта")
+    request_id = anna.url.rsplit("/", 1)[1]
+    anna.context.grant_permissions(["notifications"], origin=app_server.base_url)
+    anna.context.add_init_script(HIDDEN_TAB_WITH_NOTICES)
+    anna.reload()
+    expect(history(anna).get_by_text("Позвоню, пока вкладка скрыта")).to_be_visible()
+
+    dial(frame, "voice")
+    notice = ringing(anna)
+    expect(notice).to_be_visible()
+    calls = "window.__notices.filter((n) => n.tag.startsWith('call-'))"
+    anna.wait_for_function(f"() => {calls}.length === 1")
+    shown = anna.evaluate(f"() => {calls}[0]")
+    assert re.fullmatch(f"{RINGING['voice']}: Клиент №\\d+", shown["title"]), shown
+    assert shown["body"] == f"Обращение №{request_id}" and not shown["closed"], shown
+
+    # Answered (declined here): the notice goes; the ring made no second one.
+    notice.get_by_role("button", name="Отклонить").click()
+    anna.wait_for_function(f"() => {calls}[0].closed")
+    assert anna.evaluate(f"() => {calls}.length") == 1

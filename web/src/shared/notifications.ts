@@ -89,3 +89,27 @@ export function notify(notice: Notice): boolean {
   }
   return true
 }
+
+// Desktop notices of ringing calls, by tag, closed once the call is answered or gone.
+const callNotices = new Map<string, Notification>()
+
+/** A client's call ringing while this tab is out of sight: a desktop notice that stays until
+ * the call is answered (here or in another tab) or ends, and brings the tab forward when
+ * clicked. No chime: the ring is startRinging's. Returns whether it was shown. */
+export function showCallNotice(notice: Notice): boolean {
+  if (isQuiet() || callNotices.has(notice.tag)) return false
+  if (desktopPermission() !== 'granted' || document.visibilityState === 'visible') return false
+  notificationLog.push(notice)
+  const shown = new Notification(notice.title, { body: notice.body, tag: notice.tag, requireInteraction: true })
+  shown.onclick = () => {
+    window.focus()
+    shown.close()
+  }
+  callNotices.set(notice.tag, shown)
+  return true
+}
+
+export function closeCallNotice(tag: string): void {
+  callNotices.get(tag)?.close()
+  callNotices.delete(tag)
+}

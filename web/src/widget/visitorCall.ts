@@ -45,8 +45,9 @@ export function useVisitorCall(token: () => string, send: (frame: Record<string,
     updated(await request<CallRead>('POST', `/api/widget/calls/${current.value.id}/respond`, { response }, token()))
   }
 
-  /** The client calls the employee: microphone (and camera) first, then the call rings. */
-  async function dial(kind: 'voice' | 'video'): Promise<void> {
+  /** The client calls the employee: microphone (and camera) first, then the call rings.
+   * Returns the server's refusal code, if it refused. */
+  async function dial(kind: 'voice' | 'video'): Promise<string | null> {
     error.value = ''
     ended.value = null
     let media: MediaStream
@@ -54,16 +55,18 @@ export function useVisitorCall(token: () => string, send: (frame: Record<string,
       media = await localMedia(kind, 'client')
     } catch {
       error.value = 'media'
-      return
+      return null
     }
     try {
       const started = await request<CallRead>('POST', '/api/widget/calls', { kind }, token())
       dialledHere.add(started.id)
       local.value = media
       updated(started)
+      return null
     } catch (e) {
       for (const track of media.getTracks()) track.stop()
       error.value = e instanceof ApiError ? e.detail : String(e)
+      return e instanceof ApiError ? e.code : null
     }
   }
 
