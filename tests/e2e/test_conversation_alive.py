@@ -124,6 +124,40 @@ def test_messages_written_offline_arrive_once_in_order_when_back_online(
     assert [m["body"] for m in listed].count("Четвёртое, страница закрыта") == 1
 
 
+def test_on_a_phone_the_chat_keeps_to_the_visible_part_of_the_screen(
+    app_server: LiveServer, new_context: Callable[..., BrowserContext]
+) -> None:
+    phone = new_context(
+        locale="ru-RU", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    ).new_page()
+    phone.goto(f"{app_server.base_url}/demo")
+    phone.get_by_role("button", name="Чат с поддержкой").tap()
+    frame = phone.frame_locator("#imp-widget-frame")
+    expect(frame.get_by_role("button", name="Отправить")).to_be_visible()
+    # An on-screen keyboard leaves the page's layout as it is and shrinks the visual viewport
+    # (the part of it on the screen). Headless Chromium opens no keyboard; zooming the page in
+    # makes the same change to the visual viewport.
+    cdp = phone.context.new_cdp_session(phone)
+    cdp.send("Emulation.setPageScaleFactor", {"pageScaleFactor": 2})
+    phone.wait_for_function("() => visualViewport.height < 500")
+    phone.wait_for_function(
+        """() => {
+          const box = document.getElementById('imp-widget-frame').getBoundingClientRect()
+          return Math.abs(box.top - visualViewport.offsetTop) < 1
+            && Math.abs(box.height - visualViewport.height) < 1
+            && Math.abs(box.width - visualViewport.width) < 1
+        }"""
+    )
+    # So the composer is inside what the client sees.
+    assert frame.get_by_role("button", name="Отправить").evaluate(
+        "(send) => send.getBoundingClientRect().bottom <= window.innerHeight"
+    )
+    cdp.send("Emulation.setPageScaleFactor", {"pageScaleFactor": 1})
+    phone.wait_for_function(
+        "() => document.getElementById('imp-widget-frame').getBoundingClientRect().height === 844"
+    )
+
+
 def test_on_a_phone_the_chat_takes_the_whole_screen_and_the_composer_shows(
     app_server: LiveServer,
     new_context: Callable[..., BrowserContext],

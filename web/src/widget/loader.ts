@@ -55,8 +55,14 @@
     // Full screen on a phone: the page behind neither scrolls nor keeps its scrollbar beside
     // the chat (a classic scrollbar, as desktop Firefox draws, would narrow the chat).
     document.documentElement.style.overflow = small() && open ? 'hidden' : pageOverflow
+    // Fitted to what is visible, not to the layout: a phone's on-screen keyboard shrinks only
+    // the visual viewport (and scrolls it), and the composer must stay above the keyboard.
+    const seen = window.visualViewport
+    const box = seen
+      ? `top:${seen.offsetTop}px;left:${seen.offsetLeft}px;width:${seen.width}px;height:${seen.height}px`
+      : 'inset:0;width:100%;height:100%'
     frame.style.cssText = small()
-      ? 'position:fixed;inset:0;width:100%;height:100%;border:none;z-index:2147483647;background:#fff'
+      ? `position:fixed;${box};border:none;z-index:2147483647;background:#fff`
       : `position:fixed;${side}:20px;bottom:92px;width:380px;height:min(620px,calc(100vh - 120px));border:none;border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.25);z-index:2147483647;background:#fff`
     frame.style.display = open ? 'block' : 'none'
     liveNote.style.display = liveLabel && !open ? 'block' : 'none'
@@ -107,6 +113,8 @@
 
   button.addEventListener('click', () => setOpen(!open))
   window.addEventListener('resize', place)
+  window.visualViewport?.addEventListener('resize', place)
+  window.visualViewport?.addEventListener('scroll', place)
   // Co-browsing: the recorder is loaded only once the client allows sharing this page.
   let bar: HTMLDivElement | null = null
   const toFrame = (message: unknown) => frame.contentWindow?.postMessage(message, base)
