@@ -4,6 +4,7 @@ title, greeting and language; the chat gets them with its session."""
 from __future__ import annotations
 
 from impserver.domains.resources.models import KIND_TELEGRAM, Resource
+from tests.api.test_requests import waiting_request
 from tests.harness import LiveServer
 from tests.widget import demo_site, visit
 
@@ -77,3 +78,22 @@ def test_only_administrators_choose_and_only_for_websites(server: LiveServer) ->
     refused = admin.http.patch(f"/api/admin/resources/{bot_id}", json={"widget_look": LOOK})
     assert refused.status_code == 422
     assert refused.json()["code"] == "widget_look_websites_only"
+
+
+def test_the_chat_records_the_language_the_website_chose_for_it(server: LiveServer) -> None:
+    # The client's language is what the server speaks to them in (notices, the rating's
+    # question): the chat's language, so the website's choice over the page's.
+    admin = server.login("admin")
+    anna = server.login("anna")
+    site = demo_site(server)
+
+    def recorded_language() -> str:
+        visitor = visit(server, language="ru")
+        request_id = waiting_request(visitor, "Sales", server)
+        assert anna.http.post(f"/api/requests/{request_id}/accept").status_code == 200
+        client_id = anna.http.get(f"/api/requests/{request_id}").json()["client"]["id"]
+        return str(anna.http.get(f"/api/clients/{client_id}").json()["language"])
+
+    assert recorded_language() == "ru"
+    admin.http.patch(f"/api/admin/resources/{site['id']}", json={"widget_look": LOOK})
+    assert recorded_language() == "en"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request, Response, WebSocket
 from fastapi.exceptions import RequestValidationError
@@ -202,11 +202,17 @@ async def start_session(
             "page_url": data.page_url,
             "user_agent": request.headers.get("user-agent", "")[:400],
         },
-        language=data.language[:8],
+        # The language the chat speaks: the website's, where it chose one for its chat.
+        language=_chat_language(resource.widget_look, data.language),
         name=data.name,
     )
     visitor = Visitor(client, resource)
     return await _session_payload(services, visitor, visitor_token(services, client))
+
+
+def _chat_language(stored_look: dict[str, Any], page_language: str) -> str:
+    chosen = widget_look_of(stored_look).language
+    return page_language[:8] if chosen == "auto" else chosen
 
 
 def _no_longer_theirs(services: Services, known: Visitor, token: str | None) -> bool:
