@@ -13,6 +13,7 @@ from impserver.core.clock import utcnow
 from tests.e2e.language_check import assert_no_latin_words
 from tests.e2e.media import content_frame, grows
 from tests.e2e.test_calls import set_up
+from tests.e2e.test_conversation_alive import PHONE
 from tests.e2e.test_widget_requests import client_says, open_widget
 from tests.e2e.test_workspace_polish import demo_names
 from tests.harness import LiveServer
@@ -347,12 +348,6 @@ def test_the_screen_joins_an_employees_voice_call_in_the_clients_call_window(
     expect(call_buttons).to_have_count(2)
 
 
-PHONE = (
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Mobile Safari/537.36"
-)
-
-
 def test_a_client_on_a_phone_makes_a_video_call(
     app_server: LiveServer,
     new_context: Callable[..., BrowserContext],
@@ -360,13 +355,7 @@ def test_a_client_on_a_phone_makes_a_video_call(
 ) -> None:
     # Mobile Chromium: a phone's screen, touch and user agent, the chat full-screen.
     def phone(**options: object) -> BrowserContext:
-        return new_context(
-            **options,
-            viewport={"width": 390, "height": 844},
-            is_mobile=True,
-            has_touch=True,
-            user_agent=PHONE,
-        )
+        return new_context(**options, **PHONE)
 
     client_calls(app_server)
     anna, page, frame = set_up(app_server, phone, logged_in, "Позвоню с телефона")

@@ -6,8 +6,9 @@ back, in order, once each."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, FrameLocator, Page, expect
 
 from tests.e2e.test_widget_requests import client_in_hands, client_says
 from tests.harness import LiveServer
@@ -124,15 +125,32 @@ def test_messages_written_offline_arrive_once_in_order_when_back_online(
     assert [m["body"] for m in listed].count("Четвёртое, страница закрыта") == 1
 
 
+# A phone in mobile Chromium: its screen, touch and user agent.
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "user_agent": (
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Mobile Safari/537.36"
+    ),
+}
+
+
+def chat_on_a_phone(
+    app_server: LiveServer, new_context: Callable[..., BrowserContext]
+) -> tuple[Page, FrameLocator]:
+    """The demo site on a phone with its chat opened by a tap."""
+    phone = new_context(locale="ru-RU", **PHONE).new_page()
+    phone.goto(f"{app_server.base_url}/demo")
+    phone.get_by_role("button", name="Чат с поддержкой").tap()
+    return phone, phone.frame_locator("#imp-widget-frame")
+
+
 def test_on_a_phone_the_chat_keeps_to_the_visible_part_of_the_screen(
     app_server: LiveServer, new_context: Callable[..., BrowserContext]
 ) -> None:
-    phone = new_context(
-        locale="ru-RU", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    ).new_page()
-    phone.goto(f"{app_server.base_url}/demo")
-    phone.get_by_role("button", name="Чат с поддержкой").tap()
-    frame = phone.frame_locator("#imp-widget-frame")
+    phone, frame = chat_on_a_phone(app_server, new_context)
     expect(frame.get_by_role("button", name="Отправить")).to_be_visible()
     # An on-screen keyboard leaves the page's layout as it is and shrinks the visual viewport
     # (the part of it on the screen). Headless Chromium opens no keyboard; zooming the page in
@@ -164,12 +182,7 @@ def test_on_a_phone_the_chat_takes_the_whole_screen_and_the_composer_shows(
     logged_in: Callable[..., Page],
 ) -> None:
     anna = logged_in("anna")
-    phone = new_context(
-        locale="ru-RU", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    ).new_page()
-    phone.goto(f"{app_server.base_url}/demo")
-    phone.get_by_role("button", name="Чат с поддержкой").tap()
-    frame = phone.frame_locator("#imp-widget-frame")
+    phone, frame = chat_on_a_phone(app_server, new_context)
     frame.get_by_role("button", name="Sales").tap()
     client_says(frame, "Пишу с телефона")
     expect(frame.locator(".bubble.mine").filter(has_text="Пишу с телефона")).to_be_visible()
