@@ -29,12 +29,8 @@ from impserver.domains.clients.actions import announce_client, fit, revoke_visit
 from impserver.domains.clients.models import Client, Contact
 from impserver.domains.clients.schemas import MAX_ATTRIBUTES, VisitorIdentity
 from impserver.domains.ratings.models import Rating
-from impserver.domains.requests.actions import (
-    BLOCKED_NOTICE,
-    OPEN_STATUSES,
-    announce_new_owner,
-)
-from impserver.domains.requests.models import ClientRequest
+from impserver.domains.requests.actions import BLOCKED_NOTICE, announce_new_owner
+from impserver.domains.requests.models import OPEN_STATUSES, ClientRequest
 from impserver.domains.resources.models import KIND_WEBSITE, Resource
 from impserver.domains.rooms.models import Attachment, Message
 from impserver.services import Services

@@ -59,6 +59,7 @@ from impserver.domains.requests.events import (
 from impserver.domains.requests.integration_data import message_data, request_data
 from impserver.domains.requests.models import (
     FIRST_ASSIGNED,
+    OPEN_STATUSES,
     STATUS_ASSIGNED,
     STATUS_CHOOSING,
     STATUS_CLOSED,
@@ -97,7 +98,6 @@ from impserver.domains.tags import actions as tags_actions
 from impserver.realtime.events import Audience
 from impserver.services import Services
 
-OPEN_STATUSES = (STATUS_CHOOSING, STATUS_WAITING, STATUS_ASSIGNED)
 REQUEST_NOT_FOUND = "Request not found."
 BLOCKED_NOTICE = "Sorry, you can no longer send messages here."
 # A client's last_seen_at is refreshed at most this often by their messages.

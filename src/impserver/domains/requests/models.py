@@ -15,6 +15,7 @@ STATUS_CHOOSING = "choosing"
 STATUS_WAITING = "waiting"
 STATUS_ASSIGNED = "assigned"
 STATUS_CLOSED = "closed"
+OPEN_STATUSES = (STATUS_CHOOSING, STATUS_WAITING, STATUS_ASSIGNED)
 
 # Transitions by which an employee first gets a request.
 FIRST_ASSIGNED = ("accepted", "auto_assigned")

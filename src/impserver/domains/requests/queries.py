@@ -11,6 +11,7 @@ from impserver.domains.accounts.queries import unread_by_room
 from impserver.domains.clients.models import Client
 from impserver.domains.clients.user_agents import browser_of
 from impserver.domains.requests.models import (
+    OPEN_STATUSES,
     STATUS_ASSIGNED,
     STATUS_WAITING,
     ClientRequest,
@@ -170,15 +171,21 @@ async def cards(
 def _wait_thresholds(routing: QueueRouting | None) -> dict[str, int]:
     if routing is None:
         return {}
-    return {
-        "wait_amber_seconds": routing.wait_amber_minutes * 60,
-        "wait_red_seconds": routing.wait_red_minutes * 60,
-    }
+    return _wait_seconds(routing.wait_amber_minutes, routing.wait_red_minutes)
 
+
+def _wait_seconds(amber_minutes: int | None, red_minutes: int | None) -> dict[str, int]:
+    """A card's wait thresholds, from its queue's routing (none without one)."""
+    if amber_minutes is None or red_minutes is None:
+        return {}
+    return {"wait_amber_seconds": amber_minutes * 60, "wait_red_seconds": red_minutes * 60}
+
+
+_OPEN = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
 
 # A client's site and open request, with what the request's card shows beside them, in one
 # statement for the driver's connection (see ``card_of_row``): the busiest widget send reads it.
-CLIENT_SITE_AND_OPEN_REQUEST_DRIVER = """
+CLIENT_SITE_AND_OPEN_REQUEST_DRIVER = f"""
     SELECT clients.id AS client_id, clients.resource_id AS client_resource_id,
            clients.token_generation, clients.is_blocked, clients.display_name, clients.language,
            clients.last_seen_at, clients.read_message_id,
@@ -196,7 +203,7 @@ CLIENT_SITE_AND_OPEN_REQUEST_DRIVER = """
     LEFT JOIN LATERAL (
         SELECT * FROM requests
         WHERE requests.client_id = clients.id
-          AND requests.status IN ('choosing', 'waiting', 'assigned')
+          AND requests.status IN ({_OPEN})
         ORDER BY requests.id DESC LIMIT 1
     ) open ON true
     LEFT JOIN queues ON queues.id = open.queue_id
@@ -223,14 +230,6 @@ def card_of_row(row: Mapping[str, Any], newest: MessageRead | None) -> RequestCa
     """The card ``cards`` makes, from a row of ``CLIENT_SITE_AND_OPEN_REQUEST_DRIVER`` (whose
     request has just changed as the row says); without tags, as a client's message leaves
     them as they were."""
-    routing = (
-        {
-            "wait_amber_seconds": row["wait_amber_minutes"] * 60,
-            "wait_red_seconds": row["wait_red_minutes"] * 60,
-        }
-        if row["wait_amber_minutes"] is not None
-        else {}
-    )
     return RequestCard(
         id=row["id"],
         room_id=row["room_id"],
@@ -255,7 +254,7 @@ def card_of_row(row: Mapping[str, Any], newest: MessageRead | None) -> RequestCa
         waiting_since=row["waiting_since"],
         awaiting_reply_since=row["awaiting_reply_since"],
         outside_hours=row["outside_hours"],
-        **routing,
+        **_wait_seconds(row["wait_amber_minutes"], row["wait_red_minutes"]),
         topic_due_at=row["topic_due_at"],
         last_message=newest,
         unread=0,
