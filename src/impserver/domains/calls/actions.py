@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from impserver.core.clock import utcnow
 from impserver.core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -136,17 +137,31 @@ async def _end(uow: UnitOfWork, call: Call, outcome: str) -> CallRead:
     return await _announce(uow, call)
 
 
+async def _locked_request(session: AsyncSession, request_id: int) -> ClientRequest | None:
+    """The request, locked until commit and read afresh."""
+    return await session.scalar(
+        select(ClientRequest)
+        .where(ClientRequest.id == request_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def _refuse_while_a_call_is_on(session: AsyncSession, request_id: int) -> None:
+    """One call at a time with a client, whoever starts it."""
+    busy = await session.scalar(
+        select(Call.id).where(Call.request_id == request_id).where(Call.state.in_(ACTIVE_STATES))
+    )
+    if busy is not None:
+        raise Conflict("A call with this client is already in progress.", code="call_in_progress")
+
+
 async def invite(services: Services, actor: Employee, request_id: int, kind: str) -> CallRead:
     """Only the responsible employee calls, only website clients, one call at a time."""
     async with services.db.transaction() as uow:
         # Locked until commit: a transfer or close at the same moment either happens first
         # (and this finds the request gone) or waits and then ends the call this adds.
-        request = await uow.session.scalar(
-            select(ClientRequest)
-            .where(ClientRequest.id == request_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+        request = await _locked_request(uow.session, request_id)
         if request is None or request.assignee_id != actor.id or request.status != STATUS_ASSIGNED:
             raise NotFound("Request not found.", code="request_not_found")
         resource_kind = await uow.session.scalar(
@@ -156,15 +171,7 @@ async def invite(services: Services, actor: Employee, request_id: int, kind: str
             raise InvalidInput(
                 "Calls are available with website visitors only.", code="calls_website_only"
             )
-        busy = await uow.session.scalar(
-            select(Call.id)
-            .where(Call.request_id == request.id)
-            .where(Call.state.in_(ACTIVE_STATES))
-        )
-        if busy is not None:
-            raise Conflict(
-                "A call with this client is already in progress.", code="call_in_progress"
-            )
+        await _refuse_while_a_call_is_on(uow.session, request.id)
         call = Call(
             request_id=request.id,
             kind=kind,
@@ -201,29 +208,14 @@ async def call_employee(
         # Locked as an employee's invitation locks it: a transfer at the same moment either
         # comes first (and this finds nobody to call) or waits and then ends this call.
         request = (
-            await uow.session.scalar(
-                select(ClientRequest)
-                .where(ClientRequest.id == open_request)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
-            if open_request is not None
-            else None
+            await _locked_request(uow.session, open_request) if open_request is not None else None
         )
         if request is None or request.status != STATUS_ASSIGNED or request.assignee_id is None:
             raise Conflict(
                 "A call is possible once an employee has taken the request.",
                 code="call_needs_employee",
             )
-        busy = await uow.session.scalar(
-            select(Call.id)
-            .where(Call.request_id == request.id)
-            .where(Call.state.in_(ACTIVE_STATES))
-        )
-        if busy is not None:
-            raise Conflict(
-                "A call with this client is already in progress.", code="call_in_progress"
-            )
+        await _refuse_while_a_call_is_on(uow.session, request.id)
         employee = await uow.session.get(Employee, request.assignee_id)
         call = Call(
             request_id=request.id,
