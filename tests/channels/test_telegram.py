@@ -22,7 +22,7 @@ from tests.channels.messenger_flow import (
     start_messenger_server,
     wait_until,
 )
-from tests.harness import LiveServer
+from tests.harness import LiveServer, free_port
 from tests.pictures import picture
 from tests.s3_server import S3Server
 
@@ -82,8 +82,27 @@ def test_bad_token_is_refused_with_a_message(polling: LiveServer) -> None:
     response = admin.http.post("/api/admin/resources/telegram", json={"token": "999:unknown-token"})
     assert response.status_code == 422
     assert response.json()["detail"] == "Telegram did not accept this bot token."
+    assert response.json()["code"] == "telegram_token_rejected"
     malformed = admin.http.post("/api/admin/resources/telegram", json={"token": "not a token"})
     assert malformed.status_code == 422
+
+
+def test_a_token_telegram_cannot_be_asked_about_is_refused_saying_so(
+    settings_factory: Any,
+) -> None:
+    nobody = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    live = start_messenger_server(settings_factory, "sqlite", telegram_api_url=nobody)
+    try:
+        admin = live.login("admin")
+        response = admin.http.post("/api/admin/resources/telegram", json={"token": TOKEN})
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "telegram_unreachable"
+        assert response.json()["detail"].startswith(
+            "Telegram could not be reached to check the token"
+        )
+        assert admin.http.get("/api/admin/resources").json()[-1]["kind"] != "telegram"
+    finally:
+        live.stop()
 
 
 def test_start_topic_choice_and_exchange_both_ways(

@@ -33,7 +33,6 @@ from impserver.channels import conversation
 from impserver.channels.base import DeliveryFailed, OutgoingFile, RetryLater
 from impserver.channels.conversation import IncomingFile, Topic
 from impserver.channels.receiving import Backoff, Receivers, still_receiving
-from impserver.core.errors import InvalidInput
 from impserver.domains.clients import actions as client_actions
 from impserver.domains.clients.models import Client
 from impserver.domains.resources.models import KIND_TELEGRAM, Resource
@@ -121,29 +120,6 @@ class TelegramAdapter:
             server = TelegramAPIServer.from_base(self.services.settings.telegram_api_url)
             self._bots[token] = Bot(token=token, session=AiohttpSession(api=server))
         return self._bots[token]
-
-    async def check_token(self, token: str) -> dict[str, Any]:
-        """Ask Telegram who the bot is; a bad token is a readable error."""
-        probe = Bot(
-            token=token,
-            session=AiohttpSession(
-                api=TelegramAPIServer.from_base(self.services.settings.telegram_api_url)
-            ),
-        )
-        try:
-            me = await probe.get_me()
-        except TelegramUnauthorizedError as exc:
-            raise InvalidInput(
-                "Telegram did not accept this bot token.", code="telegram_token_rejected"
-            ) from exc
-        except (TelegramAPIError, TelegramNetworkError) as exc:
-            raise InvalidInput(
-                f"Telegram could not be reached to check the token: {exc}",
-                code="telegram_unreachable",
-            ) from exc
-        finally:
-            await probe.session.close()
-        return {"id": me.id, "username": me.username or "", "name": me.first_name}
 
     # -- outbound --------------------------------------------------------------------------
 
