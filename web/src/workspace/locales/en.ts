@@ -569,6 +569,7 @@ export default {
     defaultGreeting: 'Hello! How can we help?',
     sampleEmployee: 'Employee',
     sampleReply: 'Hello! Let me have a look.',
+    showEmployee: 'Show the employee’s name and photo on replies',
   },
   admin: {
     title: 'Administration',

@@ -570,6 +570,7 @@ const ru: typeof en = {
     defaultGreeting: 'Здравствуйте! Чем можем помочь?',
     sampleEmployee: 'Сотрудник',
     sampleReply: 'Здравствуйте! Сейчас посмотрю.',
+    showEmployee: 'Показывать имя и фото сотрудника в ответах',
   },
   admin: {
     title: 'Администрирование',
