@@ -9,6 +9,7 @@ import httpx
 from tests.api.test_requests import queue_ids
 from tests.api.test_rooms import new_room
 from tests.harness import LiveServer
+from tests.pictures import picture
 from tests.widget import demo_site, visit
 
 ALLOWED = {200, 201, 204}
@@ -302,4 +303,29 @@ def test_client_call_matrix(server: LiveServer) -> None:
         if status(world[role], "POST", f"/api/widget/calls/{call}/hangup") in ALLOWED:
             failures.append(f"{role} hung up the call")
     assert status(world["serving employee"], *answer) == 200
+    assert failures == []
+
+
+def test_avatar_matrix(server: LiveServer) -> None:
+    """An employee's photo: set and removed by that employee's own session only, and readable
+    by anyone who has its address (clients see it on replies without signing in)."""
+    world = matrix_world(server)
+    photo = {"file": ("photo.png", picture(40, 40), "image/png")}
+    failures = []
+    for role in ("visitor A", "anonymous", "anonymous widget", "API token", "revoked API token"):
+        if world[role].put("/api/me/avatar", files=photo).status_code in ALLOWED:
+            failures.append(f"{role} set a photo")
+        if status(world[role], "DELETE", "/api/me/avatar") in ALLOWED:
+            failures.append(f"{role} removed a photo")
+    for role in ("admin", "supervisor", "serving employee"):
+        if world[role].put("/api/me/avatar", files=photo).status_code not in ALLOWED:
+            failures.append(f"{role} could not set their photo")
+    url = world["serving employee"].get("/api/me").json()["avatar_url"]
+    # Each one's own: the others' photos are theirs, not the serving employee's.
+    assert world["admin"].get("/api/me").json()["avatar_url"] != url
+    for role in ("visitor A", "anonymous", "anonymous widget", "API token", "employee not serving"):
+        if status(world[role], "GET", url) != 200:
+            failures.append(f"{role} could not see the photo")
+    assert status(world["serving employee"], "DELETE", "/api/me/avatar") == 200
+    assert status(world["anonymous"], "GET", url) == 404
     assert failures == []

@@ -17,7 +17,12 @@ def test_a_reply_in_a_room_quotes_its_message(server: LiveServer) -> None:
     for message in (answer, event):
         quote = message["reply_to"]
         assert quote["id"] == question["id"] and quote["body"] == question["body"]
-        assert quote["author"] == {"kind": "employee", "id": boris.me["id"], "name": "Борис Петров"}
+        assert quote["author"] == {
+            "kind": "employee",
+            "id": boris.me["id"],
+            "name": "Борис Петров",
+            "avatar_url": None,
+        }
         assert quote["deleted"] is False
     history = anna.http.get(f"/api/rooms/{room['id']}/messages").json()
     assert history[-1]["reply_to"]["id"] == question["id"]

@@ -202,7 +202,12 @@ def test_live_exchange_both_ways(server: LiveServer) -> None:
     employee_view = next(
         m for m in visitor.conversation()["messages"] if m["body"] == "Чем помочь?"
     )
-    assert employee_view["author"] == {"kind": "employee", "id": None, "name": "Анна Смирнова"}
+    assert employee_view["author"] == {
+        "kind": "employee",
+        "id": None,
+        "name": "Анна Смирнова",
+        "avatar_url": None,
+    }
     visitor.send("Где мой заказ?")
     history = anna.http.get(f"/api/requests/{request_id}/messages").json()
     assert history[-1]["body"] == "Где мой заказ?" and history[-1]["author"]["kind"] == "client"

@@ -66,7 +66,12 @@ def test_messages_in_order_with_author_and_pages(server: LiveServer) -> None:
         send(anna if n % 2 == 0 else boris, room["id"], f"message {n}")
     page = boris.http.get(f"/api/rooms/{room['id']}/messages", params={"limit": 3}).json()
     assert [m["body"] for m in page] == ["message 4", "message 5", "message 6"]
-    assert page[0]["author"] == {"kind": "employee", "id": anna.me["id"], "name": "Анна Смирнова"}
+    assert page[0]["author"] == {
+        "kind": "employee",
+        "id": anna.me["id"],
+        "name": "Анна Смирнова",
+        "avatar_url": None,
+    }
     older = boris.http.get(
         f"/api/rooms/{room['id']}/messages", params={"limit": 3, "before_id": page[0]["id"]}
     ).json()

@@ -1,5 +1,6 @@
 """A website's chat made its own: the administrator chooses its colour, side, button label,
-title, greeting and language; the chat gets them with its session."""
+title, greeting, language and whether replies show who wrote them; the chat gets them with its
+session."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ LOOK = {
     "title": "Магазин «Ромашка»",
     "greeting": "Здравствуйте!\nОтвечаем с 9 до 21.",
     "language": "en",
+    "show_employee": False,
 }
 
 
@@ -28,6 +30,7 @@ def test_the_chat_looks_as_the_administrator_chose(server: LiveServer) -> None:
         "title": "",
         "greeting": "",
         "language": "auto",
+        "show_employee": True,
     }
     saved = admin.http.patch(f"/api/admin/resources/{site['id']}", json={"widget_look": LOOK})
     assert saved.status_code == 200, saved.text
@@ -52,6 +55,7 @@ def test_a_look_that_does_not_fit_is_refused_naming_the_field(server: LiveServer
         ("title", "т" * 61),
         ("greeting", "п" * 501),
         ("language", "de"),
+        ("show_employee", "yes"),
     ):
         refused = admin.http.patch(path, json={"widget_look": {**LOOK, field: value}})
         assert refused.status_code == 422, (field, value, refused.text)

@@ -126,6 +126,8 @@ class Settings(BaseSettings):
     whatsapp_api_url: str = "https://graph.facebook.com"
 
     upload_max_bytes: int = 25 * 1024 * 1024
+    # An employee's photo as uploaded; what is kept is a small square made from it.
+    avatar_max_bytes: int = 5 * 1024 * 1024
     # How often the reports' tallies catch up with the days whose requests changed (reports
     # are exact meanwhile: they count those days from the requests).
     report_roll_up_seconds: float = Field(default=60.0, gt=0)

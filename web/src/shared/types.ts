@@ -12,6 +12,8 @@ export interface Me {
   language: Language
   theme: Theme
   dnd_until: string | null
+  /** The employee's photo; null without one. */
+  avatar_url?: string | null
 }
 
 export interface Summary {
@@ -48,6 +50,8 @@ export interface WidgetLook {
   title: string
   greeting: string
   language: 'auto' | 'ru' | 'en'
+  /** Replies show the employee's name and photo. */
+  show_employee: boolean
 }
 
 export interface ResourceRead {
@@ -99,6 +103,8 @@ export interface MessageAuthor {
   kind: 'employee' | 'client' | 'system'
   id: number | null
   name: string
+  /** An employee's photo; null without one (and for clients and the system). */
+  avatar_url?: string | null
 }
 
 /** The message another one answers, as shown above it. */

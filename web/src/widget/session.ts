@@ -27,6 +27,8 @@ export interface WidgetLook {
   title: string
   greeting: string
   language: 'auto' | 'ru' | 'en'
+  /** Replies show the employee's name and photo (absent: they do). */
+  show_employee?: boolean
 }
 
 export interface WidgetSession {

@@ -84,6 +84,7 @@ const ru = {
   ratingComment: 'Комментарий (необязательно)',
   ratingSend: 'Оценить',
   ratingThanks: 'Спасибо за оценку!',
+  employeePhoto: 'Фото: {name}',
 }
 
 const en: typeof ru = {
@@ -169,6 +170,7 @@ const en: typeof ru = {
   ratingComment: 'Comment (optional)',
   ratingSend: 'Rate',
   ratingThanks: 'Thank you for your rating!',
+  employeePhoto: 'Photo of {name}',
 }
 
 export type TextKey = keyof typeof ru

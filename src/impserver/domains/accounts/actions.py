@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import BinaryIO
 
 from sqlalchemy import delete, select
 
@@ -11,6 +15,7 @@ from impserver.core.auth_cache import AUTH_CHANGED
 from impserver.core.clock import utcnow
 from impserver.core.errors import (
     Conflict,
+    DomainError,
     Forbidden,
     NotAuthenticated,
     NotFound,
@@ -24,6 +29,7 @@ from impserver.core.security import (
 )
 from impserver.core.unit_of_work import UnitOfWork
 from impserver.domains.accounts import queries
+from impserver.domains.accounts.avatars import make_avatar
 from impserver.domains.accounts.events import AccessUpdated, MeUpdated
 from impserver.domains.accounts.models import ROLE_ADMIN, Employee, EmployeeSession
 from impserver.domains.accounts.schemas import (
@@ -35,8 +41,11 @@ from impserver.domains.accounts.schemas import (
     MeUpdate,
 )
 from impserver.domains.resources.models import Queue, QueueAccess
+from impserver.domains.rooms.messaging import file_too_large
 from impserver.realtime.events import Audience
 from impserver.services import Services
+
+log = logging.getLogger(__name__)
 
 # Gateway instructions: cut the sockets of all, one, or all but one of an employee's sessions.
 REVOKE_ALL = "revoke:all"
@@ -179,6 +188,59 @@ async def update_preferences(services: Services, actor: Employee, data: MeUpdate
         # Requests are authenticated from a cache that holds the employee's row.
         uow.control(AUTH_CHANGED, Audience.employee(employee.id))
     return me
+
+
+async def set_avatar(services: Services, actor: Employee, picture: BinaryIO) -> MeRead:
+    """Make the employee's photo from the picture they uploaded, in place of any earlier one."""
+    limit = services.settings.avatar_max_bytes
+    if picture.seek(0, 2) > limit:
+        raise file_too_large(limit)
+    picture.seek(0)
+    square = await asyncio.to_thread(make_avatar, picture)
+    key, _ = await services.files.save(_one_chunk(square), limit)
+    try:
+        me, earlier = await _change_avatar(services, actor, key)
+    except BaseException:
+        await services.files.delete(key)
+        raise
+    await _forget_photo(services, earlier)
+    return me
+
+
+async def remove_avatar(services: Services, actor: Employee) -> MeRead:
+    me, earlier = await _change_avatar(services, actor, None)
+    await _forget_photo(services, earlier)
+    return me
+
+
+async def _change_avatar(
+    services: Services, actor: Employee, key: str | None
+) -> tuple[MeRead, str | None]:
+    """Point the employee at a new photo (or none); returns them and the photo they had."""
+    async with services.db.transaction() as uow:
+        employee = await _get_employee(uow, actor.id)
+        earlier = employee.avatar_key
+        employee.avatar_key = key
+        me = MeRead.model_validate(employee)
+        uow.emit(MeUpdated(employee=me), Audience.employee(employee.id))
+        # Replies are signed from the cached row: the next one shows the new photo.
+        uow.control(AUTH_CHANGED, Audience.employee(employee.id))
+    return me, earlier
+
+
+async def _forget_photo(services: Services, key: str | None) -> None:
+    """Delete a photo nobody points at any more. Its address answers 404 already (it is looked
+    up before it is served), so storage that fails now leaves only an unused file behind."""
+    if key is None:
+        return
+    try:
+        await services.files.delete(key)
+    except DomainError as exc:
+        log.warning("could not delete the replaced photo %s: %s", key, exc.detail)
+
+
+async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 async def create_employee(

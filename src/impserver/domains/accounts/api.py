@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from fastapi import Depends, Request, Response, status
 
-from impserver.core.http import api_router, client_ip
+from impserver.core.errors import NotFound
+from impserver.core.http import UPLOAD_BODY_BYTES, api_router, client_ip
+from impserver.core.storage import Download
 from impserver.domains.accounts import actions, queries
 from impserver.domains.accounts.auth import (
     CSRF_COOKIE,
@@ -12,6 +14,7 @@ from impserver.domains.accounts.auth import (
     current_auth,
     current_employee,
 )
+from impserver.domains.accounts.avatars import AVATAR_TYPE
 from impserver.domains.accounts.models import Employee
 from impserver.domains.accounts.schemas import (
     EmployeeBrief,
@@ -25,6 +28,8 @@ from impserver.domains.accounts.schemas import (
     QueueAccessUpdate,
     SummaryRead,
 )
+from impserver.domains.rooms.api import UPLOAD_REQUEST_BODY, uploaded_file
+from impserver.domains.rooms.files import FILE_CSP
 from impserver.services import Services, get_services
 
 router = api_router("/api", "accounts")
@@ -77,6 +82,57 @@ async def update_me(
     services: Services = Depends(get_services),
 ) -> MeRead:
     return await actions.update_preferences(services, employee, data)
+
+
+@router.put(
+    "/me/avatar",
+    response_model=MeRead,
+    openapi_extra={"requestBody": UPLOAD_REQUEST_BODY},
+    max_body_size=UPLOAD_BODY_BYTES,
+)
+async def set_avatar(
+    request: Request,
+    employee: Employee = Depends(current_employee),
+    services: Services = Depends(get_services),
+) -> MeRead:
+    """The employee's photo, from a PNG, JPEG, WebP or GIF picture (multipart field ``file``):
+    its middle square is kept, small; ``avatar_url`` is its new address."""
+    async with uploaded_file(request, services, limit=services.settings.avatar_max_bytes) as file:
+        return await actions.set_avatar(services, employee, file.file)
+
+
+@router.delete("/me/avatar", response_model=MeRead)
+async def remove_avatar(
+    employee: Employee = Depends(current_employee), services: Services = Depends(get_services)
+) -> MeRead:
+    return await actions.remove_avatar(services, employee)
+
+
+# The address changes with every photo, so what is fetched once never goes stale.
+_AVATAR_DOWNLOAD = Download(
+    media_type=AVATAR_TYPE,
+    headers={
+        "Content-Disposition": "inline",
+        "Cache-Control": "public, max-age=31536000, immutable",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": FILE_CSP,
+    },
+)
+
+
+@router.get("/avatars/{key:path}", response_class=Response)
+async def read_avatar(
+    key: str, request: Request, services: Services = Depends(get_services)
+) -> Response:
+    """An employee's photo, to anyone with its address: clients see it beside replies without
+    signing in. Only a current photo answers; a replaced or removed one is 404."""
+    async with services.db.read() as session:
+        current = await queries.is_current_avatar(session, key)
+    if not current:
+        raise NotFound("There is no such photo.", code="avatar_not_found")
+    # Streamed, never redirected to the storage: the widget loads pictures from IMP only, and
+    # a storage address would expire long before the cache does.
+    return await services.files.respond(key, _AVATAR_DOWNLOAD, request.headers, may_redirect=False)
 
 
 @router.get("/me/summary", response_model=SummaryRead)

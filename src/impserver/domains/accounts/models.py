@@ -11,6 +11,12 @@ from impserver.core.db import Base
 ROLE_ADMIN = "admin"
 ROLE_EMPLOYEE = "employee"
 ROLE_SUPERVISOR = "supervisor"
+# Where an employee's photo is served to anyone who has its address (accounts/api.py).
+AVATAR_PATH = "/api/avatars/"
+
+
+def avatar_url_of(avatar_key: str | None) -> str | None:
+    return f"{AVATAR_PATH}{avatar_key}" if avatar_key else None
 
 
 class Employee(Base):
@@ -26,7 +32,14 @@ class Employee(Base):
     language: Mapped[str] = mapped_column(String(8), default="ru")
     theme: Mapped[str] = mapped_column(String(8), default="light")
     dnd_until: Mapped[datetime | None] = mapped_column(default=None)
+    # The storage key of the employee's photo: random, and new with every photo, so its address
+    # can be public and cached for good.
+    avatar_key: Mapped[str | None] = mapped_column(String(255), default=None, unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def avatar_url(self) -> str | None:
+        return avatar_url_of(self.avatar_key)
 
     @property
     def is_admin(self) -> bool:

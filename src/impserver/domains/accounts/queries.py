@@ -124,3 +124,9 @@ async def summary(session: AsyncSession, employee_id: int) -> SummaryRead:
         requests_unread=sum(n for room_id, n in unread.items() if room_id in request_rooms),
         rooms_unread=sum(n for room_id, n in unread.items() if room_id in team_rooms),
     )
+
+
+async def is_current_avatar(session: AsyncSession, key: str) -> bool:
+    """Whether ``key`` is an employee's photo now (a replaced or removed one is not)."""
+    found = await session.scalar(select(Employee.id).where(Employee.avatar_key == key))
+    return found is not None

@@ -54,6 +54,8 @@ class MeRead(BaseModel):
     language: Language
     theme: Theme
     dnd_until: datetime | None
+    # The address of the employee's photo; None when they have none.
+    avatar_url: str | None = None
 
 
 class MeUpdate(StrictModel):

@@ -40,7 +40,6 @@ async def ask(uow: UnitOfWork, request: ClientRequest, words: str) -> MessageRea
         body=words,
         kind="system",
         meta={"transition": TRANSITION_ASKED, "request_id": request.id, "client_visible": True},
-        author_name="",
     )
     return message
 
@@ -132,5 +131,4 @@ async def _record(
         body="",
         kind="system",
         meta={"transition": transition, "client_visible": False, **details},
-        author_name="",
     )

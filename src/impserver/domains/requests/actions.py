@@ -81,6 +81,7 @@ from impserver.domains.resources.queries import overseer_ids, queue_server_ids
 from impserver.domains.rooms.idempotency import send_idempotently
 from impserver.domains.rooms.messaging import (
     append_message,
+    employee_author,
     employee_text_on_driver,
     text_on_driver,
 )
@@ -134,7 +135,7 @@ def visible_to_client(message: MessageRead | Message) -> bool:
 
 
 def for_visitor(message: MessageRead) -> MessageRead:
-    """The client sees who wrote by name only; employee ids stay inside, and so does the
+    """The client sees who wrote by name and photo only; employee ids stay inside, and so does the
     integration a reply came through. A reply quotes for them only what they could read
     themselves: never a note."""
     changes: dict[str, Any] = {}
@@ -157,7 +158,7 @@ def for_visitor(message: MessageRead) -> MessageRead:
 def _named_only(author: MessageAuthor) -> MessageAuthor:
     if author.kind != "employee":
         return author
-    return MessageAuthor(kind="employee", id=None, name=author.name)
+    return MessageAuthor(kind="employee", id=None, name=author.name, avatar_url=author.avatar_url)
 
 
 @dataclass(frozen=True)
@@ -770,7 +771,7 @@ async def _client_sends_once(
             attachment_ids=attachment_ids,
             client_message_id=client_message_id,
             meta=meta,
-            author_name=client.display_name,
+            author=MessageAuthor(kind="client", id=client.id, name=client.display_name),
         )
         if not created:
             return message, request
@@ -1276,7 +1277,7 @@ async def _employee_replies_once(
             author_employee_id=actor.id,
             attachment_ids=attachment_ids,
             client_message_id=client_message_id,
-            author_name=actor.name,
+            author=employee_author(actor),
             read_by_author=True,
             reply_to_id=reply_to_id,
             meta=_by_way_of(via),
@@ -1401,7 +1402,7 @@ async def employee_writes_note(
                 author_employee_id=actor.id,
                 attachment_ids=attachment_ids,
                 client_message_id=client_message_id,
-                author_name=actor.name,
+                author=employee_author(actor),
                 read_by_author=True,
                 reply_to_id=reply_to_id,
                 meta=mentions.meta,

@@ -34,7 +34,8 @@ def message_data(request_id: int, client_id: int, message: MessageRead) -> dict[
         "client_id": client_id,
         "message": {
             "id": message.id,
-            "author": message.author.model_dump(),
+            # The photo's address is the widget's; integrations go by the employee's id.
+            "author": message.author.model_dump(exclude={"avatar_url"}),
             "body": message.body,
             "attachments": [
                 {

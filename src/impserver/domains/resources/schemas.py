@@ -3,7 +3,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+)
 
 from impserver.core.http import InputModel
 
@@ -100,7 +107,8 @@ DEFAULT_WIDGET_COLOUR = "#3b5bdb"
 class WidgetLook(StrictModel):
     """How a website's chat looks: the button's and header's colour (#rrggbb), the side of the
     page it sits on, the button's label, the chat's title, the greeting shown before the first
-    message, and its language (auto: the page's). Empty texts: the chat's own words."""
+    message, its language (auto: the page's), and whether replies show the employee's name and
+    photo. Empty texts: the chat's own words."""
 
     colour: Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")] = DEFAULT_WIDGET_COLOUR
     position: Literal["right", "left"] = "right"
@@ -108,6 +116,7 @@ class WidgetLook(StrictModel):
     title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] = ""
     greeting: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
     language: Literal["auto", "ru", "en"] = "auto"
+    show_employee: StrictBool = True
 
 
 def widget_look_of(stored: dict[str, Any]) -> WidgetLook:

@@ -26,6 +26,7 @@ from impserver.domains.rooms.events import (
 from impserver.domains.rooms.idempotency import send_idempotently
 from impserver.domains.rooms.messaging import (
     append_message,
+    employee_author,
     employee_text_on_driver,
     message_reads,
 )
@@ -77,7 +78,6 @@ async def _record(
         body="",
         kind="system",
         meta={"transition": f"room.{event}", **names},
-        author_name="",
     )
     uow.emit(MessageCreated(message=message), Audience.employees(audience))
 
@@ -260,7 +260,7 @@ async def _post_message_once(
             author_employee_id=actor.id,
             attachment_ids=data.attachment_ids,
             client_message_id=data.client_message_id,
-            author_name=actor.name,
+            author=employee_author(actor),
             read_by_author=True,
             reply_to_id=data.reply_to_id,
             meta=mentions.meta,

@@ -219,14 +219,17 @@ class UploadInterrupted(DomainError):
 
 
 @contextlib.asynccontextmanager
-async def uploaded_file(request: Request, services: Services) -> AsyncIterator[StarletteUploadFile]:
-    """The one file of a multipart upload.
+async def uploaded_file(
+    request: Request, services: Services, *, limit: int | None = None
+) -> AsyncIterator[StarletteUploadFile]:
+    """The one file of a multipart upload, of at most ``limit`` bytes (by default the
+    attachments' limit).
 
     The form is parsed here rather than by a File() parameter so that an upload over the limit
     is refused as soon as that shows: at once when its length is announced, else once the bytes
     received pass it, rather than after the whole body has been spooled to disk.
     """
-    limit = services.settings.upload_max_bytes
+    limit = services.settings.upload_max_bytes if limit is None else limit
     body_limit = limit + MULTIPART_OVERHEAD_BYTES
     if _declared_length(request) > body_limit:
         raise file_too_large(limit)

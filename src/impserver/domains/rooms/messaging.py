@@ -21,7 +21,7 @@ from impserver.core.clock import utcnow
 from impserver.core.db import numbered
 from impserver.core.errors import Conflict, InvalidInput, PayloadTooLarge
 from impserver.core.unit_of_work import DriverUnit, UnitOfWork
-from impserver.domains.accounts.models import Employee
+from impserver.domains.accounts.models import Employee, avatar_url_of
 from impserver.domains.clients.models import Client
 from impserver.domains.rooms.models import (
     WRITTEN_KINDS,
@@ -128,36 +128,50 @@ _APPEND_POSTGRES = text(_APPEND_SQL)
 _APPEND_DRIVER, _APPEND_DRIVER_NAMES = numbered(_APPEND_SQL)
 
 
-async def _names_by_id(
-    session: AsyncSession, id_column: Any, name_column: Any, ids: set[int]
-) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = await session.execute(select(id_column, name_column).where(id_column.in_(ids)))
-    return {row_id: name for row_id, name in rows}
-
-
-async def _author_names(session: AsyncSession, messages: list[Message]) -> Callable[[Message], str]:
-    """The names of the messages' authors, employees and clients, in two queries at most."""
-    employee_names = await _names_by_id(
-        session,
-        Employee.id,
-        Employee.name,
-        {m.author_employee_id for m in messages if m.author_employee_id},
-    )
-    client_names = await _names_by_id(
-        session,
-        Client.id,
-        Client.display_name,
-        {m.author_client_id for m in messages if m.author_client_id},
+def employee_author(employee: Employee) -> MessageAuthor:
+    """An employee as the author of what they write now, from the row the caller holds."""
+    return MessageAuthor(
+        kind="employee", id=employee.id, name=employee.name, avatar_url=employee.avatar_url
     )
 
-    def name_of(m: Message) -> str:
+
+async def _authors(
+    session: AsyncSession, messages: list[Message]
+) -> Callable[[Message], MessageAuthor]:
+    """The messages' authors, employees (name and photo) and clients, in two queries at most."""
+    employee_ids = {m.author_employee_id for m in messages if m.author_employee_id}
+    employees = (
+        {
+            row.id: MessageAuthor(
+                kind="employee", id=row.id, name=row.name, avatar_url=avatar_url_of(row.avatar_key)
+            )
+            for row in await session.execute(
+                select(Employee.id, Employee.name, Employee.avatar_key).where(
+                    Employee.id.in_(employee_ids)
+                )
+            )
+        }
+        if employee_ids
+        else {}
+    )
+    client_ids = {m.author_client_id for m in messages if m.author_client_id}
+    client_names: dict[int, str] = (
+        {
+            client_id: name
+            for client_id, name in await session.execute(
+                select(Client.id, Client.display_name).where(Client.id.in_(client_ids))
+            )
+        }
+        if client_ids
+        else {}
+    )
+
+    def author_of(m: Message) -> MessageAuthor:
         if m.author_employee_id:
-            return employee_names.get(m.author_employee_id, "")
-        return client_names.get(m.author_client_id or 0, "")
+            return employees.get(m.author_employee_id) or _author(m.author_employee_id, None, "")
+        return _author(None, m.author_client_id, client_names.get(m.author_client_id or 0, ""))
 
-    return name_of
+    return author_of
 
 
 def _author(employee_id: int | None, client_id: int | None, name: str) -> MessageAuthor:
@@ -170,11 +184,10 @@ def _author(employee_id: int | None, client_id: int | None, name: str) -> Messag
 
 def _message_read(
     m: Message,
-    author_name: str,
+    author: MessageAuthor,
     attachments: list[AttachmentRead],
     reply_to: QuotedMessage | None = None,
 ) -> MessageRead:
-    author = _author(m.author_employee_id, m.author_client_id, author_name)
     deleted = m.deleted_at is not None
     return MessageRead(
         id=m.id,
@@ -203,16 +216,15 @@ async def _quotes(session: AsyncSession, quoted: list[Message]) -> dict[int, Quo
         .group_by(Attachment.message_id)
     )
     files = {message_id: count for message_id, count in counted}
-    name_of = await _author_names(session, quoted)
+    author_of = await _authors(session, quoted)
     quotes = {}
     for m in quoted:
         deleted = m.deleted_at is not None
-        name = name_of(m)
         channel_id = (m.meta or {}).get("channel_message_id")
         quotes[m.id] = QuotedMessage(
             id=m.id,
             kind=m.kind,
-            author=_author(m.author_employee_id, m.author_client_id, name),
+            author=author_of(m),
             body="" if deleted else m.body[:QUOTE_CHARS],
             attachments=0 if deleted else files.get(m.id, 0),
             deleted=deleted,
@@ -258,11 +270,11 @@ async def message_reads(
         if quoted_ids
         else {}
     )
-    name_of = await _author_names(session, messages)
+    author_of = await _authors(session, messages)
     return [
         _message_read(
             m,
-            name_of(m),
+            author_of(m),
             attachments[m.id],
             quotes.get(m.reply_to_id) if m.reply_to_id is not None else None,
         )
@@ -292,7 +304,7 @@ async def append_message(
     client_message_id: str | None = None,
     kind: str = "text",
     meta: dict[str, Any] | None = None,
-    author_name: str | None = None,
+    author: MessageAuthor | None = None,
     read_by_author: bool = False,
     reply_to_id: int | None = None,
 ) -> tuple[MessageRead, bool]:
@@ -300,7 +312,7 @@ async def append_message(
 
     A ``client_message_id`` already used in the room returns the earlier message instead
     (a retried send), so the caller must not emit it again when ``created`` is False.
-    ``author_name`` is the author's current name if the caller holds it, saving a lookup.
+    ``author`` is the author as the caller holds them now (``employee_author``), saving a lookup.
     ``read_by_author``: the employee author has read up to their new message (the room's newest,
     so no comparison is needed); nothing happens if they are not a member of the room.
     ``reply_to_id``: the message of the same room this one answers.
@@ -389,15 +401,15 @@ async def append_message(
         # counting as a change to flush.
         set_committed_value(room, "last_message_id", message_id)
         set_committed_value(room, "last_message_at", now)
-    if author_name is None:
-        author_name = await _author_name(session, author_employee_id, author_client_id)
+    if author is None:
+        author = await _author_of(session, author_employee_id, author_client_id)
     files = [attachment_read(a) for a in sorted(attachments, key=lambda a: a.id)]
     message = MessageRead(
         id=message_id,
         room_id=room_id,
         kind=kind,
         body=body,
-        author=_author(author_employee_id, author_client_id, author_name),
+        author=author,
         attachments=files,
         client_message_id=client_message_id,
         meta=meta,
@@ -441,7 +453,7 @@ async def employee_text_on_driver(
         services,
         unit,
         room_id,
-        MessageAuthor(kind="employee", id=author.id, name=author.name),
+        employee_author(author),
         body=body,
         client_message_id=client_message_id,
     )
@@ -519,14 +531,25 @@ async def _earlier_message(
     return (await message_reads(session, [existing]))[0], False
 
 
-async def _author_name(
+async def _author_of(
     session: AsyncSession, employee_id: int | None, client_id: int | None
-) -> str:
+) -> MessageAuthor:
     if employee_id:
-        return await session.scalar(select(Employee.name).where(Employee.id == employee_id)) or ""
+        row = (
+            await session.execute(
+                select(Employee.name, Employee.avatar_key).where(Employee.id == employee_id)
+            )
+        ).first()
+        return MessageAuthor(
+            kind="employee",
+            id=employee_id,
+            name=row.name if row else "",
+            avatar_url=avatar_url_of(row.avatar_key) if row else None,
+        )
     if client_id:
-        return await session.scalar(select(Client.display_name).where(Client.id == client_id)) or ""
-    return ""
+        name = await session.scalar(select(Client.display_name).where(Client.id == client_id))
+        return _author(None, client_id, name or "")
+    return _author(None, None, "")
 
 
 async def save_upload(

@@ -27,6 +27,8 @@ class MessageAuthor(BaseModel):
     kind: Literal["employee", "client", "system"]
     id: int | None
     name: str
+    # An employee's photo (None without one, and for clients and the system).
+    avatar_url: str | None = None
 
 
 class StrictModel(InputModel):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -52,33 +54,52 @@ def picture_unreadable() -> InvalidInput:
     return InvalidInput("This picture cannot be read.", code=PICTURE_UNREADABLE)
 
 
-def make_thumbnail(source: BinaryIO) -> Thumbnail:
-    """A WebP copy of the picture in ``source`` fitting ``THUMBNAIL_BOX``, turned upright as its
-    camera meant it. CPU-bound: run it in a worker thread."""
+@contextmanager
+def reading_picture(
+    source: BinaryIO, formats: tuple[str, ...] | None = None
+) -> Iterator[Image.Image]:
+    """The picture in ``source``, opened for decoding inside the block once its header shows it
+    is within ``MAX_PIXELS``. Whatever goes wrong reading it, here or while the block decodes
+    it, is refused as ``image_too_large`` or ``image_unreadable``. ``formats``: the only file
+    formats to recognise (Pillow's names: "PNG", "JPEG", …); any other is unreadable."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as picture:
+            with Image.open(source, formats=formats) as picture:
                 # The header alone gives the size: nothing is decoded yet.
                 width, height = picture.size
                 if width * height > MAX_PIXELS:
                     raise picture_too_large()
-                # A JPEG can be decoded at a fraction of its size straight away.
-                picture.draft("RGB", THUMBNAIL_BOX)
-                upright = ImageOps.exif_transpose(picture)
-                if upright.mode not in ("RGB", "RGBA"):
-                    upright = upright.convert("RGBA" if _has_alpha(upright) else "RGB")
-                upright.thumbnail(THUMBNAIL_BOX, Image.Resampling.LANCZOS)
-                out = io.BytesIO()
-                upright.save(out, "WEBP", quality=80, method=4)
-                shown_width, shown_height = (
-                    (height, width) if _turned_sideways(picture) else (width, height)
-                )
+                yield picture
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise picture_too_large() from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         # What Pillow raises for a truncated or malformed file, whichever decoder reads it.
         raise picture_unreadable() from exc
+
+
+def upright(picture: Image.Image) -> Image.Image:
+    """The picture turned as its camera meant it, in RGB (RGBA where it is see-through)."""
+    turned = ImageOps.exif_transpose(picture)
+    if turned.mode not in ("RGB", "RGBA"):
+        turned = turned.convert("RGBA" if _has_alpha(turned) else "RGB")
+    return turned
+
+
+def make_thumbnail(source: BinaryIO) -> Thumbnail:
+    """A WebP copy of the picture in ``source`` fitting ``THUMBNAIL_BOX``, turned upright as its
+    camera meant it. CPU-bound: run it in a worker thread."""
+    with reading_picture(source) as picture:
+        width, height = picture.size
+        # A JPEG can be decoded at a fraction of its size straight away.
+        picture.draft("RGB", THUMBNAIL_BOX)
+        small = upright(picture)
+        small.thumbnail(THUMBNAIL_BOX, Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        small.save(out, "WEBP", quality=80, method=4)
+        shown_width, shown_height = (
+            (height, width) if _turned_sideways(picture) else (width, height)
+        )
     return Thumbnail(out.getvalue(), shown_width, shown_height)
 
 

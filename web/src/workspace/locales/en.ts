@@ -73,6 +73,17 @@ export default {
     enableDesktop: 'Enable desktop notifications',
     enableDesktopHint: 'Get notified about new requests and messages while IMP is in the background.',
     dismiss: 'Dismiss',
+    profile: 'Profile: {name}',
+  },
+  profile: {
+    title: 'Profile',
+    photo: 'Photo',
+    photoOf: 'Photo of {name}',
+    noPhoto: 'No photo yet.',
+    upload: 'Upload photo',
+    remove: 'Remove photo',
+    hint: 'Clients see your photo beside your replies. The middle square of the picture is kept. Formats:',
+    close: 'Close',
   },
   dnd: {
     m30: '30 minutes',
@@ -569,6 +580,7 @@ export default {
     defaultGreeting: 'Hello! How can we help?',
     sampleEmployee: 'Employee',
     sampleReply: 'Hello! Let me have a look.',
+    showEmployee: 'Show the employee’s name and photo on replies',
   },
   admin: {
     title: 'Administration',

@@ -153,6 +153,8 @@ const errors = {
   // Pictures, replies to messages, mentions
   image_too_large: 'The picture is too large: at most {max_megapixels} megapixels.',
   image_unreadable: 'The picture could not be read.',
+  avatar_not_image: 'The photo must be a PNG, JPEG, WebP or GIF picture.',
+  avatar_not_found: 'There is no such photo (it may have been replaced).',
   reply_target_unavailable: 'The message you are answering is not here (perhaps it was deleted).',
   mention_unknown: 'There is no such colleague: mention someone from the list.',
   archive_filter_unknown: 'A filter names something that does not exist: {field}.',

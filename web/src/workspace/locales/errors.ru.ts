@@ -152,6 +152,8 @@ const errors: typeof errorsEn = {
   // Картинки, ответы на сообщения, упоминания
   image_too_large: 'Картинка слишком большая: не больше {max_megapixels} мегапикселей.',
   image_unreadable: 'Картинку не удалось прочитать.',
+  avatar_not_image: 'Фото должно быть картинкой PNG, JPEG, WebP или GIF.',
+  avatar_not_found: 'Такого фото нет (возможно, его заменили).',
   reply_target_unavailable: 'Сообщения, на которое вы отвечаете, здесь нет (возможно, его удалили).',
   mention_unknown: 'Такого сотрудника нет: упомяните кого-то из списка.',
   archive_filter_unknown: 'В фильтре указано то, чего нет: {field}.',
