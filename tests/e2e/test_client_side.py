@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import BrowserContext, FrameLocator, Locator, Page, expect
 
 from impserver.core.clock import utcnow
+from tests.e2e.administration import demo_site_card, edit_resource
 from tests.e2e.language_check import assert_no_latin_words
 from tests.e2e.media import content_frame, grows
 from tests.e2e.test_calls import set_up
@@ -230,12 +231,9 @@ def test_the_administrator_turns_client_calls_on_for_a_website(
     logged_in: Callable[..., Page],
 ) -> None:
     admin = logged_in("admin")
-    admin.get_by_role("link", name="Администрирование").click()
-    admin.get_by_role("tab", name="Ресурсы").click()
-    site = admin.get_by_role("article", name="Demo website")
+    site = demo_site_card(admin)
     expect(site.get_by_text("выключены", exact=True)).to_be_visible()
-    site.locator(".card-header").get_by_role("button", name="Изменить", exact=True).click()
-    dialog = admin.get_by_role("dialog", name="Изменить ресурс")
+    dialog = edit_resource(admin, site)
     voice = dialog.get_by_label("Клиент может позвонить сотруднику")
     video = dialog.get_by_label("Клиент может начать видеозвонок")
     expect(voice).not_to_be_checked()

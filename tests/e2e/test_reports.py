@@ -8,6 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page, expect
 
+from tests.e2e.administration import demo_site_card, edit_resource
 from tests.e2e.test_widget_requests import accept_from_queue, client_says, open_widget
 from tests.harness import LiveServer
 
@@ -18,11 +19,8 @@ def test_a_client_rates_a_closed_request_and_the_rating_shows_in_its_history(
     logged_in: Callable[..., Page],
 ) -> None:
     admin = logged_in("admin")
-    admin.get_by_role("link", name="Администрирование").click()
-    admin.get_by_role("tab", name="Ресурсы").click()
-    site = admin.get_by_role("article", name="Demo website")
-    site.locator(".card-header").get_by_role("button", name="Изменить", exact=True).click()
-    dialog = admin.get_by_role("dialog", name="Изменить ресурс")
+    site = demo_site_card(admin)
+    dialog = edit_resource(admin, site)
     dialog.get_by_label("Просить клиента оценить обращение после закрытия").check()
     dialog.get_by_label("Вопрос об оценке").fill("Как мы справились?")
     dialog.get_by_role("button", name="Сохранить").click()

@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from impserver.core.clock import utcnow
 from impserver.domains.requests.models import ClientRequest
+from tests.e2e.administration import demo_site_card
 from tests.e2e.test_widget_requests import client_says, open_widget
 from tests.e2e.test_workspace_polish import client_request
 from tests.harness import LiveServer
@@ -122,9 +123,7 @@ def test_outside_working_hours_the_widget_takes_a_message_for_the_morning(
 ) -> None:
     # The administrator sets the demo website's hours: weekdays 09-18, and a fortnight off.
     admin = logged_in("admin")
-    admin.get_by_role("link", name="Администрирование").click()
-    admin.get_by_role("tab", name="Ресурсы").click()
-    site = admin.get_by_role("article", name="Demo website")
+    site = demo_site_card(admin)
     site.get_by_role("button", name="Часы работы").click()
     dialog = admin.get_by_role("dialog")
     dialog.get_by_label("Работаем по расписанию").check()

@@ -9,6 +9,7 @@ from typing import Any
 
 from playwright.sync_api import BrowserContext, FrameLocator, Page, expect
 
+from tests.e2e.administration import demo_site_card
 from tests.e2e.test_widget_requests import accept_from_queue, client_says
 from tests.harness import LiveServer
 from tests.widget import identity_hash, identity_secret
@@ -208,9 +209,7 @@ def test_an_administrator_shows_and_regenerates_a_websites_identity_secret(
 ) -> None:
     secret = identity_secret(app_server)
     admin = logged_in("admin")
-    admin.get_by_role("link", name="Администрирование").click()
-    admin.get_by_role("tab", name="Ресурсы").click()
-    site = admin.get_by_role("article", name="Demo website")
+    site = demo_site_card(admin)
     shown = site.get_by_label("Секрет для подтверждения пользователей")
     expect(shown).to_have_count(0)  # not on screen until asked for
     site.get_by_role("button", name="Показать секрет").click()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import BrowserContext, Page, expect
 
+from tests.e2e.administration import demo_site_card
 from tests.e2e.language_check import assert_no_latin_words
 from tests.e2e.media import content_frame
 from tests.e2e.test_widget_requests import client_in_hands
@@ -33,9 +34,7 @@ def test_an_administrator_makes_the_chat_the_sites_own(
     logged_in: Callable[..., Page],
 ) -> None:
     admin = logged_in("admin")
-    admin.goto(f"{app_server.base_url}/admin")
-    admin.get_by_role("tab", name="Ресурсы").click()
-    site = admin.get_by_role("article", name="Demo website")
+    site = demo_site_card(admin)
     site.get_by_role("button", name="Виджет").click()
     dialog = admin.get_by_role("dialog", name="Виджет на сайте «Demo website»")
     preview = dialog.get_by_test_id("widget-preview")
@@ -126,9 +125,7 @@ def test_the_client_sees_the_employees_photo_unless_the_site_hides_the_employee(
     # The administrator hides the employee: the preview loses its sample, the chat its name
     # and photo on replies.
     admin = logged_in("admin")
-    admin.goto(f"{app_server.base_url}/admin")
-    admin.get_by_role("tab", name="Ресурсы").click()
-    admin.get_by_role("article", name="Demo website").get_by_role("button", name="Виджет").click()
+    demo_site_card(admin).get_by_role("button", name="Виджет").click()
     dialog = admin.get_by_role("dialog", name="Виджет на сайте «Demo website»")
     preview = dialog.get_by_test_id("widget-preview")
     expect(preview.get_by_test_id("preview-employee")).to_be_visible()

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.administration import demo_site_card
 from tests.harness import LiveServer
 
 
@@ -87,9 +88,7 @@ def test_admin_creates_a_queue_and_grants_access(
     logged_in: Callable[..., Page], app_server: LiveServer
 ) -> None:
     admin = logged_in("admin")
-    admin.get_by_role("link", name="Администрирование").click()
-    admin.get_by_role("tab", name="Ресурсы").click()
-    site = admin.get_by_role("article", name="Demo website")
+    site = demo_site_card(admin)
     site.get_by_role("button", name="Добавить очередь").click()
     dialog = admin.get_by_role("dialog")
     dialog.get_by_label("Название очереди").fill("VIP")
