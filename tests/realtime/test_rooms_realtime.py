@@ -39,6 +39,27 @@ def test_messages_reach_all_members_live_in_order(server: LiveServer) -> None:
             assert bodies == ["hello 0", "hello 1", "hello 2"]
 
 
+def test_a_message_arrives_with_its_id_whatever_its_text_holds(server: LiveServer) -> None:
+    # Events announcing a message are rendered before the message has its id, with a stand-in
+    # id the statement that stores them replaces (outbox.ID_PLACEHOLDER); a text holding that
+    # stand-in, quoted or bare, must arrive as written, live and on resume.
+    anna, boris = server.login("anna"), server.login("boris")
+    room = new_room(anna, "boris")
+    bodies = ['"id":-9007199254740975', "-9007199254740975", "plain words"]
+    with boris.socket() as boris_tab:
+        sent = [send(anna, room["id"], body) for body in bodies]
+        live = [boris_tab.event("message.created")["message"] for _ in bodies]
+    assert [(m["id"], m["body"]) for m in live] == [(m["id"], m["body"]) for m in sent]
+    assert [m["body"] for m in sent] == bodies
+    with boris.socket(last_event_id=0) as resumed:
+        replayed = [
+            f["message"]
+            for f in resumed.seen
+            if f["type"] == "message.created" and f["message"]["room_id"] == room["id"]
+        ]
+    assert [(m["id"], m["body"]) for m in replayed] == [(m["id"], m["body"]) for m in sent]
+
+
 def test_removed_member_gets_room_removed_and_nothing_more(server: LiveServer) -> None:
     anna, olga = server.login("anna"), server.login("olga")
     ids = employee_ids(anna)

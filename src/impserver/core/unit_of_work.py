@@ -88,11 +88,17 @@ class DriverUnit:
 
     connection: Any  # asyncpg.Connection
     _durable: list[tuple[Event, Audience]] = field(default_factory=list)
+    _stored: list[Envelope] = field(default_factory=list)
     integrations: IntegrationEvents = field(default_factory=lambda: IntegrationEvents(None))
 
     def emit(self, event: Event, audience: Audience) -> None:
         if audience:
             self._durable.append((event, audience))
+
+    def stored(self, envelopes: list[Envelope]) -> None:
+        """Events a statement of this unit stored itself (``outbox.NEW_ROW_EVENTS_CTES``):
+        published after commit with those ``emit`` queued, and before them."""
+        self._stored.extend(envelopes)
 
     def tell_integrations(
         self, name: str, resource_id: int, data: Callable[[], dict[str, Any]]
@@ -222,7 +228,10 @@ class Database:
                         await self.integration_listener.store_on_driver(
                             raw, unit.integrations.pending
                         )
-                    envelopes = await store_events_on_driver(raw, unit._durable)
+                    envelopes = [
+                        *unit._stored,
+                        *await store_events_on_driver(raw, unit._durable),
+                    ]
                     committing = True
                     await transaction.commit()
                 except BaseException:

@@ -213,6 +213,74 @@ async def store_events_on_driver(
     return _envelopes([row[0] for row in rows], frames, audiences)
 
 
+# Events about a row that a statement inserts can be stored by that same statement: one round
+# trip for a message and the events announcing it. They are rendered before the row has its id,
+# with ID_PLACEHOLDER as the id, and the statement writes the row's id in its place (so does
+# ``envelopes_of_new_row`` in the frames it publishes). A negative id names no row, and the
+# quotes of an ``"id":`` inside a JSON string are escaped, so in a frame the pattern marks only
+# an id field; events that hold the number anywhere else are not stored this way.
+ID_PLACEHOLDER = -9_007_199_254_740_975
+_PLACEHOLDER_FIELD = f'"id":{ID_PLACEHOLDER}'
+
+# CTEs to append to a statement whose CTE ``{row}`` inserts a row and returns its id: they
+# store the events of :event_types, :event_frames and :event_recipients / :event_numbers (as in
+# _STORE_EVENTS_SQL) for each row it inserted, and none when it inserted none (a retried send).
+# The statement selects ``ARRAY(SELECT id FROM event_input ORDER BY n)``: the events' ids.
+NEW_ROW_EVENTS_CTES = """
+    , event_input AS (
+        SELECT nextval('realtime_events_id_seq') AS id, t.type, t.n,
+               replace(t.frame, CAST(:event_placeholder AS TEXT), '"id":' || {row}.id) AS frame
+        FROM {row}, unnest(CAST(:event_types AS varchar[]), CAST(:event_frames AS text[]))
+            WITH ORDINALITY AS t(type, frame, n)
+    ), event_stored AS (
+        INSERT INTO realtime_events (id, type, frame, created_at)
+        SELECT id, type, frame, CAST(:event_created_at AS TIMESTAMP WITH TIME ZONE)
+        FROM event_input
+    ), event_recipients AS (
+        INSERT INTO realtime_event_recipients (recipient, event_id)
+        SELECT r.recipient, event_input.id
+        FROM unnest(CAST(:event_recipients AS varchar[]), CAST(:event_numbers AS bigint[]))
+            AS r(recipient, n)
+        JOIN event_input USING (n)
+    )
+"""
+
+
+@dataclass(frozen=True)
+class NewRowEvents:
+    """Events rendered with ID_PLACEHOLDER, ready for NEW_ROW_EVENTS_CTES."""
+
+    frames: list[str]
+    audiences: list[tuple[str, ...]]
+    parameters: dict[str, Any]
+
+    def envelopes(self, event_ids: list[int], row_id: int) -> list[Envelope]:
+        """What to publish once the statement stored the events for the row ``row_id``."""
+        field = f'"id":{row_id}'
+        frames = [frame.replace(_PLACEHOLDER_FIELD, field) for frame in self.frames]
+        return _envelopes(event_ids, frames, self.audiences)
+
+
+def new_row_events(events: list[tuple[Event, Audience]]) -> NewRowEvents | None:
+    """``events`` (rendered with ID_PLACEHOLDER for the row's id) for NEW_ROW_EVENTS_CTES;
+    None if a frame holds the placeholder's digits elsewhere than an id field."""
+    events = [(event, audience) for event, audience in events if audience]
+    frames, audiences = _rendered(events)
+    digits = str(ID_PLACEHOLDER)
+    if any(frame.count(digits) != frame.count(_PLACEHOLDER_FIELD) for frame in frames):
+        return None
+    stored = _events_parameters(events, frames, audiences)
+    parameters = {
+        "event_placeholder": _PLACEHOLDER_FIELD,
+        "event_types": stored["types"],
+        "event_frames": frames,
+        "event_created_at": stored["created_at"],
+        "event_recipients": stored["recipients"],
+        "event_numbers": stored["numbers"],
+    }
+    return NewRowEvents(frames, audiences, parameters)
+
+
 # Commits on PostgreSQL may become visible out of id order; replaying this far back as well
 # (the client ignores ids it has seen) closes that gap.
 OUT_OF_ORDER_WINDOW = timedelta(seconds=5)

@@ -96,7 +96,7 @@ from impserver.domains.rooms.models import (
 from impserver.domains.rooms.schemas import MessageAuthor, MessageRead
 from impserver.domains.routing import queries as routing_queries
 from impserver.domains.tags import actions as tags_actions
-from impserver.realtime.events import Audience
+from impserver.realtime.events import Audience, Event
 from impserver.services import Services
 
 REQUEST_NOT_FOUND = "Request not found."
@@ -645,19 +645,6 @@ async def _client_text_on_driver(
         ):
             raise _FullPathNeeded
         row = dict(found)
-        author = MessageAuthor(kind="client", id=client_id, name=row["display_name"])
-        message, created = await text_on_driver(
-            services, unit, row["room_id"], author, body=body, client_message_id=client_message_id
-        )
-        if not created:
-            return message
-        now = message.created_at
-        if row["awaiting_reply_since"] is None:
-            await unit.connection.execute(_AWAITING_REPLY_DRIVER, row["id"], now)
-            row["awaiting_reply_since"] = now
-        # Refreshed now and then, not on every message, as on the full path.
-        if now - row["last_seen_at"] > LAST_SEEN_PRECISION:
-            await unit.connection.execute(_CLIENT_SEEN_DRIVER, client_id, now)
         request_id = row["id"]
         viewers: set[int] = set()
         if row["status"] == STATUS_ASSIGNED:
@@ -669,20 +656,46 @@ async def _client_text_on_driver(
                     queries.QUEUE_VIEWERS_DRIVER, row["queue_id"], request_id
                 )
             )
-        # As _deliver_message, then _announce of a state that did not change: the message to
-        # those who see the request and to the client, the card's new preview to the former.
-        unit.emit(
-            RequestMessageCreated(request_id=request_id, message=message),
-            Audience.employees(viewers),
+
+        def announce(message: MessageRead) -> list[tuple[Event, Audience]]:
+            # As _deliver_message, then _announce of a state that did not change but for the
+            # wait for a reply: the message to those who see the request and to the client,
+            # the card's new preview to the former.
+            card = queries.card_of_row(
+                {**row, "awaiting_reply_since": row["awaiting_reply_since"] or message.created_at},
+                message,
+            )
+            return [
+                (
+                    RequestMessageCreated(request_id=request_id, message=message),
+                    Audience.employees(viewers),
+                ),
+                (VisitorMessage(message=for_visitor(message)), Audience.visitor(client_id)),
+                (RequestUpdated(request=card), Audience.employees(viewers)),
+            ]
+
+        author = MessageAuthor(kind="client", id=client_id, name=row["display_name"])
+        message, created = await text_on_driver(
+            services,
+            unit,
+            row["room_id"],
+            author,
+            body=body,
+            client_message_id=client_message_id,
+            announce=announce,
         )
-        unit.emit(VisitorMessage(message=for_visitor(message)), Audience.visitor(client_id))
+        if not created:
+            return message
+        now = message.created_at
+        if row["awaiting_reply_since"] is None:
+            await unit.connection.execute(_AWAITING_REPLY_DRIVER, request_id, now)
+        # Refreshed now and then, not on every message, as on the full path.
+        if now - row["last_seen_at"] > LAST_SEEN_PRECISION:
+            await unit.connection.execute(_CLIENT_SEEN_DRIVER, client_id, now)
         unit.tell_integrations(
             MESSAGE_CREATED,
             row["resource_id"],
             lambda: message_data(request_id, client_id, message),
-        )
-        unit.emit(
-            RequestUpdated(request=queries.card_of_row(row, message)), Audience.employees(viewers)
         )
     return message
 
@@ -1327,6 +1340,7 @@ async def _employee_replies_on_driver(
             actor.id,
         ):
             raise _FullPathNeeded
+        client_id = request["client_id"]
         message, created = await employee_text_on_driver(
             services,
             unit,
@@ -1334,22 +1348,21 @@ async def _employee_replies_on_driver(
             actor,
             body=body,
             client_message_id=client_message_id,
+            # As _deliver_message: the assignee, the client, and the messenger if there is one.
+            announce=lambda message: [
+                (
+                    RequestMessageCreated(request_id=request_id, message=message),
+                    Audience.employees([actor.id]),
+                ),
+                (VisitorMessage(message=for_visitor(message)), Audience.visitor(client_id)),
+            ],
         )
         if created:
             if request["awaiting"] or request["unanswered"]:
                 await unit.connection.execute(
                     _ANSWERED_DRIVER, request_id, message.created_at, actor.id
                 )
-            # As _deliver_message: the assignee, the client, and the messenger if there is one.
-            unit.emit(
-                RequestMessageCreated(request_id=request_id, message=message),
-                Audience.employees([actor.id]),
-            )
-            unit.emit(
-                VisitorMessage(message=for_visitor(message)), Audience.visitor(request["client_id"])
-            )
             await owe_delivery_on_driver(unit, request_id, request["kind"], message.id)
-            client_id = request["client_id"]
             unit.tell_integrations(
                 MESSAGE_CREATED,
                 request["resource_id"],

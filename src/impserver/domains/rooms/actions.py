@@ -239,17 +239,17 @@ async def _post_message_once(
         # The busiest write of all, on PostgreSQL: the same steps on the driver's connection.
         async with services.db.driver_transaction() as unit:
             members = await access.member_ids_on_driver(unit, room_id, actor.id)
-            message, created = await employee_text_on_driver(
+            return await employee_text_on_driver(
                 services,
                 unit,
                 room_id,
                 actor,
                 body=data.body,
                 client_message_id=data.client_message_id,
+                announce=lambda message: [
+                    (MessageCreated(message=message), Audience.employees(members))
+                ],
             )
-            if created:
-                unit.emit(MessageCreated(message=message), Audience.employees(members))
-        return message, created
     async with services.db.transaction() as uow:
         room, members = await access.member_room_with_members(uow.session, room_id, actor.id)
         mentions = await mention_actions.plan_mentions(uow, actor.id, data.mention_ids, members)

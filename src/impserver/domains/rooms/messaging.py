@@ -38,6 +38,8 @@ from impserver.domains.rooms.schemas import (
     QuotedMessage,
 )
 from impserver.domains.rooms.thumbnails import PICTURE_UNREADABLE, Thumbnail, make_thumbnail
+from impserver.realtime.events import Audience, Event
+from impserver.realtime.outbox import ID_PLACEHOLDER, NEW_ROW_EVENTS_CTES, new_row_events
 from impserver.services import Services
 
 MAX_BODY_CHARS = 10_000
@@ -122,10 +124,19 @@ _APPEND_SQL = """
         WHERE room_members.room_id = CAST(:room_id AS INTEGER)
           AND room_members.employee_id = CAST(:reader AS INTEGER)
     )
-    SELECT (SELECT id FROM added) AS added_id, (SELECT id FROM existing) AS existing_id
     """
-_APPEND_POSTGRES = text(_APPEND_SQL)
-_APPEND_DRIVER, _APPEND_DRIVER_NAMES = numbered(_APPEND_SQL)
+_APPENDED = "SELECT (SELECT id FROM added) AS added_id, (SELECT id FROM existing) AS existing_id"
+_APPEND_POSTGRES = text(_APPEND_SQL + _APPENDED)
+# The same, storing the events that announce the message too (see outbox.NEW_ROW_EVENTS_CTES):
+# the driver path's only statement for the message.
+_APPEND_ANNOUNCED_SQL = (
+    _APPEND_SQL
+    + NEW_ROW_EVENTS_CTES.format(row="added")
+    + _APPENDED
+    + ", ARRAY(SELECT id FROM event_input ORDER BY n) AS event_ids"
+)
+_APPEND_DRIVER, _APPEND_DRIVER_NAMES = numbered(_APPEND_SQL + _APPENDED)
+_APPEND_ANNOUNCED_DRIVER, _APPEND_ANNOUNCED_DRIVER_NAMES = numbered(_APPEND_ANNOUNCED_SQL)
 
 
 def employee_author(employee: Employee) -> MessageAuthor:
@@ -438,6 +449,10 @@ def _check_size(body: str, attachment_ids: list[int], kind: str) -> None:
         raise InvalidInput("The message is empty.", code="message_empty")
 
 
+# The events announcing a new message, made from the message (see ``text_on_driver``).
+Announcement = Callable[[MessageRead], list[tuple[Event, Audience]]]
+
+
 async def employee_text_on_driver(
     services: Services,
     unit: DriverUnit,
@@ -446,6 +461,7 @@ async def employee_text_on_driver(
     *,
     body: str,
     client_message_id: str | None,
+    announce: Announcement,
 ) -> tuple[MessageRead, bool]:
     """``append_message`` of an employee's text without files, read by its author, in a
     ``DriverUnit`` (PostgreSQL): the same statement on the driver's connection."""
@@ -456,6 +472,7 @@ async def employee_text_on_driver(
         employee_author(author),
         body=body,
         client_message_id=client_message_id,
+        announce=announce,
     )
 
 
@@ -467,9 +484,14 @@ async def text_on_driver(
     *,
     body: str,
     client_message_id: str | None,
+    announce: Announcement,
 ) -> tuple[MessageRead, bool]:
     """``append_message`` of a text without files by an employee (read by its author) or a
-    client, in a ``DriverUnit`` (PostgreSQL): the same statement on the driver's connection."""
+    client, in a ``DriverUnit`` (PostgreSQL): the same statement on the driver's connection.
+
+    The events ``announce`` makes of a new message are stored by the statement that writes it
+    (one round trip for both) and published after commit; a retried send writes nothing and
+    announces nothing."""
     body = body.strip()
     _check_size(body, [], "text")
     now = utcnow()
@@ -488,16 +510,8 @@ async def text_on_driver(
         "reply_to_id": None,
         "reader": employee_id,
     }
-    written = await unit.connection.fetchrow(
-        _APPEND_DRIVER, *(row[name] for name in _APPEND_DRIVER_NAMES)
-    )
-    if written["added_id"] is None:
-        # A retried send: the earlier message is read as every other path reads it.
-        async with services.db.read() as session:
-            known = {"room_id": room_id, "client_message_id": client_message_id}
-            return await _earlier_message(session, known, employee_id, client_id)
-    message = MessageRead(
-        id=written["added_id"],
+    draft = MessageRead(
+        id=ID_PLACEHOLDER,
         room_id=room_id,
         kind="text",
         body=body,
@@ -509,6 +523,28 @@ async def text_on_driver(
         edited_at=None,
         deleted=False,
     )
+    events = new_row_events(announce(draft))
+    if events is None:
+        written = await unit.connection.fetchrow(
+            _APPEND_DRIVER, *(row[name] for name in _APPEND_DRIVER_NAMES)
+        )
+    else:
+        row.update(events.parameters)
+        written = await unit.connection.fetchrow(
+            _APPEND_ANNOUNCED_DRIVER, *(row[name] for name in _APPEND_ANNOUNCED_DRIVER_NAMES)
+        )
+    if written["added_id"] is None:
+        # A retried send: the earlier message is read as every other path reads it.
+        async with services.db.read() as session:
+            known = {"room_id": room_id, "client_message_id": client_message_id}
+            return await _earlier_message(session, known, employee_id, client_id)
+    message = draft.model_copy(update={"id": written["added_id"]})
+    if events is None:
+        # Its text holds the placeholder: the events are stored after the message instead.
+        for event, audience in announce(message):
+            unit.emit(event, audience)
+    else:
+        unit.stored(events.envelopes(list(written["event_ids"]), message.id))
     return message, True
 
 
