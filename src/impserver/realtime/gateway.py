@@ -7,7 +7,9 @@ Protocol (JSON text frames):
   server → ``{"type": "ready", "last_event_id": N}`` once missed events are replayed,
            events ``{"id": N, "type": "...", ...}``, ``{"type": "ping"}``, ``{"type": "reset"}``
            (too far behind: reload state), ``{"type": "closed", "reason": "..."}``,
-           ``{"type": "error", "detail": "...", "code": "..."}`` for a refused command.
+           ``{"type": "error", "detail": "...", "code": "..."}`` for a refused command (with
+           the command's name and, if the command carried one, its ``ref``), and the answers
+           commands give their sender, such as ``{"type": "ack", "ref": "...", ...}``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, Valid
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from impserver.core.config import Settings
-from impserver.core.errors import DomainError
+from impserver.core.errors import DomainError, error_response
 from impserver.core.metrics import EVENTS_DELIVERED, SOCKETS_OPEN, socket_kind
 from impserver.core.unit_of_work import Database
 from impserver.realtime.outbox import Envelope, events_since, latest_event_id
@@ -588,9 +590,18 @@ class Gateway:
                         exc.detail, exc.code, params=exc.params or None, command=kind, ref=ref
                     ),
                 )
-            except Exception:
-                log.exception("socket command %s failed", kind)
-                connection.offer(None, _error_frame("Something went wrong.", "internal"))
+            except Exception as exc:
+                # What the database refuses (out of range, unreachable) is answered with the code
+                # HTTP gives it, so a sender awaiting ``ref`` can tell a passing outage from a
+                # refusal; anything else is a bug.
+                answer = error_response(exc)
+                answered = json.loads(bytes(answer.body)) if answer is not None else None
+                if answered is None:
+                    log.exception("socket command %s failed", kind)
+                    answered = {"detail": "Something went wrong.", "code": "internal"}
+                connection.offer(
+                    None, _error_frame(answered["detail"], answered["code"], command=kind, ref=ref)
+                )
 
     async def _close(self, websocket: WebSocket, code: int, reason: str) -> None:
         if websocket.application_state != WebSocketState.DISCONNECTED:

@@ -14,6 +14,7 @@ from impserver.core.security import secrets_match, token_digest
 from impserver.domains.accounts import actions
 from impserver.domains.accounts.models import Employee, EmployeeSession
 from impserver.realtime.events import employee_key
+from impserver.realtime.gateway import Connection
 from impserver.services import Services, get_services
 
 SESSION_COOKIE = "imp_session"
@@ -54,7 +55,12 @@ class _KnownSession:
 async def authenticate_token(services: Services, token: str | None) -> Authenticated | None:
     if not token:
         return None
-    token_hash = token_digest(token)
+    return await authenticate_session(services, token_digest(token))
+
+
+async def authenticate_session(services: Services, token_hash: str) -> Authenticated | None:
+    """The live session whose token has this digest, or None if it has ended (expired, logged
+    out, revoked) or its employee was deactivated; read through the auth cache."""
     cache = services.auth_cache
     known: _KnownSession | None = cache.get(token_hash)
     if known is None:
@@ -107,6 +113,25 @@ async def authenticate_request(services: Services, request: Request) -> Authenti
         if not secrets_match(sent, auth.csrf_token):
             raise Forbidden("The request is missing its CSRF token; reload the page.", code="csrf")
     return auth
+
+
+async def socket_sender(services: Services, connection: Connection) -> Employee:
+    """The employee a command on a workspace socket acts for, checked as every HTTP request is.
+
+    A socket lives for hours after the check made when it opened: its session may have ended
+    since (expired, logged out, revoked) or its employee been deactivated, and an instance may
+    not have closed the socket yet. A command that writes is let through only on a session that
+    is live now, looked up through the same cache as a request's cookie.
+    """
+    if connection.employee_id is None:
+        raise Forbidden(
+            "Only employees send messages over this connection.", code="send_employees_only"
+        )
+    auth = await authenticate_session(services, connection.session_token_hash)
+    if auth is None or auth.employee.id != connection.employee_id:
+        raise NotAuthenticated("Your session has ended. Please log in again.", code="session_ended")
+    connection.session_expires_at = auth.expires_at.timestamp()
+    return auth.employee
 
 
 async def current_employee(auth: Authenticated = Depends(current_auth)) -> Employee:

@@ -3,13 +3,13 @@ from __future__ import annotations
 from typing import Annotated, ClassVar, Literal
 
 from fastapi import Depends, Query, Response
-from pydantic import StrictInt, StrictStr, StringConstraints
+from pydantic import StrictBool, StrictInt, StrictStr, StringConstraints
 from sqlalchemy import select
 
 from impserver.core.errors import Forbidden, NotFound
 from impserver.core.http import LARGEST_ID, api_router
 from impserver.core.lean_routes import LeanCall, LeanRoute
-from impserver.domains.accounts.auth import authenticate_request, current_employee
+from impserver.domains.accounts.auth import authenticate_request, current_employee, socket_sender
 from impserver.domains.accounts.models import Employee
 from impserver.domains.clients import actions as client_actions
 from impserver.domains.clients import queries as client_queries
@@ -34,6 +34,11 @@ from impserver.domains.requests.search import readable_request
 from impserver.domains.resources.models import Group, GroupMember, Queue
 from impserver.domains.rooms.messaging import history_page
 from impserver.domains.rooms.schemas import MAX_MESSAGE_CHARS, EmployeeMessageCreate, MessageRead
+from impserver.domains.rooms.socket_sends import (
+    SEND_COMMAND_CHARS,
+    MessageSendCommand,
+    acknowledge,
+)
 from impserver.domains.tags.schemas import RequestTags
 from impserver.realtime.gateway import Connection, Gateway, SocketCommand
 from impserver.services import Services, get_services
@@ -145,7 +150,16 @@ async def write_note(
 ) -> MessageRead:
     """A note for colleagues in the request (its assignee writes it): in the request's history
     for employees, through transfers; never shown or sent to the client."""
-    message, created = await actions.employee_writes_note(
+    message, created = await _write_note(services, employee, request_id, data)
+    if not created:
+        response.status_code = 200
+    return message
+
+
+async def _write_note(
+    services: Services, employee: Employee, request_id: int, data: EmployeeMessageCreate
+) -> tuple[MessageRead, bool]:
+    return await actions.employee_writes_note(
         services,
         employee,
         request_id,
@@ -155,9 +169,6 @@ async def write_note(
         reply_to_id=data.reply_to_id,
         mention_ids=data.mention_ids,
     )
-    if not created:
-        response.status_code = 200
-    return message
 
 
 @router.post("/requests/{request_id}/read", status_code=204)
@@ -383,6 +394,15 @@ async def _within(services: Services, key: str, limit: int, window: int) -> bool
     return (await services.limiter.take(key, limit, window)).allowed
 
 
+class RequestSendCommand(MessageSendCommand):
+    """A reply to the request's client, as ``POST /api/requests/{request_id}/messages`` sends
+    it; with ``note`` true, a note for colleagues, as ``POST …/notes`` writes it."""
+
+    type: Literal["request.send"]
+    request_id: StrictInt
+    note: StrictBool = False
+
+
 def _client_of(connection: Connection) -> int:
     if connection.client_id is None:
         raise Forbidden(
@@ -400,6 +420,16 @@ def register_socket_commands(gateway: Gateway, services: Services) -> None:
             services, f"client-typing:{client_id}", CLIENT_TYPING_PER_WINDOW, CLIENT_TYPING_WINDOW
         ):
             await reading.client_typing(services, client_id, command.draft)
+
+    @gateway.command("request.send", RequestSendCommand, max_chars=SEND_COMMAND_CHARS)
+    async def request_send(connection: Connection, command: RequestSendCommand) -> None:
+        employee = await socket_sender(services, connection)
+        if not 0 < command.request_id <= LARGEST_ID:
+            raise NotFound("Request not found.", code="request_not_found")
+        # A note goes exactly where the notes address sends it, and never to the client.
+        send = _write_note if command.note else _reply
+        message, created = await send(services, employee, command.request_id, command)
+        acknowledge(connection, command.ref, message, created)
 
     @gateway.command("request.typing", EmployeeTypingCommand)
     async def employee_typing(connection: Connection, command: EmployeeTypingCommand) -> None:

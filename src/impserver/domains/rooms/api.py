@@ -13,7 +13,7 @@ from starlette.types import Message
 from impserver.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from impserver.core.http import LARGEST_ID, UPLOAD_BODY_BYTES, Text, api_router
 from impserver.core.lean_routes import LeanCall, LeanRoute
-from impserver.domains.accounts.auth import authenticate_request, current_employee
+from impserver.domains.accounts.auth import authenticate_request, current_employee, socket_sender
 from impserver.domains.accounts.models import Employee
 from impserver.domains.rooms import access, actions, queries
 from impserver.domains.rooms.files import file_response
@@ -33,6 +33,11 @@ from impserver.domains.rooms.schemas import (
     RoomRename,
 )
 from impserver.domains.rooms.search import SearchResults, search
+from impserver.domains.rooms.socket_sends import (
+    SEND_COMMAND_CHARS,
+    MessageSendCommand,
+    acknowledge,
+)
 from impserver.realtime.gateway import Connection, Gateway, SocketCommand
 from impserver.services import Services, get_services
 
@@ -334,7 +339,22 @@ class TypingCommand(SocketCommand):
     room_id: StrictInt
 
 
+class RoomSendCommand(MessageSendCommand):
+    """A message to a room, as ``POST /api/rooms/{room_id}/messages`` sends it."""
+
+    type: Literal["room.send"]
+    room_id: StrictInt
+
+
 def register_socket_commands(gateway: Gateway, services: Services) -> None:
+    @gateway.command("room.send", RoomSendCommand, max_chars=SEND_COMMAND_CHARS)
+    async def room_send(connection: Connection, command: RoomSendCommand) -> None:
+        employee = await socket_sender(services, connection)
+        if not 0 < command.room_id <= LARGEST_ID:
+            raise NotFound(access.ROOM_NOT_FOUND, code="room_not_found")
+        message, created = await actions.post_message(services, employee, command.room_id, command)
+        acknowledge(connection, command.ref, message, created)
+
     @gateway.command("typing", TypingCommand)
     async def typing(connection: Connection, command: TypingCommand) -> None:
         if connection.employee_id is None:

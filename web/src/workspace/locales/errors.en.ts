@@ -120,6 +120,7 @@ const errors = {
   message_author_only: 'Only the author can change a message.',
   typing_employees_only: 'Only employees announce typing in rooms.',
   typing_needs_room: 'Typing needs a room.',
+  send_employees_only: 'Only employees send messages over this connection.',
   message_id_taken: 'This message id is already used by another message.',
   message_too_long: 'The message is too long (at most {max} characters).',
   too_many_files: 'At most {max} files can go with one message.',
