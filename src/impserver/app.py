@@ -19,12 +19,12 @@ from impserver.channels.whatsapp import api as whatsapp_api
 from impserver.channels.whatsapp.adapter import WhatsAppChannel
 from impserver.channels.widget import api as widget_api
 from impserver.channels.widget import pages as widget_pages
+from impserver.core import heap
 from impserver.core.auth_cache import AuthCache
 from impserver.core.clock import utcnow
 from impserver.core.config import Settings, load_settings
 from impserver.core.db import OutageLog, build_engine, build_sessionmaker
 from impserver.core.errors import install_error_handlers
-from impserver.core.heap import settle_after_start
 from impserver.core.http import RefuseCrossSiteWrites, SecurityHeaders
 from impserver.core.lean_routes import LeanRoutes
 from impserver.core.metrics import watch_pool, worker_stopped
@@ -178,10 +178,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(run_deliveries(services, services.messengers), name="deliveries"),
             asyncio.create_task(_send_webhooks(services), name="webhooks"),
             asyncio.create_task(_roll_up_reports(services), name="report roll-up"),
+            asyncio.create_task(heap.sweep_now_and_then(), name="heap sweep"),
         ]
         for messenger in services.messengers.values():
             await messenger.start()
-        settle_after_start()
+        heap.settle_after_start()
         try:
             yield
         finally:
@@ -198,6 +199,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await services.db.close()
             await services.files.close()
             await app.state.health_checks.close()
+            heap.release()
             worker_stopped()
 
     app = FastAPI(
