@@ -110,6 +110,12 @@ class Deployment:
             env["IMP_WORKERS"] = str(self.workers)
         return env
 
+    def relay_store(self) -> str:
+        """Where the relay that keeps messages keeps them: a database of the same kind."""
+        if self.postgres:
+            return f"postgresql://postgres@127.0.0.1:5432/{self.database}"
+        return f"sqlite:///{self.workdir / 'relay.db'}"
+
     def start(self) -> None:
         if self.postgres:
             self.database = f"imp_bench_{uuid.uuid4().hex[:8]}"
@@ -838,6 +844,8 @@ class Relay:
     """``bench/relay.py`` in a process of its own: the reference measured in the same run."""
 
     workdir: Path
+    # Where the relay keeps each message (its --store); empty: it keeps nothing.
+    store: str = ""
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
@@ -847,7 +855,7 @@ class Relay:
 
     def start(self) -> None:
         self.port = free_port()
-        log = open(self.workdir / "relay.log", "wb")  # noqa: SIM115
+        log = open(self.workdir / f"relay{'-store' if self.store else ''}.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -856,6 +864,7 @@ class Relay:
                 str(self.port),
                 "--channel",
                 f"imp-bench-relay-{uuid.uuid4().hex[:8]}",
+                *(["--store", self.store] if self.store else []),
             ],
             stdout=log,
             stderr=log,
@@ -924,7 +933,7 @@ async def single_relay(relay: Relay) -> SingleSender:
             await response.read()
             return response
 
-    return SingleSender("relay", send, relay.cpu_seconds)
+    return SingleSender("relay, kept" if relay.store else "relay", send, relay.cpu_seconds)
 
 
 async def single_population(deployment: Deployment) -> list[SingleSender]:
@@ -1030,9 +1039,13 @@ async def single_measure(target: SingleSender, messages: int, rate: float) -> Si
     )
 
 
-def print_single(title: str, results: list[SingleResult], relay: SingleResult) -> None:
+def print_single(
+    title: str, results: list[SingleResult], relay: SingleResult, kept: SingleResult
+) -> None:
     print(f"\n{title}")
-    columns = "seq_rate/s cpu_ms loader_ms p50_ms p99_ms paced_cpu lost cpu_x rate_x p99_x"
+    columns = (
+        "seq_rate/s cpu_ms loader_ms p50_ms p99_ms paced_cpu lost cpu_x rate_x p99_x kept_cpu_x"
+    )
     print(f"  {'':>20} " + " ".join(f"{c:>10}" for c in columns.split()) + "  errors")
     for r in results:
         cells = [
@@ -1045,6 +1058,8 @@ def print_single(title: str, results: list[SingleResult], relay: SingleResult) -
             f"{r.cpu_ms / relay.cpu_ms:.2f}",
             f"{r.rate / relay.rate:.2f}",
             f"{r.p99 / relay.p99:.2f}",
+            # CPU against the relay that keeps each message: the floor of a durable send.
+            f"{r.cpu_ms / kept.cpu_ms:.2f}",
         ]
         print(f"  {r.name:>20} " + " ".join(f"{c:>10}" for c in cells) + f"  {r.errors or '-'}")
 
@@ -1054,10 +1069,14 @@ async def single_sender(
 ) -> None:
     """The single-sender workload against IMP and against the bare relay, interleaved round by
     round so that both see the same moments of a shared machine."""
-    relay = Relay(workdir)
-    relay.start()
+    relays = [Relay(workdir), Relay(workdir, store=deployment.relay_store())]
+    for relay in relays:
+        relay.start()
     try:
-        targets = [await single_relay(relay), *await single_population(deployment)]
+        targets = [
+            *[await single_relay(relay) for relay in relays],
+            *await single_population(deployment),
+        ]
         by_round: list[list[SingleResult]] = []
         for number in range(1, rounds + 1):
             results = [await single_measure(t, messages, rate) for t in targets]
@@ -1065,8 +1084,8 @@ async def single_sender(
             print_single(
                 f"Single sender, round {number}: {messages} messages answered one by one, "
                 f"then {messages} at {rate:.0f}/s; two receiving sockets",
-                results[1:] + results[:1],
-                results[0],
+                results[2:] + results[:2],
+                *results[:2],
             )
         if rounds > 1:
             medians = [
@@ -1082,10 +1101,13 @@ async def single_sender(
                 for results in zip(*by_round, strict=True)
             ]
             print_single(
-                f"Single sender, median of {rounds} rounds", medians[1:] + medians[:1], medians[0]
+                f"Single sender, median of {rounds} rounds",
+                medians[2:] + medians[:2],
+                *medians[:2],
             )
     finally:
-        relay.stop()
+        for relay in relays:
+            relay.stop()
 
 
 # -- main ------------------------------------------------------------------------------------

@@ -5,7 +5,14 @@ Redis pub/sub, and every instance hands it to that room's sockets. No authentica
 storage, no event log, no audience rules. It is served by uvicorn with the same options as
 ``imp run``, so the difference between the two is what IMP does, not how it is served.
 
+With ``--store``, the relay first keeps each message, as any messenger must: one INSERT of
+the message (returning its id, which the frame carries) in a transaction of its own, on
+PostgreSQL through asyncpg or on SQLite through aiosqlite with IMP's settings (WAL,
+synchronous=NORMAL). That is the floor under a send that survives a restart: nothing of IMP's
+own (authentication, validation, an event log, audiences, read marks) is in it.
+
     uv run python bench/relay.py --port 8800 [--redis redis://127.0.0.1:6379/0]
+        [--store postgresql://postgres@127.0.0.1:5432/db | sqlite:///path/to/file.db]
 
     POST /rooms/{room}/messages   {"body": "..."}  → 201 {"room": ..., "body": ...}
     WS   /rooms/{room}/socket     receives {"type":"message.created","room":...,"body":...}
@@ -19,6 +26,7 @@ import contextlib
 import json
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
@@ -28,7 +36,69 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 
-def create_relay(redis_url: str, channel: str) -> Starlette:
+class Store(Protocol):
+    async def open(self) -> None: ...
+    async def keep(self, room: str, body: str) -> int: ...
+    async def close(self) -> None: ...
+
+
+class PostgresStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.pool: Any = None
+
+    async def open(self) -> None:
+        import asyncpg
+
+        self.pool = await asyncpg.create_pool(self.url, min_size=2, max_size=10)
+        await self.pool.execute(_CREATE_TABLE.format(key="BIGSERIAL"))
+
+    async def keep(self, room: str, body: str) -> int:
+        return int(await self.pool.fetchval(_INSERT.format("$1", "$2"), room, body))
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+class SqliteStore:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.connection: Any = None
+
+    async def open(self) -> None:
+        import aiosqlite
+
+        self.connection = await aiosqlite.connect(self.path)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000"):
+            await self.connection.execute(f"PRAGMA {pragma}")
+        await self.connection.execute(_CREATE_TABLE.format(key="INTEGER"))
+        await self.connection.commit()
+
+    async def keep(self, room: str, body: str) -> int:
+        cursor = await self.connection.execute(_INSERT.format("?", "?"), (room, body))
+        row = await cursor.fetchone()
+        await self.connection.commit()
+        return int(row[0])
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
+_CREATE_TABLE = """
+    CREATE TABLE IF NOT EXISTS relay_messages (
+        id {key} PRIMARY KEY, room TEXT NOT NULL, body TEXT NOT NULL,
+        created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)
+"""
+_INSERT = "INSERT INTO relay_messages (room, body) VALUES ({}, {}) RETURNING id"
+
+
+def store_at(url: str) -> Store:
+    if url.startswith("sqlite:///"):
+        return SqliteStore(url.removeprefix("sqlite:///"))
+    return PostgresStore(url)
+
+
+def create_relay(redis_url: str, channel: str, store: Store | None = None) -> Starlette:
     redis = aioredis.from_url(redis_url)
     sockets: dict[str, set[WebSocket]] = defaultdict(set)
 
@@ -48,7 +118,9 @@ def create_relay(redis_url: str, channel: str) -> Starlette:
     async def publish(request: Request) -> Response:
         room = request.path_params["room"]
         data = json.loads(await request.body())
-        frame = {"type": "message.created", "room": room, "body": data["body"]}
+        frame: dict[str, Any] = {"type": "message.created", "room": room, "body": data["body"]}
+        if store is not None:
+            frame["id"] = await store.keep(room, data["body"])
         text = json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
         await redis.publish(channel, f"{room}\n{text}")
         return JSONResponse(frame, status_code=201)
@@ -70,6 +142,8 @@ def create_relay(redis_url: str, channel: str) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if store is not None:
+            await store.open()
         listener = asyncio.create_task(listen())
         try:
             yield
@@ -78,6 +152,8 @@ def create_relay(redis_url: str, channel: str) -> Starlette:
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
             await redis.aclose()
+            if store is not None:
+                await store.close()
 
     return Starlette(
         routes=[
@@ -99,10 +175,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--channel", default="imp-bench-relay")
+    parser.add_argument("--store", default="", help="keep each message in this database")
     args = parser.parse_args()
     # The options `imp run` serves IMP with (loop, HTTP parser, socket settings, no access log).
     options = serving_options(load_settings(host="127.0.0.1", port=args.port))
-    uvicorn.run(create_relay(args.redis, args.channel), **options)
+    store = store_at(args.store) if args.store else None
+    uvicorn.run(create_relay(args.redis, args.channel, store), **options)
 
 
 if __name__ == "__main__":
