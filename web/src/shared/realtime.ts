@@ -30,6 +30,32 @@ export interface RealtimeOptions {
   protocols?: () => string[]
 }
 
+/** A command's answer (an ``ack`` or ``error`` frame naming its ``ref``) is given up on after
+ * this long: the caller then takes another way, made safe by the command's own idempotency. */
+export const COMMAND_TIMEOUT_MS = 8_000
+
+/**
+ * Why a command got no acknowledgement. ``transient``: no answer came (the socket was not
+ * connected, closed before answering, or was silent too long), so the command may or may not
+ * have been carried out; otherwise the server refused it with ``code`` and ``detail``.
+ */
+export class CommandFailed extends Error {
+  constructor(
+    readonly code: string,
+    readonly detail: string,
+    readonly params: Record<string, unknown> = {},
+    readonly transient = false,
+  ) {
+    super(detail)
+  }
+}
+
+interface PendingCommand {
+  resolve: (answer: Frame) => void
+  reject: (failure: CommandFailed) => void
+  timer: ReturnType<typeof setTimeout>
+}
+
 const SILENCE_LIMIT_MS = 45_000
 const RECENT_IDS = 500
 /** The server is stopping and asks its sockets to come back at once (to another instance). */
@@ -48,6 +74,8 @@ export class RealtimeClient {
   /** The server said it is restarting: reconnect without waiting, once (see scheduleReconnect). */
   private restartNotice = false
   private reconnectedAtOnce = false
+  private pending = new Map<string, PendingCommand>()
+  private commandCount = 0
   readonly received: Frame[] = []
   /** Sees every frame, events without an id (typing) included. */
   onFrame: ((frame: Frame) => void) | null = null
@@ -69,6 +97,7 @@ export class RealtimeClient {
     this.socket?.close(1000, 'bye')
     this.socket = null
     this.state.value = 'closed'
+    this.abandonCommands('closed')
   }
 
   /** Drop the socket as if the network failed (used when the page comes back online). */
@@ -80,6 +109,54 @@ export class RealtimeClient {
     if (this.socket?.readyState !== WebSocket.OPEN) return false
     this.socket.send(JSON.stringify(frame))
     return true
+  }
+
+  /**
+   * Send a command that is answered, and await its answer: the ``ack`` frame with the same
+   * ``ref`` resolves it, an ``error`` frame with that ``ref`` rejects it with the server's code;
+   * no answer (not connected, the socket closed first, or ``timeoutMs`` passed) rejects it as
+   * transient.
+   */
+  command(frame: Record<string, unknown>, timeoutMs = COMMAND_TIMEOUT_MS): Promise<Frame> {
+    const socket = this.socket
+    if (this.state.value !== 'connected' || socket?.readyState !== WebSocket.OPEN) {
+      return Promise.reject(unanswered('not_connected'))
+    }
+    this.commandCount += 1
+    const ref = `c${this.commandCount}`
+    return new Promise<Frame>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(ref)
+        reject(unanswered('timeout'))
+      }, timeoutMs)
+      this.pending.set(ref, { resolve, reject, timer })
+      socket.send(JSON.stringify({ ...frame, ref }))
+    })
+  }
+
+  /** The answer that settles a pending command, if ``frame`` is one. */
+  private settle(frame: Frame): boolean {
+    const ref = frame.ref
+    const pending = typeof ref === 'string' ? this.pending.get(ref) : undefined
+    if (pending === undefined || typeof ref !== 'string') return false
+    this.pending.delete(ref)
+    clearTimeout(pending.timer)
+    if (frame.type === 'ack') {
+      pending.resolve(frame)
+    } else {
+      const params = (frame.params ?? {}) as Record<string, unknown>
+      pending.reject(new CommandFailed(String(frame.code ?? ''), String(frame.detail ?? ''), params))
+    }
+    return true
+  }
+
+  /** No answer can come any more: the socket that carried these commands is gone. */
+  private abandonCommands(reason: string): void {
+    for (const pending of this.pending.values()) {
+      clearTimeout(pending.timer)
+      pending.reject(unanswered(reason))
+    }
+    this.pending.clear()
   }
 
   private connect(): void {
@@ -107,6 +184,7 @@ export class RealtimeClient {
     socket.onclose = () => {
       if (this.socket !== socket) return
       this.socket = null
+      this.abandonCommands('closed')
       clearTimeout(this.silenceTimer)
       if (this.stopped) return
       this.state.value = 'reconnecting'
@@ -141,7 +219,9 @@ export class RealtimeClient {
         this.state.value = 'closed'
         this.options.onClosed(String(frame.reason ?? ''))
         return
+      case 'ack':
       case 'error':
+        this.settle(frame)
         return
     }
     if (typeof frame.id === 'number') {
@@ -186,6 +266,10 @@ export class RealtimeClient {
     const delay = base / 2 + Math.random() * (base / 2)
     this.retryTimer = setTimeout(() => this.connect(), delay)
   }
+}
+
+function unanswered(reason: string): CommandFailed {
+  return new CommandFailed(reason, `No answer over the connection (${reason}).`, {}, true)
 }
 
 export function socketUrl(path: string): string {
