@@ -323,6 +323,9 @@ class Tab:
     index: int
     ws: aiohttp.ClientWebSocketResponse
     reader: asyncio.Task[None] | None = None
+    # Commands sent on this socket awaiting their answer, by ref.
+    answers: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
+    commands: int = 0
 
     async def read(self) -> None:
         async for message in self.ws:
@@ -332,10 +335,35 @@ class Tab:
             if text == '{"type":"ping"}':
                 await self.ws.send_str('{"type":"pong"}')
                 continue
+            if text.startswith(ANSWER_PREFIXES):
+                # The answer to a send from this tab: not a delivery, though it holds the body.
+                answer = json.loads(text)
+                waiting = self.answers.pop(str(answer.get("ref")), None)
+                if waiting is not None and not waiting.done():
+                    waiting.set_result(answer)
+                continue
             if '"body":"b' in text:
                 RECORDER.receipt(self.index, text)
 
+    async def command(self, frame: dict[str, Any]) -> dict[str, Any]:
+        """Send a command with a ref of its own and wait for its ack or error."""
+        self.commands += 1
+        ref = f"b{self.commands}"
+        answer = asyncio.get_running_loop().create_future()
+        self.answers[ref] = answer
+        await self.ws.send_str(json.dumps({**frame, "ref": ref}))
+        try:
+            async with asyncio.timeout(COMMAND_ANSWER_SECONDS):
+                return await answer
+        finally:
+            self.answers.pop(ref, None)
 
+
+# How the gateway's answers to a command begin (the ack, as the send commands write it; the
+# error, as json.dumps writes it).
+ANSWER_PREFIXES = ('{"type":"ack"', '{"type": "error"')
+# A send over a socket with no answer by then counts as failed (TimeoutError), as HTTP's would.
+COMMAND_ANSWER_SECONDS = 30
 _tab_count = 0
 
 
@@ -884,7 +912,19 @@ class Relay:
         return process_cpu_seconds(self.process.pid)
 
 
-Send = Callable[[int, dict[str, Any]], Awaitable[aiohttp.ClientResponse]]
+# Sends one message; answers the HTTP status (or, over a socket, what its ack stands for).
+Send = Callable[[int, dict[str, Any]], Awaitable[int]]
+
+
+class SocketRefused(Exception):
+    """A send over a socket answered with an error frame (its code)."""
+
+
+async def socket_send(tab: Tab, frame: dict[str, Any]) -> int:
+    answer = await tab.command(frame)
+    if answer.get("type") != "ack":
+        raise SocketRefused(answer.get("code"))
+    return 201 if answer["created"] else 200
 
 
 @dataclass
@@ -928,10 +968,10 @@ async def single_relay(relay: Relay) -> SingleSender:
         tab = Tab(_tab_count, ws)
         tab.reader = asyncio.create_task(tab.read())
 
-    async def send(seq: int, payload: dict[str, Any]) -> aiohttp.ClientResponse:
+    async def send(seq: int, payload: dict[str, Any]) -> int:
         async with http.post("/rooms/1/messages", json=payload) as response:
             await response.read()
-            return response
+            return response.status
 
     return SingleSender("relay, kept" if relay.store else "relay", send, relay.cpu_seconds)
 
@@ -952,20 +992,34 @@ async def single_population(deployment: Deployment) -> list[SingleSender]:
     visitors = population.visitors
     assert all(v.assignee is employee for v in visitors) and employee.room_tabs == 2
 
-    async def room(seq: int, payload: dict[str, Any]) -> aiohttp.ClientResponse:
-        return await employee.post(f"/api/rooms/{employee.room_id}/messages", payload)
+    async def room(seq: int, payload: dict[str, Any]) -> int:
+        return (await employee.post(f"/api/rooms/{employee.room_id}/messages", payload)).status
 
-    async def reply(seq: int, payload: dict[str, Any]) -> aiohttp.ClientResponse:
-        return await employee.post(f"/api/requests/{visitors[0].request_id}/messages", payload)
+    async def reply(seq: int, payload: dict[str, Any]) -> int:
+        path = f"/api/requests/{visitors[0].request_id}/messages"
+        return (await employee.post(path, payload)).status
 
-    async def visitor(seq: int, payload: dict[str, Any]) -> aiohttp.ClientResponse:
-        return await visitors[seq % len(visitors)].post("/api/widget/messages", payload)
+    async def visitor(seq: int, payload: dict[str, Any]) -> int:
+        return (await visitors[seq % len(visitors)].post("/api/widget/messages", payload)).status
+
+    # The same sends over the employee's tab, as the workspace makes them: the tab that sends is
+    # one of the two that receive, and its ack is not counted as a delivery.
+    tab = employee.tabs[0]
+
+    async def room_over_socket(seq: int, payload: dict[str, Any]) -> int:
+        return await socket_send(tab, {"type": "room.send", "room_id": employee.room_id, **payload})
+
+    async def reply_over_socket(seq: int, payload: dict[str, Any]) -> int:
+        frame = {"type": "request.send", "request_id": visitors[0].request_id, **payload}
+        return await socket_send(tab, frame)
 
     cpu = deployment.cpu_seconds
     return [
         SingleSender("IMP room message", room, cpu),
         SingleSender("IMP employee reply", reply, cpu),
         SingleSender("IMP visitor message", visitor, cpu),
+        SingleSender("IMP room via socket", room_over_socket, cpu),
+        SingleSender("IMP reply via socket", reply_over_socket, cpu),
     ]
 
 
@@ -973,7 +1027,10 @@ async def _single_send(target: SingleSender, seq: int) -> None:
     payload = {"body": f"b{seq}t{time.time_ns()}", "client_message_id": f"bench-{seq}"}
     RECORDER.expected[seq] = target.receivers
     try:
-        status = (await target.send(seq, payload)).status
+        status = await target.send(seq, payload)
+    except SocketRefused as exc:
+        RECORDER.errors[f"socket {exc}"] += 1
+        return
     except (aiohttp.ClientError, TimeoutError) as exc:
         RECORDER.errors[type(exc).__name__] += 1
         return
