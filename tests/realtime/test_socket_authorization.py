@@ -385,7 +385,16 @@ COMMANDS = {
     "request.typing",
     "client.typing",
     "client.read",
+    "room.send",
+    "request.send",
 }
+
+
+def send_frame(kind: str, target: dict[str, int], marker: str) -> Frame:
+    """A ``room.send`` or ``request.send`` that fits its schema, its text ``marker`` (which
+    its refusal, naming the ``ref``, does not repeat)."""
+    ref = marker.replace("refused", "send")
+    return {"type": kind, "ref": ref, "client_message_id": ref, "body": marker, **target}
 
 
 def marked_data(kind: str, marker: str) -> Frame:
@@ -466,6 +475,34 @@ def test_commands_are_refused_for_whoever_may_not_use_them(quiet_server: LiveSer
         ),
         ("room member", {"type": "client.typing", "draft": "x"}, "Only the client's widget says"),
         ("admin", {"type": "client.read", "message_id": 1}, "Only the client's widget says"),
+        # Sending: to a room of one's own, to a request one holds; never from a widget.
+        ("non-member", send_frame("room.send", {"room_id": room_id}, "refused-14"), "Room not"),
+        ("admin", send_frame("room.send", {"room_id": room_id}, "refused-15"), "Room not found."),
+        (
+            "serving employee",
+            send_frame("room.send", {"room_id": cw.request_room_id}, "refused-16"),
+            "Room not found.",
+        ),
+        (
+            "visitor A",
+            send_frame("room.send", {"room_id": room_id}, "refused-17"),
+            "Only employees send messages",
+        ),
+        (
+            "employee not serving",
+            send_frame("request.send", {"request_id": cw.request_id}, "refused-18"),
+            "Request not found.",
+        ),
+        (
+            "admin",
+            send_frame("request.send", {"request_id": cw.request_id}, "refused-19"),
+            "Request not found.",
+        ),
+        (
+            "visitor A",
+            send_frame("request.send", {"request_id": cw.request_id}, "refused-20"),
+            "Only employees send messages",
+        ),
     ]
     assert {frame["type"] for _, frame, _ in cases} == COMMANDS
     with contextlib.ExitStack() as stack:

@@ -25,8 +25,12 @@ class RelayedEvent(Event):
     recorded DOM) and would walk megabytes of a page only to copy them."""
 
 
+# What an employee's recipient key starts with (statements that select recipients write it).
+EMPLOYEE_KEY_PREFIX = "e:"
+
+
 def employee_key(employee_id: int) -> str:
-    return f"e:{employee_id}"
+    return f"{EMPLOYEE_KEY_PREFIX}{employee_id}"
 
 
 def visitor_key(client_id: int) -> str:

@@ -223,9 +223,10 @@ ID_PLACEHOLDER = -9_007_199_254_740_975
 _PLACEHOLDER_FIELD = f'"id":{ID_PLACEHOLDER}'
 
 # CTEs to append to a statement whose CTE ``{row}`` inserts a row and returns its id: they
-# store the events of :event_types, :event_frames and :event_recipients / :event_numbers (as in
-# _STORE_EVENTS_SQL) for each row it inserted, and none when it inserted none (a retried send).
-# The statement selects ``ARRAY(SELECT id FROM event_input ORDER BY n)``: the events' ids.
+# store the events of :event_types and :event_frames, each with its recipients (rows of
+# ``{recipients}``: the recipient and the event's number, from 1), for each row it inserted, and
+# none when it inserted none (a retried send). The statement selects
+# ``ARRAY(SELECT id FROM event_input ORDER BY n)``: the events' ids.
 NEW_ROW_EVENTS_CTES = """
     , event_input AS (
         SELECT nextval('realtime_events_id_seq') AS id, t.type, t.n,
@@ -238,12 +239,14 @@ NEW_ROW_EVENTS_CTES = """
         FROM event_input
     ), event_recipients AS (
         INSERT INTO realtime_event_recipients (recipient, event_id)
-        SELECT r.recipient, event_input.id
-        FROM unnest(CAST(:event_recipients AS varchar[]), CAST(:event_numbers AS bigint[]))
-            AS r(recipient, n)
+        SELECT r.recipient, event_input.id FROM ({recipients}) AS r(recipient, n)
         JOIN event_input USING (n)
     )
 """
+# The recipients of NEW_ROW_EVENTS_CTES as the statement's parameters (``new_row_events``).
+GIVEN_RECIPIENTS = (
+    "SELECT * FROM unnest(CAST(:event_recipients AS varchar[]), CAST(:event_numbers AS bigint[]))"
+)
 
 
 @dataclass(frozen=True)
@@ -254,29 +257,50 @@ class NewRowEvents:
     audiences: list[tuple[str, ...]]
     parameters: dict[str, Any]
 
-    def envelopes(self, event_ids: list[int], row_id: int) -> list[Envelope]:
-        """What to publish once the statement stored the events for the row ``row_id``."""
+    def envelopes(
+        self, event_ids: list[int], row_id: int, selected: Audience | None = None
+    ) -> list[Envelope]:
+        """What to publish once the statement stored the events for the row ``row_id``;
+        ``selected``: the recipients it selected itself (``new_row_events_to_selected``)."""
         field = f'"id":{row_id}'
         frames = [frame.replace(_PLACEHOLDER_FIELD, field) for frame in self.frames]
-        return _envelopes(event_ids, frames, self.audiences)
+        audiences = (
+            self.audiences
+            if selected is None
+            else [tuple(sorted(selected.recipients))] * len(frames)
+        )
+        return _envelopes(event_ids, frames, audiences)
 
 
 def new_row_events(events: list[tuple[Event, Audience]]) -> NewRowEvents | None:
-    """``events`` (rendered with ID_PLACEHOLDER for the row's id) for NEW_ROW_EVENTS_CTES;
-    None if a frame holds the placeholder's digits elsewhere than an id field."""
-    events = [(event, audience) for event, audience in events if audience]
-    frames, audiences = _rendered(events)
+    """``events`` (rendered with ID_PLACEHOLDER for the row's id) for NEW_ROW_EVENTS_CTES with
+    GIVEN_RECIPIENTS; None if a frame holds the placeholder's digits elsewhere than an id
+    field."""
+    given = [(event, audience) for event, audience in events if audience]
+    frames, audiences = _rendered(given)
+    return _new_row([event.type for event, _ in given], frames, audiences)
+
+
+def new_row_events_to_selected(events: list[Event]) -> NewRowEvents | None:
+    """As ``new_row_events``, for events whose recipients the statement selects itself (the
+    ``{recipients}`` of NEW_ROW_EVENTS_CTES), the same for each of them."""
+    frames = [render_frame(event) for event in events]
+    return _new_row([event.type for event in events], frames, [() for _ in events])
+
+
+def _new_row(
+    types: list[str], frames: list[str], audiences: list[tuple[str, ...]]
+) -> NewRowEvents | None:
     digits = str(ID_PLACEHOLDER)
     if any(frame.count(digits) != frame.count(_PLACEHOLDER_FIELD) for frame in frames):
         return None
-    stored = _events_parameters(events, frames, audiences)
     parameters = {
         "event_placeholder": _PLACEHOLDER_FIELD,
-        "event_types": stored["types"],
+        "event_types": types,
         "event_frames": frames,
-        "event_created_at": stored["created_at"],
-        "event_recipients": stored["recipients"],
-        "event_numbers": stored["numbers"],
+        "event_created_at": utcnow(),
+        "event_recipients": [r for recipients in audiences for r in recipients],
+        "event_numbers": [n for n, rs in enumerate(audiences, start=1) for _ in rs],
     }
     return NewRowEvents(frames, audiences, parameters)
 

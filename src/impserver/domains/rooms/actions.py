@@ -29,6 +29,7 @@ from impserver.domains.rooms.messaging import (
     employee_author,
     employee_text_on_driver,
     message_reads,
+    post_to_room_on_driver,
 )
 from impserver.domains.rooms.models import (
     ROOM_DIRECT,
@@ -238,6 +239,17 @@ async def _post_message_once(
     if services.db.has_driver_units and plain_text:
         # The busiest write of all, on PostgreSQL: the same steps on the driver's connection.
         async with services.db.driver_transaction() as unit:
+            posted = await post_to_room_on_driver(
+                services,
+                unit,
+                room_id,
+                actor,
+                body=data.body,
+                client_message_id=data.client_message_id,
+                announce=lambda message: MessageCreated(message=message),
+            )
+            if posted is not None:
+                return posted
             members = await access.member_ids_on_driver(unit, room_id, actor.id)
             return await employee_text_on_driver(
                 services,

@@ -19,11 +19,13 @@ from starlette.datastructures import UploadFile
 
 from impserver.core.clock import utcnow
 from impserver.core.db import numbered
-from impserver.core.errors import Conflict, InvalidInput, PayloadTooLarge
+from impserver.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from impserver.core.unit_of_work import DriverUnit, UnitOfWork
 from impserver.domains.accounts.models import Employee, avatar_url_of
 from impserver.domains.clients.models import Client
+from impserver.domains.rooms.access import ROOM_NOT_FOUND
 from impserver.domains.rooms.models import (
+    ROOM_REQUEST,
     WRITTEN_KINDS,
     Attachment,
     Message,
@@ -38,8 +40,14 @@ from impserver.domains.rooms.schemas import (
     QuotedMessage,
 )
 from impserver.domains.rooms.thumbnails import PICTURE_UNREADABLE, Thumbnail, make_thumbnail
-from impserver.realtime.events import Audience, Event
-from impserver.realtime.outbox import ID_PLACEHOLDER, NEW_ROW_EVENTS_CTES, new_row_events
+from impserver.realtime.events import EMPLOYEE_KEY_PREFIX, Audience, Event
+from impserver.realtime.outbox import (
+    GIVEN_RECIPIENTS,
+    ID_PLACEHOLDER,
+    NEW_ROW_EVENTS_CTES,
+    new_row_events,
+    new_row_events_to_selected,
+)
 from impserver.services import Services
 
 MAX_BODY_CHARS = 10_000
@@ -99,8 +107,8 @@ _MESSAGE_ID_BY_CLIENT_ID = (
 # mark and the author's read mark in one statement: one round trip where the statements above
 # take four. A retry writes nothing and names the earlier message; a copy racing this one is
 # refused by the unique key (see rooms/idempotency.py).
-_APPEND_SQL = """
-    WITH existing AS (
+_APPEND_TEMPLATE = """
+    WITH {before}existing AS (
         SELECT id FROM messages
         WHERE room_id = CAST(:room_id AS INTEGER)
           AND client_message_id = CAST(:client_message_id AS VARCHAR)
@@ -112,7 +120,7 @@ _APPEND_SQL = """
                CAST(:body AS TEXT), CAST(:search_text AS TEXT),
                CAST(:client_message_id AS VARCHAR), CAST(:meta AS JSON),
                CAST(:created_at AS TIMESTAMP WITH TIME ZONE), CAST(:reply_to_id AS INTEGER)
-        WHERE NOT EXISTS (SELECT 1 FROM existing)
+        WHERE NOT EXISTS (SELECT 1 FROM existing){guard}
         RETURNING id
     ), newest AS (
         UPDATE rooms SET last_message_id = added.id,
@@ -125,18 +133,43 @@ _APPEND_SQL = """
           AND room_members.employee_id = CAST(:reader AS INTEGER)
     )
     """
+_APPEND_SQL = _APPEND_TEMPLATE.format(before="", guard="")
 _APPENDED = "SELECT (SELECT id FROM added) AS added_id, (SELECT id FROM existing) AS existing_id"
 _APPEND_POSTGRES = text(_APPEND_SQL + _APPENDED)
 # The same, storing the events that announce the message too (see outbox.NEW_ROW_EVENTS_CTES):
 # the driver path's only statement for the message.
 _APPEND_ANNOUNCED_SQL = (
     _APPEND_SQL
-    + NEW_ROW_EVENTS_CTES.format(row="added")
+    + NEW_ROW_EVENTS_CTES.format(row="added", recipients=GIVEN_RECIPIENTS)
     + _APPENDED
     + ", ARRAY(SELECT id FROM event_input ORDER BY n) AS event_ids"
 )
 _APPEND_DRIVER, _APPEND_DRIVER_NAMES = numbered(_APPEND_SQL + _APPENDED)
 _APPEND_ANNOUNCED_DRIVER, _APPEND_ANNOUNCED_DRIVER_NAMES = numbered(_APPEND_ANNOUNCED_SQL)
+# An employee's message to a team or direct room, all in one statement: the room's members
+# (the author must be one: nothing is written otherwise), the message as above, and its event
+# to every member.
+_POST_TO_ROOM_SQL = (
+    _APPEND_TEMPLATE.format(
+        before="""members AS (
+        SELECT room_members.employee_id FROM room_members
+        JOIN rooms ON rooms.id = room_members.room_id
+        WHERE rooms.id = CAST(:room_id AS INTEGER) AND rooms.kind <> CAST(:not_kind AS VARCHAR)
+    ), author_member AS (
+        SELECT 1 FROM members WHERE employee_id = CAST(:author_employee_id AS INTEGER)
+    ), """,
+        guard=" AND EXISTS (SELECT 1 FROM author_member)",
+    )
+    + NEW_ROW_EVENTS_CTES.format(
+        row="added",
+        recipients="SELECT CAST(:employee_key_prefix AS TEXT) || employee_id, 1 FROM members",
+    )
+    + _APPENDED
+    + """, ARRAY(SELECT id FROM event_input ORDER BY n) AS event_ids,
+        EXISTS (SELECT 1 FROM author_member) AS is_member,
+        ARRAY(SELECT employee_id FROM members) AS members"""
+)
+_POST_TO_ROOM_DRIVER, _POST_TO_ROOM_DRIVER_NAMES = numbered(_POST_TO_ROOM_SQL)
 
 
 def employee_author(employee: Employee) -> MessageAuthor:
@@ -492,15 +525,74 @@ async def text_on_driver(
     The events ``announce`` makes of a new message are stored by the statement that writes it
     (one round trip for both) and published after commit; a retried send writes nothing and
     announces nothing."""
+    row, draft = _text_draft(room_id, author, body, client_message_id)
+    events = new_row_events(announce(draft))
+    if events is None:
+        written = await unit.connection.fetchrow(
+            _APPEND_DRIVER, *(row[name] for name in _APPEND_DRIVER_NAMES)
+        )
+    else:
+        row.update(events.parameters)
+        written = await unit.connection.fetchrow(
+            _APPEND_ANNOUNCED_DRIVER, *(row[name] for name in _APPEND_ANNOUNCED_DRIVER_NAMES)
+        )
+    if written["added_id"] is None:
+        return await _earlier_on_driver(services, draft)
+    message = draft.model_copy(update={"id": written["added_id"]})
+    if events is None:
+        # Its text holds the placeholder: the events are stored after the message instead.
+        for event, audience in announce(message):
+            unit.emit(event, audience)
+    else:
+        unit.stored(events.envelopes(list(written["event_ids"]), message.id))
+    return message, True
+
+
+async def post_to_room_on_driver(
+    services: Services,
+    unit: DriverUnit,
+    room_id: int,
+    author: Employee,
+    *,
+    body: str,
+    client_message_id: str | None,
+    announce: Callable[[MessageRead], Event],
+) -> tuple[MessageRead, bool] | None:
+    """An employee's text to a team or direct room they are a member of, read by them, in one
+    statement with the event ``announce`` makes of it to every member. NotFound if they are
+    not a member (or there is no such room); None, with nothing written, if the event cannot
+    be stored with the message (``new_row_events``): ``text_on_driver`` then writes it."""
+    row, draft = _text_draft(room_id, employee_author(author), body, client_message_id)
+    events = new_row_events_to_selected([announce(draft)])
+    if events is None:
+        return None
+    row.update(events.parameters, not_kind=ROOM_REQUEST, employee_key_prefix=EMPLOYEE_KEY_PREFIX)
+    written = await unit.connection.fetchrow(
+        _POST_TO_ROOM_DRIVER, *(row[name] for name in _POST_TO_ROOM_DRIVER_NAMES)
+    )
+    if not written["is_member"]:
+        raise NotFound(ROOM_NOT_FOUND, code="room_not_found")
+    if written["added_id"] is None:
+        return await _earlier_on_driver(services, draft)
+    message = draft.model_copy(update={"id": written["added_id"]})
+    members = Audience.employees(written["members"])
+    unit.stored(events.envelopes(list(written["event_ids"]), message.id, members))
+    return message, True
+
+
+def _text_draft(
+    room_id: int, author: MessageAuthor, body: str, client_message_id: str | None
+) -> tuple[dict[str, Any], MessageRead]:
+    """The row of a new text message, and the message as it will read, with ID_PLACEHOLDER
+    for the id the statement writing it draws."""
     body = body.strip()
     _check_size(body, [], "text")
     now = utcnow()
     employee_id = author.id if author.kind == "employee" else None
-    client_id = author.id if author.kind == "client" else None
     row = {
         "room_id": room_id,
         "author_employee_id": employee_id,
-        "author_client_id": client_id,
+        "author_client_id": author.id if author.kind == "client" else None,
         "kind": "text",
         "body": body,
         "search_text": search_text_of(body),
@@ -523,29 +615,20 @@ async def text_on_driver(
         edited_at=None,
         deleted=False,
     )
-    events = new_row_events(announce(draft))
-    if events is None:
-        written = await unit.connection.fetchrow(
-            _APPEND_DRIVER, *(row[name] for name in _APPEND_DRIVER_NAMES)
+    return row, draft
+
+
+async def _earlier_on_driver(services: Services, draft: MessageRead) -> tuple[MessageRead, bool]:
+    """A retried send's earlier message, read as every other path reads it."""
+    author = draft.author
+    async with services.db.read() as session:
+        known = {"room_id": draft.room_id, "client_message_id": draft.client_message_id}
+        return await _earlier_message(
+            session,
+            known,
+            author.id if author.kind == "employee" else None,
+            author.id if author.kind == "client" else None,
         )
-    else:
-        row.update(events.parameters)
-        written = await unit.connection.fetchrow(
-            _APPEND_ANNOUNCED_DRIVER, *(row[name] for name in _APPEND_ANNOUNCED_DRIVER_NAMES)
-        )
-    if written["added_id"] is None:
-        # A retried send: the earlier message is read as every other path reads it.
-        async with services.db.read() as session:
-            known = {"room_id": room_id, "client_message_id": client_message_id}
-            return await _earlier_message(session, known, employee_id, client_id)
-    message = draft.model_copy(update={"id": written["added_id"]})
-    if events is None:
-        # Its text holds the placeholder: the events are stored after the message instead.
-        for event, audience in announce(message):
-            unit.emit(event, audience)
-    else:
-        unit.stored(events.envelopes(list(written["event_ids"]), message.id))
-    return message, True
 
 
 async def _earlier_message(
