@@ -190,16 +190,14 @@ class Database:
                         # leave nothing to look up, so they are carried out now: closing the
                         # sockets of a session that lives on costs them a reconnect, while
                         # leaving those of a revoked one open would go on serving it.
-                        for envelope in _control_envelopes(uow):
-                            await self.publish(envelope)
+                        await self.publish_all(_control_envelopes(uow))
                 raise
         for event, audience in uow._ephemeral:
             envelopes.append(Envelope(tuple(sorted(audience.recipients)), render_frame(event)))
         envelopes.extend(_control_envelopes(uow))
         if uow.integrations.pending and self.integration_listener is not None:
             self.integration_listener.committed()
-        for envelope in envelopes:
-            await self.publish(envelope)
+        await self.publish_all(envelopes)
         await _run_after_commit(uow._after_commit)
 
     @property
@@ -268,8 +266,7 @@ class Database:
                 raise
         if unit.integrations.pending and self.integration_listener is not None:
             self.integration_listener.committed()
-        for envelope in envelopes:
-            await self.publish(envelope)
+        await self.publish_all(envelopes)
 
     def _settle_later(self, commit: _InDoubtCommit) -> None:
         log.warning(
@@ -313,8 +310,7 @@ class Database:
                 if commit.event_id not in found:
                     continue
                 log.warning("the commit of event %s did happen; publishing it", commit.event_id)
-                for envelope in commit.envelopes:
-                    await self.publish(envelope)
+                await self.publish_all(commit.envelopes)
                 await _run_after_commit(commit.after_commit)
 
     async def close(self) -> None:
@@ -334,13 +330,18 @@ class Database:
             await self.publish(Envelope(recipients, render_frame(event), lane=lane))
 
     async def publish(self, envelope: Envelope) -> None:
-        if not envelope.control:
-            EVENTS_PUBLISHED.labels("durable" if envelope.event_id else "ephemeral").inc()
+        await self.publish_all([envelope])
+
+    async def publish_all(self, envelopes: list[Envelope]) -> None:
+        """Publish a transaction's envelopes, in order, in one exchange with the bus."""
+        for envelope in envelopes:
+            if not envelope.control:
+                EVENTS_PUBLISHED.labels("durable" if envelope.event_id else "ephemeral").inc()
         try:
-            await self.bus.publish(envelope)
+            await self.bus.publish_many(envelopes)
         except Exception:
-            # The event is in the database; clients receive it on their next resume.
-            log.exception("publishing event %s failed", envelope.event_id)
+            # The events are in the database; clients receive them on their next resume.
+            log.exception("publishing events %s failed", [e.event_id for e in envelopes])
 
 
 def _control_envelopes(uow: UnitOfWork) -> list[Envelope]:

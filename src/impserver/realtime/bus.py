@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 import redis.asyncio as aioredis
@@ -34,6 +34,10 @@ RESUBSCRIBE_BACKOFF_MAX = 2.0
 class EventBus(Protocol):
     async def start(self, deliver: Deliver, resync: Resync) -> None: ...
     async def publish(self, envelope: Envelope) -> None: ...
+    async def publish_many(self, envelopes: Sequence[Envelope]) -> None:
+        """Publish envelopes in this order (a transaction's events), in one exchange where the
+        bus allows it."""
+
     async def stop(self) -> None: ...
 
 
@@ -47,6 +51,10 @@ class MemoryBus:
     async def publish(self, envelope: Envelope) -> None:
         if self._deliver is not None:
             self._deliver(envelope)
+
+    async def publish_many(self, envelopes: Sequence[Envelope]) -> None:
+        for envelope in envelopes:
+            await self.publish(envelope)
 
     async def stop(self) -> None:
         self._deliver = None
@@ -72,21 +80,37 @@ class RedisBus:
             await asyncio.wait_for(self._subscribed.wait(), timeout=5)
 
     async def publish(self, envelope: Envelope) -> None:
+        await self.publish_many([envelope])
+
+    async def publish_many(self, envelopes: Sequence[Envelope]) -> None:
         try:
             if self._unsent:
                 await self._publish_unsent()
-            await self._redis.publish(self._channel, envelope.encode())
+            if len(envelopes) == 1:
+                await self._redis.publish(self._channel, envelopes[0].encode())
+            elif envelopes:
+                # One round trip for all of them (a visitor's message makes three events).
+                async with self._redis.pipeline(transaction=False) as pipeline:
+                    for envelope in envelopes:
+                        pipeline.publish(self._channel, envelope.encode())
+                    await pipeline.execute()
         except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
             log.warning("event bus unavailable, delivering locally only: %s", exc)
-            if envelope.event_id is not None or envelope.control:
-                if len(self._unsent) == self._unsent.maxlen:
-                    log.warning("event bus backlog full; dropping the oldest unsent event")
-                self._unsent.append(envelope)
-            if self._deliver is not None:
-                # Local sockets get it now, but without moving their resume point past events
-                # of other instances that this one is not hearing about: the resync after the
-                # outage replays from there (the client ignores ids it has already seen).
-                self._deliver(dataclasses.replace(envelope, event_id=None))
+            # Some of a pipeline's may have gone out: other instances may then get those twice,
+            # which their sockets' clients ignore (they know the ids).
+            for envelope in envelopes:
+                self._keep_unsent(envelope)
+
+    def _keep_unsent(self, envelope: Envelope) -> None:
+        if envelope.event_id is not None or envelope.control:
+            if len(self._unsent) == self._unsent.maxlen:
+                log.warning("event bus backlog full; dropping the oldest unsent event")
+            self._unsent.append(envelope)
+        if self._deliver is not None:
+            # Local sockets get it now, but without moving their resume point past events of
+            # other instances that this one is not hearing about: the resync after the outage
+            # replays from there (the client ignores ids it has already seen).
+            self._deliver(dataclasses.replace(envelope, event_id=None))
 
     async def _publish_unsent(self) -> None:
         """Publish what failed earlier, oldest first, so other instances hear of it late rather
@@ -171,9 +195,13 @@ class ControlTap:
         await self.bus.start(deliver_and_tap, resync_after_missing)
 
     async def publish(self, envelope: Envelope) -> None:
-        if envelope.control:
-            self.listener(envelope)
-        await self.bus.publish(envelope)
+        await self.publish_many([envelope])
+
+    async def publish_many(self, envelopes: Sequence[Envelope]) -> None:
+        for envelope in envelopes:
+            if envelope.control:
+                self.listener(envelope)
+        await self.bus.publish_many(envelopes)
 
     async def stop(self) -> None:
         await self.bus.stop()
