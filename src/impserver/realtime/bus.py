@@ -89,15 +89,11 @@ class RedisBus:
             if len(envelopes) == 1:
                 await self._redis.publish(self._channel, envelopes[0].encode())
             elif envelopes:
-                # One round trip for all of them (a visitor's message makes three events).
-                async with self._redis.pipeline(transaction=False) as pipeline:
-                    for envelope in envelopes:
-                        pipeline.publish(self._channel, envelope.encode())
-                    await pipeline.execute()
+                # One message for all of them (a visitor's message makes three events): one
+                # command to send, one to receive and decode on every instance.
+                await self._redis.publish(self._channel, Envelope.encode_all(list(envelopes)))
         except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
             log.warning("event bus unavailable, delivering locally only: %s", exc)
-            # Some of a pipeline's may have gone out: other instances may then get those twice,
-            # which their sockets' clients ignore (they know the ids).
             for envelope in envelopes:
                 self._keep_unsent(envelope)
 
@@ -138,7 +134,8 @@ class RedisBus:
                     if message is None or message.get("type") != "message":
                         continue
                     if self._deliver is not None:
-                        self._deliver(Envelope.decode(message["data"]))
+                        for envelope in Envelope.decode_all(message["data"]):
+                            self._deliver(envelope)
             except asyncio.CancelledError:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()

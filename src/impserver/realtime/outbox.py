@@ -84,9 +84,19 @@ class Envelope:
             separators=(",", ":"),
         )
 
+    @staticmethod
+    def encode_all(envelopes: list[Envelope]) -> str:
+        """Several envelopes (a transaction's) as one bus message: a JSON array of them."""
+        return "[" + ",".join(envelope.encode() for envelope in envelopes) + "]"
+
     @classmethod
-    def decode(cls, raw: str | bytes) -> Envelope:
+    def decode_all(cls, raw: str | bytes) -> list[Envelope]:
+        """The envelopes of a bus message: one (``encode``) or several (``encode_all``)."""
         data = json.loads(raw)
+        return [cls._of(item) for item in data] if isinstance(data, list) else [cls._of(data)]
+
+    @classmethod
+    def _of(cls, data: dict[str, Any]) -> Envelope:
         return cls(
             tuple(data["r"]), data.get("f") or "", data.get("i"), data.get("c"), data.get("l")
         )
