@@ -64,6 +64,7 @@ class SqliteStore:
     def __init__(self, path: str) -> None:
         self.path = path
         self.connection: Any = None
+        self.writing = asyncio.Lock()
 
     async def open(self) -> None:
         import aiosqlite
@@ -75,9 +76,12 @@ class SqliteStore:
         await self.connection.commit()
 
     async def keep(self, room: str, body: str) -> int:
-        cursor = await self.connection.execute(_INSERT.format("?", "?"), (room, body))
-        row = await cursor.fetchone()
-        await self.connection.commit()
+        # One connection, one transaction at a time: SQLite has a single writer (IMP serialises
+        # its writes the same way).
+        async with self.writing:
+            cursor = await self.connection.execute(_INSERT.format("?", "?"), (room, body))
+            row = await cursor.fetchone()
+            await self.connection.commit()
         return int(row[0])
 
     async def close(self) -> None:

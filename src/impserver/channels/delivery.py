@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import exists, select
+from sqlalchemy import Table, bindparam, exists, select
 from sqlalchemy.orm import aliased
 
 from impserver.channels.base import DeliveryFailed, MessengerAdapter, OutgoingFile, RetryLater
@@ -42,9 +43,14 @@ LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 5
 
 
+# Asked for every message to a client: built once, on the table.
+_RESOURCES = cast(Table, Resource.__table__)
+_RESOURCE_KIND = select(_RESOURCES.c.kind).where(_RESOURCES.c.id == bindparam("resource_id"))
+
+
 async def owe_delivery(uow: UnitOfWork, request: ClientRequest, message_id: int) -> None:
     """Called by the request actions for every client-facing message of a messenger client."""
-    kind = await uow.session.scalar(select(Resource.kind).where(Resource.id == request.resource_id))
+    kind = await uow.session.scalar(_RESOURCE_KIND, {"resource_id": request.resource_id})
     if kind and kind != KIND_WEBSITE:
         uow.session.add(ChannelDelivery(message_id=message_id, request_id=request.id))
 
