@@ -82,6 +82,21 @@ def test_messages_in_order_with_author_and_pages(server: LiveServer) -> None:
     )
 
 
+def test_a_sent_message_reads_back_as_it_was_answered(server: LiveServer) -> None:
+    # The send path writes its rows with statements of its own; the history reads them through
+    # the models: the message, its time and the room's and author's marks must agree.
+    anna, boris = server.login("anna"), server.login("boris")
+    room = new_room(anna, "boris")
+    sent = send(anna, room["id"], "  as it was  ", client_message_id=str(uuid.uuid4()))
+    assert sent["body"] == "as it was"
+    (stored,) = boris.http.get(f"/api/rooms/{room['id']}/messages").json()
+    assert stored == sent
+    listed = {r["id"]: r for r in boris.http.get("/api/rooms").json()}[room["id"]]
+    assert listed["last_message"]["id"] == sent["id"]
+    assert listed["unread"] == 1
+    assert {r["id"]: r for r in anna.http.get("/api/rooms").json()}[room["id"]]["unread"] == 0
+
+
 def test_retried_send_is_one_message(server: LiveServer) -> None:
     anna = server.login("anna")
     room = new_room(anna, "boris")

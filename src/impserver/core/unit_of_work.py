@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from impserver.core.db import OutageLog, database_unreachable
+from impserver.core.db import OutageLog, UTCDateTime, database_unreachable
 from impserver.core.integration_events import IntegrationEvents, IntegrationListener
 from impserver.core.metrics import EVENTS_PUBLISHED
 from impserver.realtime.bus import EventBus
@@ -24,6 +27,7 @@ from impserver.realtime.outbox import (
     render_frame,
     store_events,
     store_events_on_driver,
+    store_events_on_sqlite,
 )
 
 log = logging.getLogger(__name__)
@@ -104,6 +108,49 @@ class DriverUnit:
         self, name: str, resource_id: int, data: Callable[[], dict[str, Any]]
     ) -> None:
         self.integrations.tell(name, resource_id, data)
+
+
+class SqliteConnection:
+    """The aiosqlite connection under a pooled SQLAlchemy one, with the few calls a
+    ``SqliteUnit`` makes. Each statement is one hand-off to the database's thread; through
+    SQLAlchemy it is several (a cursor, the statement, its rows, closing the cursor) and many
+    times the CPU: measured on this project's machine, 240 µs a statement against 135 µs on
+    aiosqlite, and 6 µs in SQLite itself. Statements are SQLite's SQL with ``?`` parameters."""
+
+    def __init__(self, raw: Any, dialect: Dialect) -> None:
+        self.raw = raw
+        self._time = UTCDateTime().bind_processor(dialect)
+
+    def time(self, value: datetime) -> Any:
+        """A datetime as SQLAlchemy stores it in SQLite (see ``UTCDateTime``)."""
+        return self._time(value) if self._time is not None else value
+
+    async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        return list(await self.raw.execute_fetchall(sql, args))
+
+    async def fetchrow(self, sql: str, *args: Any) -> Any:
+        rows = await self.fetch(sql, *args)
+        return rows[0] if rows else None
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        await self.raw.execute_fetchall(sql, args)
+
+    async def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        await self.raw.executemany(sql, rows)
+
+
+@dataclass
+class SqliteUnit:
+    """A unit of work on SQLite's driver connection (``SqliteConnection``), for the busiest
+    writes: the same transaction and stored events, published after commit, as
+    ``Database.transaction``, without the ORM session."""
+
+    connection: SqliteConnection
+    _durable: list[tuple[Event, Audience]] = field(default_factory=list)
+
+    def emit(self, event: Event, audience: Audience) -> None:
+        if audience:
+            self._durable.append((event, audience))
 
 
 @dataclass
@@ -266,6 +313,37 @@ class Database:
                 raise
         if unit.integrations.pending and self.integration_listener is not None:
             self.integration_listener.committed()
+        await self.publish_all(envelopes)
+
+    @property
+    def has_sqlite_units(self) -> bool:
+        """Whether ``sqlite_transaction`` is available (SQLite)."""
+        return self._write_lock is not None
+
+    @contextlib.asynccontextmanager
+    async def sqlite_transaction(self) -> AsyncIterator[SqliteUnit]:
+        """A transaction on SQLite's driver connection (see ``SqliteUnit``), serialised with
+        every other write as ``transaction`` is. Errors of the driver come out as SQLAlchemy's.
+        """
+        assert self._write_lock is not None
+        envelopes: list[Envelope] = []
+        async with self._write_lock, self.engine.connect() as pooled:
+            raw = (await pooled.get_raw_connection()).driver_connection
+            assert raw is not None
+            connection = SqliteConnection(raw, self.engine.dialect)
+            unit = SqliteUnit(connection)
+            try:
+                await connection.execute("BEGIN IMMEDIATE")
+                try:
+                    yield unit
+                    envelopes = await store_events_on_sqlite(connection, unit._durable)
+                    await raw.commit()
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await raw.rollback()
+                    raise
+            except sqlite3.Error as exc:
+                raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
         await self.publish_all(envelopes)
 
     def _settle_later(self, commit: _InDoubtCommit) -> None:

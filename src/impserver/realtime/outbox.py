@@ -231,6 +231,30 @@ async def store_events_on_driver(
     return _envelopes([row[0] for row in rows], frames, audiences)
 
 
+async def store_events_on_sqlite(
+    connection: Any, events: list[tuple[Event, Audience]]
+) -> list[Envelope]:
+    """``store_events`` on SQLite's driver connection (see unit_of_work.SqliteUnit)."""
+    if not events:
+        return []
+    frames, audiences = _rendered(events)
+    created_at = connection.time(utcnow())
+    ids = []
+    for (event, _), frame, recipients in zip(events, frames, audiences, strict=True):
+        (event_id,) = await connection.fetchrow(
+            "INSERT INTO realtime_events (type, frame, created_at) VALUES (?, ?, ?) RETURNING id",
+            event.type,
+            frame,
+            created_at,
+        )
+        await connection.executemany(
+            "INSERT INTO realtime_event_recipients (recipient, event_id) VALUES (?, ?)",
+            [(recipient, event_id) for recipient in recipients],
+        )
+        ids.append(event_id)
+    return _envelopes(ids, frames, audiences)
+
+
 # Events about a row that a statement inserts can be stored by that same statement: one round
 # trip for a message and the events announcing it. They are rendered before the row has its id,
 # with ID_PLACEHOLDER as the id, and the statement writes the row's id in its place (so does

@@ -30,6 +30,7 @@ from impserver.domains.rooms.messaging import (
     employee_text_on_driver,
     message_reads,
     post_to_room_on_driver,
+    post_to_room_on_sqlite,
 )
 from impserver.domains.rooms.models import (
     ROOM_DIRECT,
@@ -261,6 +262,18 @@ async def _post_message_once(
                 announce=lambda message: [
                     (MessageCreated(message=message), Audience.employees(members))
                 ],
+            )
+    if services.db.has_sqlite_units and plain_text:
+        # The same on SQLite: the statements on the driver's connection, without the session.
+        async with services.db.sqlite_transaction() as sqlite_unit:
+            return await post_to_room_on_sqlite(
+                services,
+                sqlite_unit,
+                room_id,
+                actor,
+                body=data.body,
+                client_message_id=data.client_message_id,
+                announce=lambda message: MessageCreated(message=message),
             )
     async with services.db.transaction() as uow:
         room, members = await access.member_room_with_members(uow.session, room_id, actor.id)

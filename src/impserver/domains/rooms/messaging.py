@@ -20,7 +20,7 @@ from starlette.datastructures import UploadFile
 from impserver.core.clock import utcnow
 from impserver.core.db import numbered
 from impserver.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
-from impserver.core.unit_of_work import DriverUnit, UnitOfWork
+from impserver.core.unit_of_work import DriverUnit, SqliteUnit, UnitOfWork
 from impserver.domains.accounts.models import Employee, avatar_url_of
 from impserver.domains.clients.models import Client
 from impserver.domains.rooms.access import ROOM_NOT_FOUND
@@ -577,6 +577,68 @@ async def post_to_room_on_driver(
     message = draft.model_copy(update={"id": written["added_id"]})
     members = Audience.employees(written["members"])
     unit.stored(events.envelopes(list(written["event_ids"]), message.id, members))
+    return message, True
+
+
+_ROOM_MEMBERS_SQLITE = """
+    SELECT room_members.employee_id FROM room_members JOIN rooms ON rooms.id = room_members.room_id
+    WHERE rooms.id = ? AND rooms.kind <> ?
+"""
+_MESSAGE_ID_BY_CLIENT_ID_SQLITE = (
+    "SELECT id FROM messages WHERE room_id = ? AND client_message_id = ?"
+)
+_INSERT_MESSAGE_SQLITE = """
+    INSERT INTO messages (room_id, author_employee_id, author_client_id, kind, body, search_text,
+                          client_message_id, meta, created_at, reply_to_id)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+"""
+_MARK_ROOM_NEWEST_SQLITE = "UPDATE rooms SET last_message_id = ?, last_message_at = ? WHERE id = ?"
+_MOVE_AUTHOR_READ_MARK_SQLITE = (
+    "UPDATE room_members SET last_read_message_id = ? WHERE room_id = ? AND employee_id = ?"
+)
+
+
+async def post_to_room_on_sqlite(
+    services: Services,
+    unit: SqliteUnit,
+    room_id: int,
+    author: Employee,
+    *,
+    body: str,
+    client_message_id: str | None,
+    announce: Callable[[MessageRead], Event],
+) -> tuple[MessageRead, bool]:
+    """``post_to_room_on_driver`` on SQLite: the same rows and event, as the statements of
+    ``append_message`` on the driver's connection (``SqliteUnit``)."""
+    connection = unit.connection
+    members = [
+        row[0] for row in await connection.fetch(_ROOM_MEMBERS_SQLITE, room_id, ROOM_REQUEST)
+    ]
+    if author.id not in members:
+        raise NotFound(ROOM_NOT_FOUND, code="room_not_found")
+    row, draft = _text_draft(room_id, employee_author(author), body, client_message_id)
+    if client_message_id and await connection.fetch(
+        _MESSAGE_ID_BY_CLIENT_ID_SQLITE, room_id, client_message_id
+    ):
+        return await _earlier_on_driver(services, draft)
+    created_at = connection.time(draft.created_at)
+    (message_id,) = await connection.fetchrow(
+        _INSERT_MESSAGE_SQLITE,
+        room_id,
+        author.id,
+        None,
+        row["kind"],
+        row["body"],
+        row["search_text"],
+        client_message_id,
+        row["meta"],
+        created_at,
+        None,
+    )
+    await connection.execute(_MARK_ROOM_NEWEST_SQLITE, message_id, created_at, room_id)
+    await connection.execute(_MOVE_AUTHOR_READ_MARK_SQLITE, message_id, room_id, author.id)
+    message = draft.model_copy(update={"id": message_id})
+    unit.emit(announce(message), Audience.employees(members))
     return message, True
 
 
