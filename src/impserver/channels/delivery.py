@@ -26,7 +26,7 @@ from impserver.channels.models import (
 from impserver.core.clock import utcnow
 from impserver.core.db import OutageLog
 from impserver.core.metrics import CHANNEL_DELIVERIES
-from impserver.core.unit_of_work import DriverUnit, UnitOfWork
+from impserver.core.unit_of_work import DriverUnit, SqliteUnit, UnitOfWork
 from impserver.domains.clients.models import Client
 from impserver.domains.requests.events import RequestMessageCreated
 from impserver.domains.requests.models import ClientRequest
@@ -69,6 +69,21 @@ async def owe_delivery_on_driver(
     if resource_kind != KIND_WEBSITE:
         await unit.connection.execute(
             _OWE_DELIVERY_DRIVER, message_id, request_id, DELIVERY_PENDING, utcnow()
+        )
+
+
+async def owe_delivery_on_sqlite(
+    unit: SqliteUnit, request_id: int, resource_kind: str, message_id: int
+) -> None:
+    """``owe_delivery_on_driver`` in a ``SqliteUnit``."""
+    if resource_kind != KIND_WEBSITE:
+        connection = unit.connection
+        await connection.execute(
+            _OWE_DELIVERY_DRIVER,
+            message_id,
+            request_id,
+            DELIVERY_PENDING,
+            connection.time(utcnow()),
         )
 
 

@@ -18,7 +18,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impserver.channels.delivery import owe_delivery, owe_delivery_on_driver
+from impserver.channels.delivery import (
+    owe_delivery,
+    owe_delivery_on_driver,
+    owe_delivery_on_sqlite,
+)
 from impserver.core.clock import utcnow
 from impserver.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from impserver.core.integration_events import (
@@ -84,6 +88,7 @@ from impserver.domains.rooms.messaging import (
     employee_author,
     employee_text_on_driver,
     text_on_driver,
+    text_on_sqlite,
 )
 from impserver.domains.rooms.models import (
     KIND_NOTE,
@@ -1276,11 +1281,16 @@ async def _employee_replies_once(
     reply_to_id: int | None,
     via: str | None = None,
 ) -> tuple[MessageRead, bool]:
-    if services.db.has_driver_units and not attachment_ids and not reply_to_id and not via:
+    if not attachment_ids and not reply_to_id and not via:
         with contextlib.suppress(_FullPathNeeded):
-            return await _employee_replies_on_driver(
-                services, actor, request_id, body=body, client_message_id=client_message_id
-            )
+            if services.db.has_driver_units:
+                return await _employee_replies_on_driver(
+                    services, actor, request_id, body=body, client_message_id=client_message_id
+                )
+            if services.db.has_sqlite_units:
+                return await _employee_replies_on_sqlite(
+                    services, actor, request_id, body=body, client_message_id=client_message_id
+                )
     async with services.db.transaction() as uow:
         request = await _owned_request(uow, actor, request_id)
         message, created = await append_message(
@@ -1368,6 +1378,54 @@ async def _employee_replies_on_driver(
                 request["resource_id"],
                 lambda: message_data(request_id, client_id, message),
             )
+    return message, created
+
+
+async def _employee_replies_on_sqlite(
+    services: Services,
+    actor: Employee,
+    request_id: int,
+    *,
+    body: str,
+    client_message_id: str | None,
+) -> tuple[MessageRead, bool]:
+    """``_employee_replies_on_driver`` on SQLite (``SqliteUnit``). A reply a webhook may want
+    takes the full path (``_FullPathNeeded``), which keeps what it tells integrations."""
+    async with services.db.sqlite_transaction() as unit:
+        request = await unit.connection.fetchrow(_OWNED_REQUEST_DRIVER, request_id)
+        if request is None:
+            raise _FullPathNeeded
+        status, assignee_id, client_id, room_id, awaiting, unanswered, kind, resource_id = request
+        listener = services.db.integration_listener
+        if (status, assignee_id) != (STATUS_ASSIGNED, actor.id) or (
+            listener is not None and listener.wants(MESSAGE_CREATED, resource_id)
+        ):
+            raise _FullPathNeeded
+        message, created = await text_on_sqlite(
+            services,
+            unit,
+            room_id,
+            employee_author(actor),
+            body=body,
+            client_message_id=client_message_id,
+            # As _deliver_message: the assignee, the client, and the messenger if there is one.
+            announce=lambda message: [
+                (
+                    RequestMessageCreated(request_id=request_id, message=message),
+                    Audience.employees([actor.id]),
+                ),
+                (VisitorMessage(message=for_visitor(message)), Audience.visitor(client_id)),
+            ],
+        )
+        if created:
+            if awaiting or unanswered:
+                await unit.connection.execute(
+                    _ANSWERED_DRIVER,
+                    request_id,
+                    unit.connection.time(message.created_at),
+                    actor.id,
+                )
+            await owe_delivery_on_sqlite(unit, request_id, kind, message.id)
     return message, created
 
 

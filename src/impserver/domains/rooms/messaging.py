@@ -610,13 +610,35 @@ async def post_to_room_on_sqlite(
 ) -> tuple[MessageRead, bool]:
     """``post_to_room_on_driver`` on SQLite: the same rows and event, as the statements of
     ``append_message`` on the driver's connection (``SqliteUnit``)."""
-    connection = unit.connection
-    members = [
-        row[0] for row in await connection.fetch(_ROOM_MEMBERS_SQLITE, room_id, ROOM_REQUEST)
-    ]
+    rows = await unit.connection.fetch(_ROOM_MEMBERS_SQLITE, room_id, ROOM_REQUEST)
+    members = [row[0] for row in rows]
     if author.id not in members:
         raise NotFound(ROOM_NOT_FOUND, code="room_not_found")
-    row, draft = _text_draft(room_id, employee_author(author), body, client_message_id)
+    return await text_on_sqlite(
+        services,
+        unit,
+        room_id,
+        employee_author(author),
+        body=body,
+        client_message_id=client_message_id,
+        announce=lambda message: [(announce(message), Audience.employees(members))],
+    )
+
+
+async def text_on_sqlite(
+    services: Services,
+    unit: SqliteUnit,
+    room_id: int,
+    author: MessageAuthor,
+    *,
+    body: str,
+    client_message_id: str | None,
+    announce: Announcement,
+) -> tuple[MessageRead, bool]:
+    """``text_on_driver`` on SQLite: the statements of ``append_message`` on the driver's
+    connection (``SqliteUnit``), and the events ``announce`` makes of a new message."""
+    connection = unit.connection
+    row, draft = _text_draft(room_id, author, body, client_message_id)
     if client_message_id and await connection.fetch(
         _MESSAGE_ID_BY_CLIENT_ID_SQLITE, room_id, client_message_id
     ):
@@ -625,8 +647,8 @@ async def post_to_room_on_sqlite(
     (message_id,) = await connection.fetchrow(
         _INSERT_MESSAGE_SQLITE,
         room_id,
-        author.id,
-        None,
+        row["author_employee_id"],
+        row["author_client_id"],
         row["kind"],
         row["body"],
         row["search_text"],
@@ -636,9 +658,11 @@ async def post_to_room_on_sqlite(
         None,
     )
     await connection.execute(_MARK_ROOM_NEWEST_SQLITE, message_id, created_at, room_id)
-    await connection.execute(_MOVE_AUTHOR_READ_MARK_SQLITE, message_id, room_id, author.id)
+    if row["reader"] is not None:
+        await connection.execute(_MOVE_AUTHOR_READ_MARK_SQLITE, message_id, room_id, row["reader"])
     message = draft.model_copy(update={"id": message_id})
-    unit.emit(announce(message), Audience.employees(members))
+    for event, audience in announce(message):
+        unit.emit(event, audience)
     return message, True
 
 
