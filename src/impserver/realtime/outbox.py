@@ -169,15 +169,21 @@ async def store_events(
     else:
         ids = []
         now = utcnow()
-        for (event, _), frame, recipients in zip(events, frames, audiences, strict=True):
+        for (event, _), frame in zip(events, frames, strict=True):
             event_id = await session.scalar(
                 _INSERT_EVENT, {"type": event.type, "frame": frame, "created_at": now}
             )
             assert event_id is not None
-            await session.execute(
-                _INSERT_RECIPIENT, [{"recipient": r, "event_id": event_id} for r in recipients]
-            )
             ids.append(event_id)
+        # Every event's recipients in one statement.
+        await session.execute(
+            _INSERT_RECIPIENT,
+            [
+                {"recipient": r, "event_id": event_id}
+                for event_id, recipients in zip(ids, audiences, strict=True)
+                for r in recipients
+            ],
+        )
     return _envelopes(ids, frames, audiences)
 
 
@@ -240,18 +246,22 @@ async def store_events_on_sqlite(
     frames, audiences = _rendered(events)
     created_at = connection.time(utcnow())
     ids = []
-    for (event, _), frame, recipients in zip(events, frames, audiences, strict=True):
+    for (event, _), frame in zip(events, frames, strict=True):
         (event_id,) = await connection.fetchrow(
             "INSERT INTO realtime_events (type, frame, created_at) VALUES (?, ?, ?) RETURNING id",
             event.type,
             frame,
             created_at,
         )
-        await connection.executemany(
-            "INSERT INTO realtime_event_recipients (recipient, event_id) VALUES (?, ?)",
-            [(recipient, event_id) for recipient in recipients],
-        )
         ids.append(event_id)
+    await connection.executemany(
+        "INSERT INTO realtime_event_recipients (recipient, event_id) VALUES (?, ?)",
+        [
+            (recipient, event_id)
+            for event_id, recipients in zip(ids, audiences, strict=True)
+            for recipient in recipients
+        ],
+    )
     return _envelopes(ids, frames, audiences)
 
 
