@@ -101,6 +101,16 @@ class DriverUnit:
         if audience:
             self._durable.append((event, audience))
 
+    @staticmethod
+    def time(value: datetime) -> datetime:
+        """A datetime as a statement's parameter (``SqliteUnit.time`` converts it)."""
+        return value
+
+    @staticmethod
+    def named(row: Any, times: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """A row as a dict (``SqliteUnit.named`` reads its ``times`` too)."""
+        return dict(row)
+
     def stored(self, envelopes: list[Envelope]) -> None:
         """Events a statement of this unit stored itself (``outbox.NEW_ROW_EVENTS_CTES``):
         published after commit with those ``emit`` queued, and before them."""
@@ -122,11 +132,17 @@ class SqliteConnection:
 
     def __init__(self, raw: Any, dialect: Dialect) -> None:
         self.raw = raw
-        self._time = UTCDateTime().bind_processor(dialect)
+        stored_time = UTCDateTime().dialect_impl(dialect)
+        self._time = stored_time.bind_processor(dialect)
+        self._read_time = stored_time.result_processor(dialect, None)
 
     def time(self, value: datetime) -> Any:
         """A datetime as SQLAlchemy stores it in SQLite (see ``UTCDateTime``)."""
         return self._time(value) if self._time is not None else value
+
+    def read_time(self, value: Any) -> datetime | None:
+        """A stored datetime as SQLAlchemy reads it (aware, in UTC)."""
+        return self._read_time(value) if self._read_time is not None else value
 
     async def fetch(self, sql: str, *args: Any) -> list[Any]:
         return list(await self.raw.execute_fetchall(_for_sqlite(sql), args))
@@ -161,6 +177,18 @@ class SqliteUnit:
     def emit(self, event: Event, audience: Audience) -> None:
         if audience:
             self._durable.append((event, audience))
+
+    def time(self, value: datetime) -> Any:
+        return self.connection.time(value)
+
+    def named(self, row: Any, times: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """A row (rows are ``sqlite3.Row`` in a unit) as a dict, its ``times`` read as
+        datetimes: SQLite hands them back as the text they are stored as."""
+        read = self.connection.read_time
+        return {
+            key: read(value) if key in times else value
+            for key, value in zip(row.keys(), row, strict=True)
+        }
 
 
 @dataclass
@@ -342,6 +370,9 @@ class Database:
             assert raw is not None
             connection = SqliteConnection(raw, self.engine.dialect)
             unit = SqliteUnit(connection)
+            # Rows by name as well as by place, as the PostgreSQL driver's are; the pooled
+            # connection is handed back as SQLAlchemy expects it.
+            raw.row_factory = sqlite3.Row
             try:
                 await connection.execute("BEGIN IMMEDIATE")
                 try:
@@ -354,6 +385,8 @@ class Database:
                     raise
             except sqlite3.Error as exc:
                 raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
+            finally:
+                raw.row_factory = None
         await self.publish_all(envelopes)
 
     def _settle_later(self, commit: _InDoubtCommit) -> None:

@@ -9,7 +9,7 @@ only what is meant for them.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -32,7 +32,7 @@ from impserver.core.integration_events import (
     REQUEST_CREATED,
     REQUEST_TRANSFERRED,
 )
-from impserver.core.unit_of_work import UnitOfWork
+from impserver.core.unit_of_work import DriverUnit, SqliteUnit, UnitOfWork
 from impserver.domains.accounts.events import SummaryUpdated
 from impserver.domains.accounts.models import Employee
 from impserver.domains.accounts.queries import summary
@@ -592,7 +592,7 @@ async def visitor_sends(
     """``client_sends`` for a sender that needs only the message (the widget). On PostgreSQL,
     a text to a request already waiting or taken, the ordinary case, is written on the driver's
     connection; anything else takes ``client_sends``, which answers it as always."""
-    if services.db.has_driver_units and not attachment_ids:
+    if (services.db.has_driver_units or services.db.has_sqlite_units) and not attachment_ids:
         with contextlib.suppress(_FullPathNeeded):
             return await send_idempotently(
                 client_message_id,
@@ -630,73 +630,100 @@ async def _client_text_on_driver(
 ) -> MessageRead:
     """What ``_client_sends_once`` does for a text to an open request past its topic choice:
     the same rows and events (the card, built from the one row read, without its tags), in a
-    ``DriverUnit``. Any other case (a refused, blocked or unknown client, a site not taking
-    requests, no request yet, a topic still to choose) raises ``_FullPathNeeded`` before
-    writing anything."""
-    async with services.db.driver_transaction() as unit:
-        found = await unit.connection.fetchrow(
-            queries.CLIENT_SITE_AND_OPEN_REQUEST_DRIVER, client_id
+    ``DriverUnit`` (PostgreSQL) or a ``SqliteUnit``. Any other case (a refused, blocked or
+    unknown client, a site not taking requests, no request yet, a topic still to choose; on
+    SQLite, a message a webhook may want) raises ``_FullPathNeeded`` before writing anything."""
+    if services.db.has_driver_units:
+        async with services.db.driver_transaction() as unit:
+            return await _client_text_in(
+                unit, services, client_id, body, client_message_id, admit, text_on_driver
+            )
+    async with services.db.sqlite_transaction() as sqlite_unit:
+        return await _client_text_in(
+            sqlite_unit, services, client_id, body, client_message_id, admit, text_on_sqlite
         )
-        if (
-            found is None
-            or found["status"] not in (STATUS_WAITING, STATUS_ASSIGNED)
-            or found["is_blocked"]
-            or not found["is_active"]
-            or found["deleted_at"] is not None
-            or not admit(
-                _ClientOnDriver(client_id, found["client_resource_id"], found["token_generation"]),
-                _SiteOnDriver(found["resource_id"], found["deleted_at"]),
-            )
-        ):
-            raise _FullPathNeeded
-        row = dict(found)
-        request_id = row["id"]
-        viewers: set[int] = set()
-        if row["status"] == STATUS_ASSIGNED:
-            viewers.add(row["assignee_id"])
-        elif row["queue_id"] is not None:
-            viewers.update(
-                r[0]
-                for r in await unit.connection.fetch(
-                    queries.QUEUE_VIEWERS_DRIVER, row["queue_id"], request_id
-                )
-            )
 
-        def announce(message: MessageRead) -> list[tuple[Event, Audience]]:
-            # As _deliver_message, then _announce of a state that did not change but for the
-            # wait for a reply: the message to those who see the request and to the client,
-            # the card's new preview to the former.
-            card = queries.card_of_row(
-                {**row, "awaiting_reply_since": row["awaiting_reply_since"] or message.created_at},
-                message,
-            )
-            return [
-                (
-                    RequestMessageCreated(request_id=request_id, message=message),
-                    Audience.employees(viewers),
-                ),
-                (VisitorMessage(message=for_visitor(message)), Audience.visitor(client_id)),
-                (RequestUpdated(request=card), Audience.employees(viewers)),
-            ]
 
-        author = MessageAuthor(kind="client", id=client_id, name=row["display_name"])
-        message, created = await text_on_driver(
-            services,
-            unit,
-            row["room_id"],
-            author,
-            body=body,
-            client_message_id=client_message_id,
-            announce=announce,
+async def _client_text_in(
+    unit: DriverUnit | SqliteUnit,
+    services: Services,
+    client_id: int,
+    body: str,
+    client_message_id: str | None,
+    admit: Admit,
+    append: Callable[..., Awaitable[tuple[MessageRead, bool]]],
+) -> MessageRead:
+    """``_client_text_on_driver`` in ``unit``, its message written by ``append``
+    (``text_on_driver`` or ``text_on_sqlite``, the unit's)."""
+    found = await unit.connection.fetchrow(queries.CLIENT_SITE_AND_OPEN_REQUEST_DRIVER, client_id)
+    row = unit.named(found, queries.CARD_TIMES) if found is not None else None
+    listener = services.db.integration_listener
+    if (
+        row is None
+        or row["status"] not in (STATUS_WAITING, STATUS_ASSIGNED)
+        or row["is_blocked"]
+        or not row["is_active"]
+        or row["deleted_at"] is not None
+        or not admit(
+            _ClientOnDriver(client_id, row["client_resource_id"], row["token_generation"]),
+            _SiteOnDriver(row["resource_id"], row["deleted_at"]),
         )
-        if not created:
-            return message
-        now = message.created_at
-        if row["awaiting_reply_since"] is None:
-            await unit.connection.execute(_AWAITING_REPLY_DRIVER, request_id, now)
-        # Refreshed now and then, not on every message, as on the full path.
-        if now - row["last_seen_at"] > LAST_SEEN_PRECISION:
-            await unit.connection.execute(_CLIENT_SEEN_DRIVER, client_id, now)
+        or (
+            # What a webhook is told is kept by the PostgreSQL driver's unit only.
+            isinstance(unit, SqliteUnit)
+            and listener is not None
+            and listener.wants(MESSAGE_CREATED, row["resource_id"])
+        )
+    ):
+        raise _FullPathNeeded
+    request_id = row["id"]
+    viewers: set[int] = set()
+    if row["status"] == STATUS_ASSIGNED:
+        viewers.add(row["assignee_id"])
+    elif row["queue_id"] is not None:
+        viewers.update(
+            r[0]
+            for r in await unit.connection.fetch(
+                queries.QUEUE_VIEWERS_DRIVER, row["queue_id"], request_id
+            )
+        )
+
+    def announce(message: MessageRead) -> list[tuple[Event, Audience]]:
+        # As _deliver_message, then _announce of a state that did not change but for the wait
+        # for a reply: the message to those who see the request and to the client, the card's
+        # new preview to the former.
+        card = queries.card_of_row(
+            {**row, "awaiting_reply_since": row["awaiting_reply_since"] or message.created_at},
+            message,
+        )
+        return [
+            (
+                RequestMessageCreated(request_id=request_id, message=message),
+                Audience.employees(viewers),
+            ),
+            (VisitorMessage(message=for_visitor(message)), Audience.visitor(client_id)),
+            (RequestUpdated(request=card), Audience.employees(viewers)),
+        ]
+
+    author = MessageAuthor(kind="client", id=client_id, name=row["display_name"])
+    message, created = await append(
+        services,
+        unit,
+        row["room_id"],
+        author,
+        body=body,
+        client_message_id=client_message_id,
+        announce=announce,
+    )
+    if not created:
+        return message
+    now = message.created_at
+    if row["awaiting_reply_since"] is None:
+        await unit.connection.execute(_AWAITING_REPLY_DRIVER, request_id, unit.time(now))
+    # Refreshed now and then, not on every message, as on the full path.
+    if now - row["last_seen_at"] > LAST_SEEN_PRECISION:
+        await unit.connection.execute(_CLIENT_SEEN_DRIVER, client_id, unit.time(now))
+    if isinstance(unit, DriverUnit):
         unit.tell_integrations(
             MESSAGE_CREATED,
             row["resource_id"],

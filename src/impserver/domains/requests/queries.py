@@ -185,6 +185,7 @@ _OPEN = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
 
 # A client's site and open request, with what the request's card shows beside them, in one
 # statement for the driver's connection (see ``card_of_row``): the busiest widget send reads it.
+# Its SQL suits PostgreSQL and SQLite alike; SQLite hands back the times as text (CARD_TIMES).
 CLIENT_SITE_AND_OPEN_REQUEST_DRIVER = f"""
     SELECT clients.id AS client_id, clients.resource_id AS client_resource_id,
            clients.token_generation, clients.is_blocked, clients.display_name, clients.language,
@@ -200,12 +201,10 @@ CLIENT_SITE_AND_OPEN_REQUEST_DRIVER = f"""
            assignee.name AS assignee_name
     FROM clients
     JOIN resources ON resources.id = clients.resource_id
-    LEFT JOIN LATERAL (
-        SELECT * FROM requests
-        WHERE requests.client_id = clients.id
-          AND requests.status IN ({_OPEN})
-        ORDER BY requests.id DESC LIMIT 1
-    ) open ON true
+    LEFT JOIN requests open ON open.id = (
+        SELECT max(requests.id) FROM requests
+        WHERE requests.client_id = clients.id AND requests.status IN ({_OPEN})
+    )
     LEFT JOIN queues ON queues.id = open.queue_id
     LEFT JOIN queue_routing routing
         ON routing.queue_id = coalesce(open.taken_from_queue_id, open.queue_id)
@@ -213,6 +212,17 @@ CLIENT_SITE_AND_OPEN_REQUEST_DRIVER = f"""
     WHERE clients.id = $1
 """
 
+
+CARD_TIMES = frozenset(
+    {
+        "last_seen_at",
+        "deleted_at",
+        "created_at",
+        "waiting_since",
+        "awaiting_reply_since",
+        "topic_due_at",
+    }
+)
 
 # ``_viewers`` of a waiting request on the driver's connection: its queue's active servers who
 # have not declined it.
