@@ -63,27 +63,12 @@ _OWE_DELIVERY_DRIVER = """
 
 
 async def owe_delivery_on_driver(
-    unit: DriverUnit, request_id: int, resource_kind: str, message_id: int
+    unit: DriverUnit | SqliteUnit, request_id: int, resource_kind: str, message_id: int
 ) -> None:
-    """``owe_delivery`` in a ``DriverUnit``, the request's resource kind already known."""
+    """``owe_delivery`` in a driver's unit, the request's resource kind already known."""
     if resource_kind != KIND_WEBSITE:
         await unit.connection.execute(
-            _OWE_DELIVERY_DRIVER, message_id, request_id, DELIVERY_PENDING, utcnow()
-        )
-
-
-async def owe_delivery_on_sqlite(
-    unit: SqliteUnit, request_id: int, resource_kind: str, message_id: int
-) -> None:
-    """``owe_delivery_on_driver`` in a ``SqliteUnit``."""
-    if resource_kind != KIND_WEBSITE:
-        connection = unit.connection
-        await connection.execute(
-            _OWE_DELIVERY_DRIVER,
-            message_id,
-            request_id,
-            DELIVERY_PENDING,
-            connection.time(utcnow()),
+            _OWE_DELIVERY_DRIVER, message_id, request_id, DELIVERY_PENDING, unit.time(utcnow())
         )
 
 

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from impserver.channels.delivery import (
     owe_delivery,
     owe_delivery_on_driver,
-    owe_delivery_on_sqlite,
 )
 from impserver.core.clock import utcnow
 from impserver.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -86,7 +85,6 @@ from impserver.domains.rooms.idempotency import send_idempotently
 from impserver.domains.rooms.messaging import (
     append_message,
     employee_author,
-    employee_text_on_driver,
     text_on_driver,
     text_on_sqlite,
 )
@@ -1310,14 +1308,9 @@ async def _employee_replies_once(
 ) -> tuple[MessageRead, bool]:
     if not attachment_ids and not reply_to_id and not via:
         with contextlib.suppress(_FullPathNeeded):
-            if services.db.has_driver_units:
-                return await _employee_replies_on_driver(
-                    services, actor, request_id, body=body, client_message_id=client_message_id
-                )
-            if services.db.has_sqlite_units:
-                return await _employee_replies_on_sqlite(
-                    services, actor, request_id, body=body, client_message_id=client_message_id
-                )
+            return await _employee_replies_on_driver(
+                services, actor, request_id, body=body, client_message_id=client_message_id
+            )
     async with services.db.transaction() as uow:
         request = await _owned_request(uow, actor, request_id)
         message, created = await append_message(
@@ -1369,90 +1362,72 @@ async def _employee_replies_on_driver(
     client_message_id: str | None,
 ) -> tuple[MessageRead, bool]:
     """The reply of ``_employee_replies_once`` (text, no files) in a ``DriverUnit`` on
-    PostgreSQL: the same rows and events, without the ORM session."""
-    async with services.db.driver_transaction() as unit:
-        request = await unit.connection.fetchrow(_OWNED_REQUEST_DRIVER, request_id)
-        if request is None or (request["status"], request["assignee_id"]) != (
-            STATUS_ASSIGNED,
-            actor.id,
-        ):
-            raise _FullPathNeeded
-        client_id = request["client_id"]
-        message, created = await employee_text_on_driver(
-            services,
-            unit,
-            request["room_id"],
-            actor,
-            body=body,
-            client_message_id=client_message_id,
-            # As _deliver_message: the assignee, the client, and the messenger if there is one.
-            announce=lambda message: [
-                (
-                    RequestMessageCreated(request_id=request_id, message=message),
-                    Audience.employees([actor.id]),
-                ),
-                (VisitorMessage(message=for_visitor(message)), Audience.visitor(client_id)),
-            ],
+    PostgreSQL or a ``SqliteUnit``: the same rows and events, without the ORM session."""
+    if services.db.has_driver_units:
+        async with services.db.driver_transaction() as unit:
+            return await _reply_in(
+                unit, services, actor, request_id, body, client_message_id, text_on_driver
+            )
+    async with services.db.sqlite_transaction() as sqlite_unit:
+        return await _reply_in(
+            sqlite_unit, services, actor, request_id, body, client_message_id, text_on_sqlite
         )
-        if created:
-            if request["awaiting"] or request["unanswered"]:
-                await unit.connection.execute(
-                    _ANSWERED_DRIVER, request_id, message.created_at, actor.id
-                )
-            await owe_delivery_on_driver(unit, request_id, request["kind"], message.id)
+
+
+async def _reply_in(
+    unit: DriverUnit | SqliteUnit,
+    services: Services,
+    actor: Employee,
+    request_id: int,
+    body: str,
+    client_message_id: str | None,
+    append: Callable[..., Awaitable[tuple[MessageRead, bool]]],
+) -> tuple[MessageRead, bool]:
+    """``_employee_replies_on_driver`` in ``unit``, its message written by ``append``
+    (``text_on_driver`` or ``text_on_sqlite``, the unit's). Anything but the request's
+    assignee replying, or on SQLite a reply a webhook may want, is ``_FullPathNeeded``."""
+    request = await unit.connection.fetchrow(_OWNED_REQUEST_DRIVER, request_id)
+    listener = services.db.integration_listener
+    if (
+        request is None
+        or (request["status"], request["assignee_id"]) != (STATUS_ASSIGNED, actor.id)
+        or (
+            # What a webhook is told is kept by the PostgreSQL driver's unit only.
+            isinstance(unit, SqliteUnit)
+            and listener is not None
+            and listener.wants(MESSAGE_CREATED, request["resource_id"])
+        )
+    ):
+        raise _FullPathNeeded
+    client_id = request["client_id"]
+    message, created = await append(
+        services,
+        unit,
+        request["room_id"],
+        employee_author(actor),
+        body=body,
+        client_message_id=client_message_id,
+        # As _deliver_message: the assignee, the client, and the messenger if there is one.
+        announce=lambda message: [
+            (
+                RequestMessageCreated(request_id=request_id, message=message),
+                Audience.employees([actor.id]),
+            ),
+            (VisitorMessage(message=for_visitor(message)), Audience.visitor(client_id)),
+        ],
+    )
+    if created:
+        if request["awaiting"] or request["unanswered"]:
+            await unit.connection.execute(
+                _ANSWERED_DRIVER, request_id, unit.time(message.created_at), actor.id
+            )
+        await owe_delivery_on_driver(unit, request_id, request["kind"], message.id)
+        if isinstance(unit, DriverUnit):
             unit.tell_integrations(
                 MESSAGE_CREATED,
                 request["resource_id"],
                 lambda: message_data(request_id, client_id, message),
             )
-    return message, created
-
-
-async def _employee_replies_on_sqlite(
-    services: Services,
-    actor: Employee,
-    request_id: int,
-    *,
-    body: str,
-    client_message_id: str | None,
-) -> tuple[MessageRead, bool]:
-    """``_employee_replies_on_driver`` on SQLite (``SqliteUnit``). A reply a webhook may want
-    takes the full path (``_FullPathNeeded``), which keeps what it tells integrations."""
-    async with services.db.sqlite_transaction() as unit:
-        request = await unit.connection.fetchrow(_OWNED_REQUEST_DRIVER, request_id)
-        if request is None:
-            raise _FullPathNeeded
-        status, assignee_id, client_id, room_id, awaiting, unanswered, kind, resource_id = request
-        listener = services.db.integration_listener
-        if (status, assignee_id) != (STATUS_ASSIGNED, actor.id) or (
-            listener is not None and listener.wants(MESSAGE_CREATED, resource_id)
-        ):
-            raise _FullPathNeeded
-        message, created = await text_on_sqlite(
-            services,
-            unit,
-            room_id,
-            employee_author(actor),
-            body=body,
-            client_message_id=client_message_id,
-            # As _deliver_message: the assignee, the client, and the messenger if there is one.
-            announce=lambda message: [
-                (
-                    RequestMessageCreated(request_id=request_id, message=message),
-                    Audience.employees([actor.id]),
-                ),
-                (VisitorMessage(message=for_visitor(message)), Audience.visitor(client_id)),
-            ],
-        )
-        if created:
-            if awaiting or unanswered:
-                await unit.connection.execute(
-                    _ANSWERED_DRIVER,
-                    request_id,
-                    unit.connection.time(message.created_at),
-                    actor.id,
-                )
-            await owe_delivery_on_sqlite(unit, request_id, kind, message.id)
     return message, created
 
 
