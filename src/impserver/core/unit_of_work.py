@@ -353,6 +353,17 @@ class Database:
             self.integration_listener.committed()
         await self.publish_all(envelopes)
 
+    @contextlib.asynccontextmanager
+    async def driver_unit(self) -> AsyncIterator[DriverUnit | SqliteUnit]:
+        """``driver_transaction`` on PostgreSQL, ``sqlite_transaction`` on SQLite: the busiest
+        writes' unit, whichever the database."""
+        if self.has_driver_units:
+            async with self.driver_transaction() as unit:
+                yield unit
+        else:
+            async with self.sqlite_transaction() as sqlite_unit:
+                yield sqlite_unit
+
     @property
     def has_sqlite_units(self) -> bool:
         """Whether ``sqlite_transaction`` is available (SQLite)."""

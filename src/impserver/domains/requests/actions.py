@@ -9,7 +9,7 @@ only what is meant for them.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -85,8 +85,7 @@ from impserver.domains.rooms.idempotency import send_idempotently
 from impserver.domains.rooms.messaging import (
     append_message,
     employee_author,
-    text_on_driver,
-    text_on_sqlite,
+    text_in_unit,
 )
 from impserver.domains.rooms.models import (
     KIND_NOTE,
@@ -631,103 +630,84 @@ async def _client_text_on_driver(
     ``DriverUnit`` (PostgreSQL) or a ``SqliteUnit``. Any other case (a refused, blocked or
     unknown client, a site not taking requests, no request yet, a topic still to choose; on
     SQLite, a message a webhook may want) raises ``_FullPathNeeded`` before writing anything."""
-    if services.db.has_driver_units:
-        async with services.db.driver_transaction() as unit:
-            return await _client_text_in(
-                unit, services, client_id, body, client_message_id, admit, text_on_driver
+    async with services.db.driver_unit() as unit:
+        found = await unit.connection.fetchrow(
+            queries.CLIENT_SITE_AND_OPEN_REQUEST_DRIVER, client_id
+        )
+        row = unit.named(found, queries.CARD_TIMES) if found is not None else None
+        listener = services.db.integration_listener
+        if (
+            row is None
+            or row["status"] not in (STATUS_WAITING, STATUS_ASSIGNED)
+            or row["is_blocked"]
+            or not row["is_active"]
+            or row["deleted_at"] is not None
+            or not admit(
+                _ClientOnDriver(client_id, row["client_resource_id"], row["token_generation"]),
+                _SiteOnDriver(row["resource_id"], row["deleted_at"]),
             )
-    async with services.db.sqlite_transaction() as sqlite_unit:
-        return await _client_text_in(
-            sqlite_unit, services, client_id, body, client_message_id, admit, text_on_sqlite
-        )
-
-
-async def _client_text_in(
-    unit: DriverUnit | SqliteUnit,
-    services: Services,
-    client_id: int,
-    body: str,
-    client_message_id: str | None,
-    admit: Admit,
-    append: Callable[..., Awaitable[tuple[MessageRead, bool]]],
-) -> MessageRead:
-    """``_client_text_on_driver`` in ``unit``, its message written by ``append``
-    (``text_on_driver`` or ``text_on_sqlite``, the unit's)."""
-    found = await unit.connection.fetchrow(queries.CLIENT_SITE_AND_OPEN_REQUEST_DRIVER, client_id)
-    row = unit.named(found, queries.CARD_TIMES) if found is not None else None
-    listener = services.db.integration_listener
-    if (
-        row is None
-        or row["status"] not in (STATUS_WAITING, STATUS_ASSIGNED)
-        or row["is_blocked"]
-        or not row["is_active"]
-        or row["deleted_at"] is not None
-        or not admit(
-            _ClientOnDriver(client_id, row["client_resource_id"], row["token_generation"]),
-            _SiteOnDriver(row["resource_id"], row["deleted_at"]),
-        )
-        or (
-            # What a webhook is told is kept by the PostgreSQL driver's unit only.
-            isinstance(unit, SqliteUnit)
-            and listener is not None
-            and listener.wants(MESSAGE_CREATED, row["resource_id"])
-        )
-    ):
-        raise _FullPathNeeded
-    request_id = row["id"]
-    viewers: set[int] = set()
-    if row["status"] == STATUS_ASSIGNED:
-        viewers.add(row["assignee_id"])
-    elif row["queue_id"] is not None:
-        viewers.update(
-            r[0]
-            for r in await unit.connection.fetch(
-                queries.QUEUE_VIEWERS_DRIVER, row["queue_id"], request_id
+            or (
+                # What a webhook is told is kept by the PostgreSQL driver's unit only.
+                isinstance(unit, SqliteUnit)
+                and listener is not None
+                and listener.wants(MESSAGE_CREATED, row["resource_id"])
             )
-        )
+        ):
+            raise _FullPathNeeded
+        request_id = row["id"]
+        viewers: set[int] = set()
+        if row["status"] == STATUS_ASSIGNED:
+            viewers.add(row["assignee_id"])
+        elif row["queue_id"] is not None:
+            viewers.update(
+                r[0]
+                for r in await unit.connection.fetch(
+                    queries.QUEUE_VIEWERS_DRIVER, row["queue_id"], request_id
+                )
+            )
 
-    def announce(message: MessageRead) -> list[tuple[Event, Audience]]:
-        # As _deliver_message, then _announce of a state that did not change but for the wait
-        # for a reply: the message to those who see the request and to the client, the card's
-        # new preview to the former.
-        card = queries.card_of_row(
-            {**row, "awaiting_reply_since": row["awaiting_reply_since"] or message.created_at},
-            message,
-        )
-        return [
-            (
-                RequestMessageCreated(request_id=request_id, message=message),
-                Audience.employees(viewers),
-            ),
-            (VisitorMessage(message=for_visitor(message)), Audience.visitor(client_id)),
-            (RequestUpdated(request=card), Audience.employees(viewers)),
-        ]
+        def announce(message: MessageRead) -> list[tuple[Event, Audience]]:
+            # As _deliver_message, then _announce of a state that did not change but for the wait
+            # for a reply: the message to those who see the request and to the client, the card's
+            # new preview to the former.
+            card = queries.card_of_row(
+                {**row, "awaiting_reply_since": row["awaiting_reply_since"] or message.created_at},
+                message,
+            )
+            return [
+                (
+                    RequestMessageCreated(request_id=request_id, message=message),
+                    Audience.employees(viewers),
+                ),
+                (VisitorMessage(message=for_visitor(message)), Audience.visitor(client_id)),
+                (RequestUpdated(request=card), Audience.employees(viewers)),
+            ]
 
-    author = MessageAuthor(kind="client", id=client_id, name=row["display_name"])
-    message, created = await append(
-        services,
-        unit,
-        row["room_id"],
-        author,
-        body=body,
-        client_message_id=client_message_id,
-        announce=announce,
-    )
-    if not created:
+        author = MessageAuthor(kind="client", id=client_id, name=row["display_name"])
+        message, created = await text_in_unit(
+            services,
+            unit,
+            row["room_id"],
+            author,
+            body=body,
+            client_message_id=client_message_id,
+            announce=announce,
+        )
+        if not created:
+            return message
+        now = message.created_at
+        if row["awaiting_reply_since"] is None:
+            await unit.connection.execute(_AWAITING_REPLY_DRIVER, request_id, unit.time(now))
+        # Refreshed now and then, not on every message, as on the full path.
+        if now - row["last_seen_at"] > LAST_SEEN_PRECISION:
+            await unit.connection.execute(_CLIENT_SEEN_DRIVER, client_id, unit.time(now))
+        if isinstance(unit, DriverUnit):
+            unit.tell_integrations(
+                MESSAGE_CREATED,
+                row["resource_id"],
+                lambda: message_data(request_id, client_id, message),
+            )
         return message
-    now = message.created_at
-    if row["awaiting_reply_since"] is None:
-        await unit.connection.execute(_AWAITING_REPLY_DRIVER, request_id, unit.time(now))
-    # Refreshed now and then, not on every message, as on the full path.
-    if now - row["last_seen_at"] > LAST_SEEN_PRECISION:
-        await unit.connection.execute(_CLIENT_SEEN_DRIVER, client_id, unit.time(now))
-    if isinstance(unit, DriverUnit):
-        unit.tell_integrations(
-            MESSAGE_CREATED,
-            row["resource_id"],
-            lambda: message_data(request_id, client_id, message),
-        )
-    return message
 
 
 async def client_sends(
@@ -1362,73 +1342,53 @@ async def _employee_replies_on_driver(
     client_message_id: str | None,
 ) -> tuple[MessageRead, bool]:
     """The reply of ``_employee_replies_once`` (text, no files) in a ``DriverUnit`` on
-    PostgreSQL or a ``SqliteUnit``: the same rows and events, without the ORM session."""
-    if services.db.has_driver_units:
-        async with services.db.driver_transaction() as unit:
-            return await _reply_in(
-                unit, services, actor, request_id, body, client_message_id, text_on_driver
+    PostgreSQL or a ``SqliteUnit``: the same rows and events, without the ORM session.
+    Anything but the request's assignee replying, or on SQLite a reply a webhook may want,
+    is ``_FullPathNeeded``."""
+    async with services.db.driver_unit() as unit:
+        request = await unit.connection.fetchrow(_OWNED_REQUEST_DRIVER, request_id)
+        listener = services.db.integration_listener
+        if (
+            request is None
+            or (request["status"], request["assignee_id"]) != (STATUS_ASSIGNED, actor.id)
+            or (
+                # What a webhook is told is kept by the PostgreSQL driver's unit only.
+                isinstance(unit, SqliteUnit)
+                and listener is not None
+                and listener.wants(MESSAGE_CREATED, request["resource_id"])
             )
-    async with services.db.sqlite_transaction() as sqlite_unit:
-        return await _reply_in(
-            sqlite_unit, services, actor, request_id, body, client_message_id, text_on_sqlite
+        ):
+            raise _FullPathNeeded
+        client_id = request["client_id"]
+        message, created = await text_in_unit(
+            services,
+            unit,
+            request["room_id"],
+            employee_author(actor),
+            body=body,
+            client_message_id=client_message_id,
+            # As _deliver_message: the assignee, the client, and the messenger if there is one.
+            announce=lambda message: [
+                (
+                    RequestMessageCreated(request_id=request_id, message=message),
+                    Audience.employees([actor.id]),
+                ),
+                (VisitorMessage(message=for_visitor(message)), Audience.visitor(client_id)),
+            ],
         )
-
-
-async def _reply_in(
-    unit: DriverUnit | SqliteUnit,
-    services: Services,
-    actor: Employee,
-    request_id: int,
-    body: str,
-    client_message_id: str | None,
-    append: Callable[..., Awaitable[tuple[MessageRead, bool]]],
-) -> tuple[MessageRead, bool]:
-    """``_employee_replies_on_driver`` in ``unit``, its message written by ``append``
-    (``text_on_driver`` or ``text_on_sqlite``, the unit's). Anything but the request's
-    assignee replying, or on SQLite a reply a webhook may want, is ``_FullPathNeeded``."""
-    request = await unit.connection.fetchrow(_OWNED_REQUEST_DRIVER, request_id)
-    listener = services.db.integration_listener
-    if (
-        request is None
-        or (request["status"], request["assignee_id"]) != (STATUS_ASSIGNED, actor.id)
-        or (
-            # What a webhook is told is kept by the PostgreSQL driver's unit only.
-            isinstance(unit, SqliteUnit)
-            and listener is not None
-            and listener.wants(MESSAGE_CREATED, request["resource_id"])
-        )
-    ):
-        raise _FullPathNeeded
-    client_id = request["client_id"]
-    message, created = await append(
-        services,
-        unit,
-        request["room_id"],
-        employee_author(actor),
-        body=body,
-        client_message_id=client_message_id,
-        # As _deliver_message: the assignee, the client, and the messenger if there is one.
-        announce=lambda message: [
-            (
-                RequestMessageCreated(request_id=request_id, message=message),
-                Audience.employees([actor.id]),
-            ),
-            (VisitorMessage(message=for_visitor(message)), Audience.visitor(client_id)),
-        ],
-    )
-    if created:
-        if request["awaiting"] or request["unanswered"]:
-            await unit.connection.execute(
-                _ANSWERED_DRIVER, request_id, unit.time(message.created_at), actor.id
-            )
-        await owe_delivery_on_driver(unit, request_id, request["kind"], message.id)
-        if isinstance(unit, DriverUnit):
-            unit.tell_integrations(
-                MESSAGE_CREATED,
-                request["resource_id"],
-                lambda: message_data(request_id, client_id, message),
-            )
-    return message, created
+        if created:
+            if request["awaiting"] or request["unanswered"]:
+                await unit.connection.execute(
+                    _ANSWERED_DRIVER, request_id, unit.time(message.created_at), actor.id
+                )
+            await owe_delivery_on_driver(unit, request_id, request["kind"], message.id)
+            if isinstance(unit, DriverUnit):
+                unit.tell_integrations(
+                    MESSAGE_CREATED,
+                    request["resource_id"],
+                    lambda: message_data(request_id, client_id, message),
+                )
+        return message, created
 
 
 async def tag_request(

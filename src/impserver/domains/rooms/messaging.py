@@ -625,6 +625,38 @@ async def post_to_room_on_sqlite(
     )
 
 
+async def text_in_unit(
+    services: Services,
+    unit: DriverUnit | SqliteUnit,
+    room_id: int,
+    author: MessageAuthor,
+    *,
+    body: str,
+    client_message_id: str | None,
+    announce: Announcement,
+) -> tuple[MessageRead, bool]:
+    """``text_on_driver`` or ``text_on_sqlite``, whichever ``unit`` is for."""
+    if isinstance(unit, DriverUnit):
+        return await text_on_driver(
+            services,
+            unit,
+            room_id,
+            author,
+            body=body,
+            client_message_id=client_message_id,
+            announce=announce,
+        )
+    return await text_on_sqlite(
+        services,
+        unit,
+        room_id,
+        author,
+        body=body,
+        client_message_id=client_message_id,
+        announce=announce,
+    )
+
+
 async def text_on_sqlite(
     services: Services,
     unit: SqliteUnit,
