@@ -3,7 +3,7 @@ time zones and days off."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from impserver.domains.routing.hours import Schedule
 
@@ -57,3 +57,16 @@ def test_a_day_off_is_skipped() -> None:
 
 def test_no_working_time_at_all_has_no_return() -> None:
     assert schedule([[] for _ in range(7)]).back_at(utc(2026, 12, 3, 12, 0)) is None
+
+
+def test_back_after_a_holiday_longer_than_two_weeks_whatever_day_it_starts() -> None:
+    # Seventeen days off from each day of a week: back at 09:00 Moscow (06:00 UTC) on the first
+    # weekday after them.
+    for start in range(7):
+        first = date(2026, 12, 5) + timedelta(days=start)
+        off = frozenset(first + timedelta(days=i) for i in range(17))
+        expected = max(off) + timedelta(days=1)
+        while expected.weekday() >= 5:
+            expected += timedelta(days=1)
+        back = schedule(days_off=off).back_at(utc(first.year, first.month, first.day, 12, 0))
+        assert back == utc(expected.year, expected.month, expected.day, 6, 0)

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-# How far ahead "back at" is looked for: a schedule with no working time in two weeks has none.
-LOOKAHEAD_DAYS = 14
+# How far past the last day off "back at" is looked for: the week repeats after it, so a week
+# with any working time has some within these days.
+DAYS_PAST_THE_DAYS_OFF = 8
 
 
 def parse_clock(value: str) -> time | None:
@@ -50,11 +51,13 @@ class Schedule:
         )
 
     def back_at(self, moment: datetime) -> datetime | None:
-        """When the next working time starts (``moment`` itself if open); None if there is none
-        within two weeks."""
+        """When the next working time starts (``moment`` itself if open); None if the week has
+        none at all. Days off may run for weeks (a long holiday): the search goes past them."""
         zone = ZoneInfo(self.time_zone)
         local = moment.astimezone(zone)
-        for offset in range(LOOKAHEAD_DAYS + 1):
+        today = local.date()
+        last_off = max((day for day in self.days_off if day >= today), default=today)
+        for offset in range((last_off - today).days + DAYS_PAST_THE_DAYS_OFF):
             day = local.date() + timedelta(days=offset)
             for opens, closes in sorted(self._intervals_on(day, zone)):
                 if closes > local:
