@@ -364,11 +364,6 @@ class Database:
             async with self.sqlite_transaction() as sqlite_unit:
                 yield sqlite_unit
 
-    @property
-    def has_sqlite_units(self) -> bool:
-        """Whether ``sqlite_transaction`` is available (SQLite)."""
-        return self._write_lock is not None
-
     @contextlib.asynccontextmanager
     async def sqlite_transaction(self) -> AsyncIterator[SqliteUnit]:
         """A transaction on SQLite's driver connection (see ``SqliteUnit``), serialised with

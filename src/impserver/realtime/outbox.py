@@ -163,7 +163,8 @@ async def store_events(
     frames, audiences = _rendered(events)
     if session.get_bind().dialect.name == "postgresql":
         rows = await session.scalars(
-            _STORE_EVENTS_POSTGRES, _events_parameters(events, frames, audiences)
+            _STORE_EVENTS_POSTGRES,
+            _events_parameters([event.type for event, _ in events], frames, audiences),
         )
         ids = list(rows)
     else:
@@ -203,10 +204,10 @@ def _rendered(
 
 
 def _events_parameters(
-    events: list[tuple[Event, Audience]], frames: list[str], audiences: list[tuple[str, ...]]
+    types: list[str], frames: list[str], audiences: list[tuple[str, ...]]
 ) -> dict[str, Any]:
     return {
-        "types": [event.type for event, _ in events],
+        "types": types,
         "frames": frames,
         "created_at": utcnow(),
         "recipients": [r for recipients in audiences for r in recipients],
@@ -230,7 +231,7 @@ async def store_events_on_driver(
     if not events:
         return []
     frames, audiences = _rendered(events)
-    parameters = _events_parameters(events, frames, audiences)
+    parameters = _events_parameters([event.type for event, _ in events], frames, audiences)
     rows = await connection.fetch(
         _STORE_EVENTS_DRIVER, *(parameters[name] for name in _STORE_EVENTS_DRIVER_NAMES)
     )
@@ -268,7 +269,7 @@ async def store_events_on_sqlite(
 # Events about a row that a statement inserts can be stored by that same statement: one round
 # trip for a message and the events announcing it. They are rendered before the row has its id,
 # with ID_PLACEHOLDER as the id, and the statement writes the row's id in its place (so does
-# ``envelopes_of_new_row`` in the frames it publishes). A negative id names no row, and the
+# ``NewRowEvents.envelopes`` in the frames it publishes). A negative id names no row, and the
 # quotes of an ``"id":`` inside a JSON string are escaped, so in a frame the pattern marks only
 # an id field; events that hold the number anywhere else are not stored this way.
 ID_PLACEHOLDER = -9_007_199_254_740_975
@@ -346,14 +347,9 @@ def _new_row(
     digits = str(ID_PLACEHOLDER)
     if any(frame.count(digits) != frame.count(_PLACEHOLDER_FIELD) for frame in frames):
         return None
-    parameters = {
-        "event_placeholder": _PLACEHOLDER_FIELD,
-        "event_types": types,
-        "event_frames": frames,
-        "event_created_at": utcnow(),
-        "event_recipients": [r for recipients in audiences for r in recipients],
-        "event_numbers": [n for n, rs in enumerate(audiences, start=1) for _ in rs],
-    }
+    stored = _events_parameters(types, frames, audiences)
+    parameters = {f"event_{name}": value for name, value in stored.items()}
+    parameters["event_placeholder"] = _PLACEHOLDER_FIELD
     return NewRowEvents(frames, audiences, parameters)
 
 

@@ -586,10 +586,10 @@ async def visitor_sends(
     admit: Admit,
     refusal: DomainError,
 ) -> MessageRead:
-    """``client_sends`` for a sender that needs only the message (the widget). On PostgreSQL,
-    a text to a request already waiting or taken, the ordinary case, is written on the driver's
-    connection; anything else takes ``client_sends``, which answers it as always."""
-    if (services.db.has_driver_units or services.db.has_sqlite_units) and not attachment_ids:
+    """``client_sends`` for a sender that needs only the message (the widget). A text to a
+    request already waiting or taken, the ordinary case, is written on the driver's connection;
+    anything else takes ``client_sends``, which answers it as always."""
+    if not attachment_ids:
         with contextlib.suppress(_FullPathNeeded):
             return await send_idempotently(
                 client_message_id,

@@ -6,7 +6,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impserver.core.errors import NotFound
-from impserver.core.unit_of_work import DriverUnit
+from impserver.core.unit_of_work import DriverUnit, SqliteUnit
 from impserver.domains.accounts.models import Employee
 from impserver.domains.requests.models import ClientRequest
 from impserver.domains.resources.models import QueueAccess
@@ -83,8 +83,10 @@ _ROOM_MEMBERS_DRIVER = """
 """
 
 
-async def member_ids_on_driver(unit: DriverUnit, room_id: int, employee_id: int) -> list[int]:
-    """``member_room_with_members`` in a ``DriverUnit``: the room's members, if the employee is
+async def member_ids_on_driver(
+    unit: DriverUnit | SqliteUnit, room_id: int, employee_id: int
+) -> list[int]:
+    """``member_room_with_members`` in a driver's unit: the room's members, if the employee is
     one of them."""
     members = sorted(
         row[0] for row in await unit.connection.fetch(_ROOM_MEMBERS_DRIVER, room_id, ROOM_REQUEST)

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 
 from impserver.core.clock import utcnow
 from impserver.core.errors import Forbidden, InvalidInput, NotFound
-from impserver.core.unit_of_work import UnitOfWork
+from impserver.core.unit_of_work import DriverUnit, UnitOfWork
 from impserver.domains.accounts.models import Employee
 from impserver.domains.mentions import actions as mention_actions
 from impserver.domains.mentions.schemas import MentionPlace
@@ -27,10 +27,9 @@ from impserver.domains.rooms.idempotency import send_idempotently
 from impserver.domains.rooms.messaging import (
     append_message,
     employee_author,
-    employee_text_on_driver,
     message_reads,
     post_to_room_on_driver,
-    post_to_room_on_sqlite,
+    text_in_unit,
 )
 from impserver.domains.rooms.models import (
     ROOM_DIRECT,
@@ -237,43 +236,33 @@ async def _post_message_once(
     services: Services, actor: Employee, room_id: int, data: EmployeeMessageCreate
 ) -> tuple[MessageRead, bool]:
     plain_text = not (data.attachment_ids or data.reply_to_id or data.mention_ids)
-    if services.db.has_driver_units and plain_text:
-        # The busiest write of all, on PostgreSQL: the same steps on the driver's connection.
-        async with services.db.driver_transaction() as unit:
-            posted = await post_to_room_on_driver(
-                services,
-                unit,
-                room_id,
-                actor,
-                body=data.body,
-                client_message_id=data.client_message_id,
-                announce=lambda message: MessageCreated(message=message),
-            )
-            if posted is not None:
-                return posted
+    if plain_text:
+        # The busiest write of all: the same steps on the driver's connection, on PostgreSQL in
+        # one statement when the event can be stored with the message.
+        async with services.db.driver_unit() as unit:
+            if isinstance(unit, DriverUnit):
+                posted = await post_to_room_on_driver(
+                    services,
+                    unit,
+                    room_id,
+                    actor,
+                    body=data.body,
+                    client_message_id=data.client_message_id,
+                    announce=lambda message: MessageCreated(message=message),
+                )
+                if posted is not None:
+                    return posted
             members = await access.member_ids_on_driver(unit, room_id, actor.id)
-            return await employee_text_on_driver(
+            return await text_in_unit(
                 services,
                 unit,
                 room_id,
-                actor,
+                employee_author(actor),
                 body=data.body,
                 client_message_id=data.client_message_id,
                 announce=lambda message: [
                     (MessageCreated(message=message), Audience.employees(members))
                 ],
-            )
-    if services.db.has_sqlite_units and plain_text:
-        # The same on SQLite: the statements on the driver's connection, without the session.
-        async with services.db.sqlite_transaction() as sqlite_unit:
-            return await post_to_room_on_sqlite(
-                services,
-                sqlite_unit,
-                room_id,
-                actor,
-                body=data.body,
-                client_message_id=data.client_message_id,
-                announce=lambda message: MessageCreated(message=message),
             )
     async with services.db.transaction() as uow:
         room, members = await access.member_room_with_members(uow.session, room_id, actor.id)

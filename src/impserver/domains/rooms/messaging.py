@@ -486,29 +486,6 @@ def _check_size(body: str, attachment_ids: list[int], kind: str) -> None:
 Announcement = Callable[[MessageRead], list[tuple[Event, Audience]]]
 
 
-async def employee_text_on_driver(
-    services: Services,
-    unit: DriverUnit,
-    room_id: int,
-    author: Employee,
-    *,
-    body: str,
-    client_message_id: str | None,
-    announce: Announcement,
-) -> tuple[MessageRead, bool]:
-    """``append_message`` of an employee's text without files, read by its author, in a
-    ``DriverUnit`` (PostgreSQL): the same statement on the driver's connection."""
-    return await text_on_driver(
-        services,
-        unit,
-        room_id,
-        employee_author(author),
-        body=body,
-        client_message_id=client_message_id,
-        announce=announce,
-    )
-
-
 async def text_on_driver(
     services: Services,
     unit: DriverUnit,
@@ -580,10 +557,6 @@ async def post_to_room_on_driver(
     return message, True
 
 
-_ROOM_MEMBERS_SQLITE = """
-    SELECT room_members.employee_id FROM room_members JOIN rooms ON rooms.id = room_members.room_id
-    WHERE rooms.id = ? AND rooms.kind <> ?
-"""
 _MESSAGE_ID_BY_CLIENT_ID_SQLITE = (
     "SELECT id FROM messages WHERE room_id = ? AND client_message_id = ?"
 )
@@ -596,33 +569,6 @@ _MARK_ROOM_NEWEST_SQLITE = "UPDATE rooms SET last_message_id = ?, last_message_a
 _MOVE_AUTHOR_READ_MARK_SQLITE = (
     "UPDATE room_members SET last_read_message_id = ? WHERE room_id = ? AND employee_id = ?"
 )
-
-
-async def post_to_room_on_sqlite(
-    services: Services,
-    unit: SqliteUnit,
-    room_id: int,
-    author: Employee,
-    *,
-    body: str,
-    client_message_id: str | None,
-    announce: Callable[[MessageRead], Event],
-) -> tuple[MessageRead, bool]:
-    """``post_to_room_on_driver`` on SQLite: the same rows and event, as the statements of
-    ``append_message`` on the driver's connection (``SqliteUnit``)."""
-    rows = await unit.connection.fetch(_ROOM_MEMBERS_SQLITE, room_id, ROOM_REQUEST)
-    members = [row[0] for row in rows]
-    if author.id not in members:
-        raise NotFound(ROOM_NOT_FOUND, code="room_not_found")
-    return await text_on_sqlite(
-        services,
-        unit,
-        room_id,
-        employee_author(author),
-        body=body,
-        client_message_id=client_message_id,
-        announce=lambda message: [(announce(message), Audience.employees(members))],
-    )
 
 
 async def text_in_unit(
