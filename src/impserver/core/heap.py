@@ -71,7 +71,9 @@ async def sweep_now_and_then(interval: float = SWEEP_SECONDS) -> None:
 
 
 def release() -> None:
-    """Call when the server stops: the process (a test run, say) collects as usual again."""
+    """Call when the server stops: what survives later collections of the process (a test run
+    holding servers one after another, say) is no longer frozen. What is frozen stays so:
+    thawing it would make every later full collection of a test process scan all of its heap,
+    a pause of a second and more that the tests' own timings would feel."""
     if _freeze_survivors in gc.callbacks:
         gc.callbacks.remove(_freeze_survivors)
-    gc.unfreeze()
